@@ -1,0 +1,79 @@
+# lua-sendpulse: developer and CI entry points.
+#   make            the Lua 5.4 module (build/sendpulse/core.so)
+#   make jit        the LuaJIT/OpenResty module (build-jit/sendpulse/core.so)
+#   make test       install what is missing, build both, run every suite
+#   make demo       examples/quickstart.lua against the local sandbox
+#   make lint       luacheck
+#   make sandbox / sandbox-stop   the local SendPulse-compatible server
+#   make install PREFIX=...       without LuaRocks
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror
+STD      := -std=gnu99
+LUA_INC  ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+JIT_INC  ?= $(shell pkg-config --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
+CURL_LIBS ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+
+SRC := $(wildcard csrc/*.c)
+HDR := $(wildcard csrc/*.h)
+
+SANDBOX_DIR ?= build/sandbox
+
+# What `make test` needs on a fresh Debian 12 machine.
+DEB_PACKAGES := gcc make pkg-config curl openssl ca-certificates \
+	lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted \
+	luarocks lua-check nginx libnginx-mod-http-lua luajit2 \
+	libluajit2-5.1-dev
+
+.PHONY: all jit test demo lint deps sandbox sandbox-stop clean install
+
+all: build/sendpulse/core.so
+
+jit: build-jit/sendpulse/core.so
+
+build/sendpulse/core.so: $(SRC) $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(STD) $(CFLAGS) $(WARN) -fPIC -shared $(LUA_INC) -o $@ $(SRC) $(CURL_LIBS)
+
+# No -llua: the symbols come from the host (luajit or nginx).
+build-jit/sendpulse/core.so: $(SRC) $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(STD) $(CFLAGS) $(WARN) -fPIC -shared $(JIT_INC) -o $@ $(SRC) $(CURL_LIBS)
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; \
+	fi
+
+test: deps all jit
+	@tools/run-tests
+
+demo: deps all
+	@tools/run-demo
+
+lint: deps
+	luacheck -q lua spec examples sandbox/lua
+
+sandbox: deps
+	@sandbox/start $(SANDBOX_DIR)
+
+sandbox-stop:
+	@sandbox/stop $(SANDBOX_DIR)
+
+PREFIX  ?= /usr/local
+LUA_VER ?= 5.4
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/sendpulse
+	install -m 0755 build/sendpulse/core.so $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/sendpulse/core.so
+	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sendpulse
+	cd lua/sendpulse && find . -name '*.lua' -exec install -D -m 0644 {} $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sendpulse/{} \;
+
+clean:
+	rm -rf build build-jit

@@ -1,0 +1,47 @@
+rockspec_format = "3.0"
+package = "sendpulse"
+version = "scm-1"
+source = {
+  url = "git+https://github.com/lua-sendpulse/lua-sendpulse.git",
+}
+description = {
+  summary = "SendPulse REST API client with a C core on libcurl",
+  detailed = [[
+    The SendPulse REST API for Lua 5.1 (LuaJIT/OpenResty) to 5.4: OAuth
+    tokens cached and refreshed, safe retries, client-side rate limiting,
+    errors as objects, integers kept exact, nginx cosockets under OpenResty.
+  ]],
+  homepage = "https://github.com/lua-sendpulse/lua-sendpulse",
+  license = "MIT",
+  labels = { "sendpulse", "email", "api", "openresty" },
+}
+-- No JSON rock: the C core has its own JSON, which keeps integers exact.
+dependencies = {
+  "lua >= 5.1, < 5.5",
+}
+-- Only the library is checked: Debian keeps curl.h in a multiarch folder
+-- LuaRocks does not search, while the compiler finds it by itself.
+external_dependencies = {
+  CURL = { library = "curl" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["sendpulse.core"] = {
+      sources = {
+        "csrc/buffer.c", "csrc/call.c", "csrc/core.c", "csrc/errors.c",
+        "csrc/file.c", "csrc/http.c", "csrc/json.c", "csrc/pacer.c",
+        "csrc/sha256.c", "csrc/token.c", "csrc/url.c", "csrc/wire.c",
+      },
+      libraries = { "curl" },
+      libdirs = { "$(CURL_LIBDIR)" },
+    },
+    ["sendpulse"] = "lua/sendpulse/init.lua",
+    ["sendpulse.account"] = "lua/sendpulse/account.lua",
+    ["sendpulse.client"] = "lua/sendpulse/client.lua",
+    ["sendpulse.engine"] = "lua/sendpulse/engine.lua",
+    ["sendpulse.stores"] = "lua/sendpulse/stores.lua",
+  },
+}
+test_dependencies = { "busted" }
+test = { type = "busted" }

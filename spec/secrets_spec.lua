@@ -1,0 +1,119 @@
+-- The client secret, the API key and access tokens never appear in any
+-- message the client produces, even when the server echoes them.
+local sendpulse = require "sendpulse"
+local sandbox = require "support.sandbox"
+
+local ID = "secrets-spec-client"
+local SECRET = "SECRET-c1ient-s3cret-of-the-spec"
+local APIKEY = "APIKEY-r3cognisable-k3y-of-the-spec"
+
+describe("secrets", function()
+  local seen, token
+
+  local function capture(x)
+    seen[#seen + 1] = tostring(x)
+    if type(x) == "table" then
+      for _, v in pairs(x) do
+        seen[#seen + 1] = tostring(v)
+      end
+    end
+  end
+
+  -- A client can only hide the secrets it holds: its own credentials and
+  -- the tokens it was given.
+  local function assert_clean(secrets)
+    for _, s in ipairs(seen) do
+      for _, secret in ipairs(secrets) do
+        assert.is_nil(s:find(secret, 1, true),
+                      "a secret leaked into: " .. s:sub(1, 200))
+      end
+    end
+  end
+
+  before_each(function()
+    sandbox.reset{ accounts = { [ID] = SECRET }, api_keys = { APIKEY } }
+    seen, token = {}, nil
+  end)
+
+  it("are absent from errors, tostring and store keys", function()
+    local store = sendpulse.stores.memory()
+    local c = sandbox.client{ client_id = ID, client_secret = SECRET,
+                              token_store = store, max_retries = 1 }
+    capture(c)
+    assert(c:user_info())
+    token = store:get(c:store_key())
+    capture(c:store_key())
+    capture(c)
+
+    local echo = '{"error_code":800,"message":"secret ' .. SECRET .. ' token '
+                 .. token .. ' key ' .. APIKEY .. '"}'
+    local faults = {
+      { status = 400, body = echo },
+      { status = 500, body = echo, times = -1 },
+      { status = 429, body = echo, headers = { ["Retry-After"] = "0" }, times = -1 },
+      { status = 401, body = echo, times = -1 },
+      { status = 200, body = "<html>" .. SECRET .. token .. "</html>" },
+      { action = "html", status = 503, times = -1 },
+      { action = "malformed" },
+      { action = "truncated" },
+      { action = "drop", times = -1 },
+    }
+    for _, f in ipairs(faults) do
+      sandbox.clear_faults()
+      f.path = "/user/info"
+      f.times = -1          -- every retry meets the fault too
+      sandbox.fault(f)
+      local res, err = c:user_info()
+      assert.is_nil(res)
+      capture(err)
+      capture(err.body)
+      assert.is_nil(tostring(err.body):find(SECRET, 1, true))
+    end
+    sandbox.clear_faults()
+
+    -- the token endpoint echoing the secret in its error (a new client has
+    -- no token yet: the secret is what it must hide)
+    sandbox.fault{ path = "/oauth/access_token", status = 400,
+                   body = '{"message":"bad secret ' .. SECRET .. '"}' }
+    local fresh = sandbox.client{ client_id = ID, client_secret = SECRET }
+    local _, err = fresh:user_info()
+    capture(err)
+    assert.is_true(#token > 1000)
+    assert_clean{ SECRET, token }
+  end)
+
+  it("are absent when the credentials are wrong", function()
+    local c = sandbox.client{ client_id = ID, client_secret = SECRET .. "-wrong" }
+    local _, err = c:user_info()
+    capture(err)
+    local k = sandbox.client{ api_key = APIKEY .. "-wrong" }
+    _, err = k:user_info()
+    capture(err)
+    capture(k)
+    assert_clean{ SECRET, APIKEY }
+  end)
+
+  it("are absent from option errors", function()
+    for _, opts in ipairs{
+      { client_id = ID, client_secret = SECRET .. "\n" },
+      { api_key = APIKEY .. " x" },
+      { api_key = APIKEY, client_id = ID, client_secret = SECRET },
+      { api_key = APIKEY, bogus = SECRET },
+    } do
+      local ok, msg = pcall(sendpulse.new, opts)
+      assert.is_false(ok)
+      capture(msg)
+    end
+    assert_clean{ SECRET, APIKEY }
+  end)
+
+  it("API key mode: absent even when the server echoes the key", function()
+    local c = sandbox.client{ api_key = APIKEY }
+    sandbox.fault{ path = "/user/info", status = 403,
+                   body = '{"message":"key ' .. APIKEY .. ' is not allowed"}' }
+    local _, err = c:user_info()
+    capture(err)
+    assert.matches("%[REDACTED%]", err.message)
+    assert_clean{ APIKEY }
+  end)
+end)
