@@ -131,16 +131,6 @@ static int adopt(lua_State *L, sp_call *k, int tok, int exp)
 	return 1;
 }
 
-static int is_rejected(lua_State *L, sp_call *k, int tok)
-{
-	size_t n;
-	const char *s;
-	if (lua_type(L, tok) != LUA_TSTRING || k->rejected.len == 0)
-		return 0;
-	s = lua_tolstring(L, tok, &n);
-	return n == k->rejected.len && memcmp(s, k->rejected.data, n) == 0;
-}
-
 static int push_key(lua_State *L, sp_call *k, const char *action)
 {
 	lua_pushstring(L, action);
@@ -241,14 +231,9 @@ top:
 			release_fetch(c, k);
 			goto send_api;
 		}
-		if (is_rejected(L, k, 2)) {
-			k->state = ST_STORE_DELETE;
-			return push_key(L, k, "delete");
-		}
-		k->state = ST_LOCK;
-		return push_key(L, k, "lock");
-
-	case ST_STORE_DELETE:
+		/* Missing, expired or the token a 401 rejected: fetch under the
+		 * store's lock. Nothing is deleted first: another process may be
+		 * writing a fresh token, and ours will overwrite a stale one. */
 		k->state = ST_LOCK;
 		return push_key(L, k, "lock");
 
@@ -310,10 +295,21 @@ top:
 			k->cont = CONT_FAIL;
 		}
 		release_fetch(c, k);
+		if (c->has_store && k->rejected.len) {
+			/* no replacement for a token the server refused: do not
+			 * leave it for other clients of the store */
+			k->state = ST_STORE_DELETE;
+			return push_key(L, k, "delete");
+		}
 		if (k->locked)
 			goto unlock;
 		goto cont;
 	}
+
+	case ST_STORE_DELETE:
+		if (k->locked)
+			goto unlock;
+		goto cont;
 
 	case ST_STORE_SET:
 		release_fetch(c, k);
@@ -430,6 +426,7 @@ dispatch:
 	if (c->shared_pacer)
 		return push_key(L, k, "pace");
 	if (c->pace_cap) {
+		k->pace_slot = c->pace_head;
 		d = sp_pacer_reserve(c->pace_ring, c->pace_cap, &c->pace_head,
 			c->pace_window, sp_monotime());
 		if (d > 0) {
@@ -443,6 +440,11 @@ dispatch:
 	}
 
 transmit:
+	/* pacing may have waited past the token's expiry: check it again */
+	if (!k->req_is_token && !sp_token_usable(c, sp_walltime())) {
+		k->state = ST_ACQUIRE;
+		goto top;
+	}
 	reset_response(k);
 	k->attempts++;
 	k->state = k->req_is_token ? ST_TOKEN_SENT : ST_API_SENT;
@@ -519,6 +521,28 @@ static int call_resendable(lua_State *L)
 	return 1;
 }
 
+/* call:key() -> a light userdata naming this call in client:poll() */
+static int call_key(lua_State *L)
+{
+	lua_pushlightuserdata(L, sp_check_call(L, 1));
+	return 1;
+}
+
+/* client:start(call): hands the request in flight to libcurl's multi
+ * handle without waiting (client:batch). A failure to start is recorded
+ * in the call like any transport failure; returns whether it started. */
+int sp_call_start(lua_State *L)
+{
+	sp_client *c = sp_check_client(L, 1);
+	sp_call *k = sp_check_call(L, 2);
+	if (c->closed)
+		return luaL_error(L, "sendpulse: the client is closed");
+	if (k->client != c)
+		return luaL_argerror(L, 2, "a call of another client");
+	lua_pushboolean(L, sp_http_start(c, k));
+	return 1;
+}
+
 static int call_gc(lua_State *L)
 {
 	sp_call *k = (sp_call *)luaL_checkudata(L, 1, SP_CALL_MT);
@@ -591,6 +615,7 @@ int sp_call_open(lua_State *L)
 	k->client = c;
 	k->method = method;
 	k->retry_after = -1;
+	k->pace_slot = -1;
 	x->inline_io = lua_toboolean(L, 6);
 	x->fail_kind = -1;
 
@@ -623,6 +648,7 @@ void sp_call_register(lua_State *L)
 		{ "set_failure", call_set_failure },
 		{ "wire", call_wire },
 		{ "resendable", call_resendable },
+		{ "key", call_key },
 		{ NULL, NULL }
 	};
 	luaL_newmetatable(L, SP_CALL_MT);

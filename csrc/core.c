@@ -587,6 +587,12 @@ static int core_walltime(lua_State *L)
 	return 1;
 }
 
+static int core_getpid(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)getpid());
+	return 1;
+}
+
 static int core_sleep(lua_State *L)
 {
 	sp_sleep((double)luaL_checknumber(L, 1));
@@ -608,12 +614,24 @@ static int core_client_call(lua_State *L)
 	return sp_call_open(L);
 }
 
+/* client:poll(timeout) -> keys of the calls whose transfer finished */
+static int client_poll(lua_State *L)
+{
+	sp_client *c = sp_check_client(L, 1);
+	double timeout = (double)luaL_optnumber(L, 2, 0);
+	if (c->closed)
+		return luaL_error(L, "sendpulse: the client is closed");
+	return sp_http_poll(L, c, timeout);
+}
+
 LUALIB_API int luaopen_sendpulse_core(lua_State *L);
 
 LUALIB_API int luaopen_sendpulse_core(lua_State *L)
 {
 	static const luaL_Reg client_methods[] = {
 		{ "call", core_client_call },
+		{ "start", sp_call_start },
+		{ "poll", client_poll },
 		{ "close", client_close },
 		{ "store_key", client_store_key },
 		{ "endpoint", client_endpoint },
@@ -635,7 +653,10 @@ LUALIB_API int luaopen_sendpulse_core(lua_State *L)
 		{ "monotime", core_monotime },
 		{ "walltime", core_walltime },
 		{ "sleep", core_sleep },
+		{ "getpid", core_getpid },
 		{ "sha256_hex", core_sha256_hex },
+		{ "base64_encode", sp_base64_encode },
+		{ "base64_decode", sp_base64_decode },
 		{ "write_private_file", sp_write_private_file },
 		{ "make_private_dir", sp_make_private_dir },
 		{ NULL, NULL }

@@ -338,7 +338,7 @@ void sp_push_response_error(lua_State *L, sp_call *k, int kind_hint,
 {
 	sp_errinfo e;
 	int pushed, is_json;
-	char path[512], desc[160];
+	char path[512], desc[320];
 	const char *body = k->resp.data ? k->resp.data : "";
 
 	memset(&e, 0, sizeof e);

@@ -9,6 +9,8 @@
  * only set the URL, the method, the body and a header list that is
  * rebuilt only when the token changes.
  */
+#define _GNU_SOURCE		/* POLLRDHUP */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +35,7 @@ struct sp_xfer {
 	int send_once;			/* the request must not be sent twice */
 	int sends;			/* times libcurl started sending it */
 	int resend_refused;
+	curl_socket_t last_fd;		/* the connection used last, or BAD */
 	int in_multi;
 	int done;
 	CURLcode result;
@@ -108,6 +111,8 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip,
 	sp_xfer *t = ud;
 	(void)conn_primary_ip; (void)conn_local_ip;
 	(void)conn_primary_port; (void)conn_local_port;
+	if (t->call)
+		sp_pacer_sent(t->client, t->call);
 	if (t->send_once && t->sends++ > 0) {
 		t->resend_refused = 1;
 		return CURL_PREREQFUNC_ABORT;
@@ -154,6 +159,7 @@ static sp_xfer *xfer_new(sp_client *c)
 	if (t == NULL)
 		return NULL;
 	t->client = c;
+	t->last_fd = CURL_SOCKET_BAD;
 	t->easy = e = curl_easy_init();
 	grown = realloc(c->xfers, sizeof *grown * (size_t)(c->nxfers + 1));
 	if (e == NULL || grown == NULL) {
@@ -238,6 +244,27 @@ static struct curl_slist *headers_for(sp_xfer *t, int variant)
 	return l;
 }
 
+/*
+ * Will the connection this handle used last be dead when reused? A server
+ * that closes an idle TLS connection first sends a close_notify alert;
+ * libcurl's liveness check peeks that byte, takes the connection for
+ * alive, sends on it, gets nothing back and resends on a new one. For a
+ * POST we refuse such a resend (on_prereq), so look first: any byte or
+ * hang-up waiting on an idle connection means it is closing.
+ */
+static int last_connection_closing(sp_xfer *t)
+{
+	struct pollfd p;
+
+	/* (a stale number can only cost a needless new connection) */
+	if (t->last_fd == CURL_SOCKET_BAD)
+		return 0;
+	p.fd = t->last_fd;
+	p.events = POLLIN | POLLRDHUP;
+	p.revents = 0;
+	return poll(&p, 1, 0) > 0 && p.revents != 0;
+}
+
 /* Sets the per-request options of t for the call's current request. */
 static int configure(sp_xfer *t, sp_call *k)
 {
@@ -277,6 +304,8 @@ static int configure(sp_xfer *t, sp_call *k)
 	t->done = 0;
 	t->too_large = 0;
 	t->send_once = !is_token && (method == SP_POST || method == SP_PATCH);
+	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT,
+		t->send_once && last_connection_closing(t) ? 1L : 0L);
 	t->sends = 0;
 	t->resend_refused = 0;
 	t->retry_after = -1;
@@ -293,6 +322,10 @@ static void collect(sp_xfer *t)
 
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &reqsize);
+	/* only known while the handle is still in the multi handle */
+	if (curl_easy_getinfo(t->easy, CURLINFO_ACTIVESOCKET, &t->last_fd) !=
+			CURLE_OK)
+		t->last_fd = CURL_SOCKET_BAD;
 	k->status = (int)status;
 	k->sent = reqsize > 0;
 	k->retry_after = t->retry_after;
@@ -389,6 +422,41 @@ int sp_http_perform(sp_client *c, sp_call *k)
 		curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
 	}
 	collect(t);
+	return 1;
+}
+
+/*
+ * Drives the started transfers for up to timeout seconds; pushes a list of
+ * the finished calls' keys (light userdata, see call:key()), their
+ * outcomes already moved into the calls. For client:batch.
+ */
+int sp_http_poll(lua_State *L, sp_client *c, double timeout)
+{
+	int running = 0, i, n = 0, ms;
+
+	lua_newtable(L);
+	if (c->multi == NULL)
+		return 1;
+	curl_multi_perform(c->multi, &running);
+	read_messages(c);
+	for (i = 0; i < c->nxfers; i++)
+		if (c->xfers[i]->call && c->xfers[i]->done)
+			n++;
+	if (n == 0 && running > 0 && timeout > 0) {
+		ms = (int)(timeout * 1000);
+		curl_multi_poll(c->multi, NULL, 0, ms > 0 ? ms : 1, NULL);
+		curl_multi_perform(c->multi, &running);
+		read_messages(c);
+	}
+	n = 0;
+	for (i = 0; i < c->nxfers; i++) {
+		sp_xfer *t = c->xfers[i];
+		if (t->call && t->done) {
+			lua_pushlightuserdata(L, t->call);
+			collect(t);
+			lua_rawseti(L, -2, ++n);
+		}
+	}
 	return 1;
 }
 

@@ -77,6 +77,22 @@ double sp_pacer_reserve(double *ring, int cap, int *head, double window,
 	return slot - now;
 }
 
+/*
+ * The request reserved at slot k->pace_slot is leaving now. A request that
+ * left later than its slot (a new connection, a slow machine) must count
+ * from when it really left, or the next ones would crowd it.
+ */
+void sp_pacer_sent(sp_client *c, sp_call *k)
+{
+	double now;
+	if (k->pace_slot < 0 || k->pace_slot >= c->pace_cap || !c->pace_ring)
+		return;
+	now = sp_monotime();
+	if (c->pace_ring[k->pace_slot] < now)
+		c->pace_ring[k->pace_slot] = now;
+	k->pace_slot = -1;
+}
+
 int sp_pacer_init(sp_client *c, double rate)
 {
 	int i;

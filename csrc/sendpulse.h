@@ -133,6 +133,7 @@ typedef struct sp_call {
 	unsigned used_gen;		/* token generation sent with the request */
 	int req_is_token;		/* the request in flight is the token fetch */
 	double last_delay;
+	int pace_slot;			/* its entry in the pacer's ring, or -1 */
 
 	sp_buf target;			/* path?query, base path included */
 	sp_buf body;
@@ -153,6 +154,7 @@ typedef struct sp_call {
 
 sp_call *sp_check_call(lua_State *L, int idx);
 int sp_call_open(lua_State *L);
+int sp_call_start(lua_State *L);
 void sp_call_register(lua_State *L);
 
 /* ---- http.c (libcurl) -------------------------------------------------- */
@@ -160,6 +162,7 @@ void sp_call_register(lua_State *L);
 int sp_http_global_init(void);
 int sp_http_perform(sp_client *c, sp_call *k);
 int sp_http_start(sp_client *c, sp_call *k);
+int sp_http_poll(lua_State *L, sp_client *c, double timeout);
 void sp_http_detach(sp_call *k);
 void sp_http_cleanup(sp_client *c);
 
@@ -233,6 +236,7 @@ void sp_sleep(double seconds);
 int sp_pacer_init(sp_client *c, double rate);
 double sp_pacer_reserve(double *ring, int cap, int *head, double window,
 	double now);
+void sp_pacer_sent(sp_client *c, sp_call *k);
 void sp_pacer_shape(double rate, int *cap, double *window);
 double sp_jitter(sp_client *c);
 
@@ -240,6 +244,11 @@ double sp_jitter(sp_client *c);
 
 void sp_sha256(const void *data, size_t n, unsigned char out[32]);
 void sp_sha256_hex(const void *data, size_t n, char out[65]);
+
+/* ---- base64.c ---------------------------------------------------------- */
+
+int sp_base64_encode(lua_State *L);
+int sp_base64_decode(lua_State *L);
 
 /* ---- file.c ------------------------------------------------------------ */
 
