@@ -1,0 +1,169 @@
+--- Iterators over paginated endpoints.
+--
+-- Every iterator yields one item per step and stops after the last page
+-- without asking for an empty one. On a failure it yields `false, err`
+-- once and then stops, so a loop can see the error:
+--
+--    for book, err in client:each_address_book() do
+--      if not book then print(err) break end
+--      print(book.name)
+--    end
+--
+-- Options common to all: `limit` (items per request, default 100), `max`
+-- (stop after that many items), and `offset`/`start`/`skip` (where to
+-- begin).
+-- @module sendpulse.paging
+-- @local
+local core = require "sendpulse.core"
+local util = require "sendpulse.util"
+
+local pairs = pairs
+local setmetatable = setmetatable
+local type = type
+
+local _M = {}
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t or {}) do
+    c[k] = v
+  end
+  return c
+end
+
+-- A page that is not a list is reported like any other failure.
+local function decode_failure(method, path)
+  return setmetatable({
+    kind = "decode", method = method, path = path,
+    message = "a page of results was not a list",
+  }, core.error_mt)
+end
+
+--[[
+  spec = {
+    client, path, query,            the request (query is copied)
+    limit_key, offset_key,          parameter names ("limit"/"offset",
+                                    "count"/"start", "size"/"skip")
+    limit, max, offset,             from the user's options
+    page_max,                       the endpoint's largest page (100)
+    extract = function(res) -> list, total|nil
+  }
+  Without a total in the response, each request asks for one item more
+  than it yields: a page with that extra item proves another page exists,
+  so the walk never ends with a request that comes back empty.
+]]
+function _M.iterate(spec)
+  local client, path = spec.client, spec.path
+  local limit_key = spec.limit_key or "limit"
+  local offset_key = spec.offset_key or "offset"
+  local page_max = spec.page_max or 100
+  local page = spec.limit or page_max
+  if page > page_max then
+    page = page_max
+  end
+  local max = spec.max
+  local offset = spec.offset or 0
+  local extract = spec.extract or function(res)
+    return res
+  end
+  local buf, n, i = nil, 0, 0
+  local yielded = 0
+  local finished = false
+
+  return function()
+    if max and yielded >= max then
+      return nil
+    end
+    if i >= n then
+      if finished then
+        return nil
+      end
+      local want = page
+      if max and max - yielded < want then
+        want = max - yielded
+      end
+      local ask = want
+      if ask < page_max then
+        ask = ask + 1          -- the probe item, see above
+      elseif want > 1 then
+        want = want - 1
+      end
+      local q = copy(spec.query)
+      q[limit_key] = ask
+      q[offset_key] = offset
+      local res, err = client:request("GET", path, q)
+      if res == nil then
+        finished, n, i = true, 0, 0
+        return false, err
+      end
+      local list, total = extract(res)
+      if type(list) ~= "table" then
+        finished, n, i = true, 0, 0
+        return false, decode_failure("GET", path)
+      end
+      local got = #list
+      if total then
+        finished = got == 0 or offset + got >= total
+        want = got
+      elseif got <= want then
+        finished = true
+        want = got
+      end
+      buf, n, i = list, want, 0
+      offset = offset + want
+      if want == 0 then
+        finished = true
+        return nil
+      end
+    end
+    i = i + 1
+    yielded = yielded + 1
+    return buf[i]
+  end
+end
+
+--- The query of a one-page list method: `opts` may hold `limit` and
+-- `offset` (checked, raising naming them); `extra` adds more allowed
+-- query keys (a set) copied as they are.
+function _M.query(method, opts, extra)
+  local allowed = { limit = true, offset = true }
+  for k in pairs(extra or {}) do
+    allowed[k] = true
+  end
+  opts = util.options(method, opts, allowed)
+  local q = {}
+  for k, v in pairs(opts) do
+    q[k] = v
+  end
+  util.integer(method, "opts.limit", q.limit, true, 1)
+  util.integer(method, "opts.offset", q.offset, true, 0)
+  return q
+end
+
+--- An iterator over a limit/offset endpoint whose pages are bare lists:
+-- checks `opts` (`limit`, `max`, `offset`, plus the query keys in the set
+-- `extra`) and walks `path`.
+function _M.each(client, method, path, opts, extra)
+  opts = _M.options(method, opts, extra)
+  local query = {}
+  for k in pairs(extra or {}) do
+    query[k] = opts[k]
+  end
+  return _M.iterate{ client = client, path = path, query = query,
+                     limit = opts.limit, max = opts.max, offset = opts.offset }
+end
+
+--- Checks the common iterator options and returns them.
+function _M.options(method, opts, extra)
+  local allowed = { limit = true, max = true, offset = true }
+  for k in pairs(extra or {}) do
+    allowed[k] = true
+  end
+  opts = util.options(method, opts, allowed)
+  util.integer(method, "opts.limit", opts.limit, true, 1)
+  util.integer(method, "opts.max", opts.max, true, 0)
+  util.integer(method, "opts.offset", opts.offset, true, 0)
+  return opts
+end
+
+return _M

@@ -1,0 +1,224 @@
+--- Helpers for the API area modules: argument checks that raise naming the
+-- argument (before anything is sent), base64, dates, paths, options.
+-- @module sendpulse.util
+-- @local
+local core = require "sendpulse.core"
+
+local error = error
+local floor = math.floor
+local os_date = os.date
+local pairs = pairs
+local select = select
+local string_format = string.format
+local table_concat = table.concat
+local tostring = tostring
+local tonumber = tonumber
+local type = type
+
+local escape_segment = core.escape_segment
+
+local _M = {}
+
+--- base64 of a string (standard alphabet, padded, no line breaks).
+_M.base64 = core.base64_encode
+
+-- The error points at the caller's line: the first stack frame outside
+-- this library's own files, however deep the check was made.
+local getinfo = debug.getinfo
+
+local function caller_level()
+  local level = 3           -- 1: caller_level, 2: fail, 3: fail's caller
+  while true do
+    local info = getinfo(level, "S")
+    if not info then
+      return 2
+    end
+    local src = info.source
+    if src ~= "=[C]" and not src:find("[/\\]sendpulse[/\\][%w_/\\]+%.lua$") then
+      return level - 1      -- as seen from fail()
+    end
+    level = level + 1
+  end
+end
+
+local function fail(method, name, what)
+  error(string_format("sendpulse: bad argument '%s' to %s (%s)", name, method,
+                      what), caller_level())
+end
+_M.fail = fail
+
+local function got(v)
+  return "got " .. (type(v) == "string" and "a string" or type(v))
+end
+
+--- A non-empty string.
+function _M.string(method, name, v, optional)
+  if v == nil and optional then
+    return nil
+  end
+  if type(v) ~= "string" then
+    fail(method, name, "a string expected, " .. got(v))
+  end
+  if v == "" then
+    fail(method, name, "must not be empty")
+  end
+  return v
+end
+
+--- An integer (a float with an integral value counts: LuaJIT has no
+-- integer subtype).
+function _M.integer(method, name, v, optional, min)
+  if v == nil and optional then
+    return nil
+  end
+  if type(v) ~= "number" or v ~= v or floor(v) ~= v then
+    fail(method, name, "an integer expected, " .. got(v))
+  end
+  if min and v < min then
+    fail(method, name, "must be at least " .. min)
+  end
+  return v
+end
+
+--- A number.
+function _M.number(method, name, v, optional)
+  if v == nil and optional then
+    return nil
+  end
+  if type(v) ~= "number" or v ~= v then
+    fail(method, name, "a number expected, " .. got(v))
+  end
+  return v
+end
+
+--- A boolean.
+function _M.boolean(method, name, v, optional)
+  if v == nil and optional then
+    return nil
+  end
+  if type(v) ~= "boolean" then
+    fail(method, name, "a boolean expected, " .. got(v))
+  end
+  return v
+end
+
+--- A table.
+function _M.table(method, name, v, optional)
+  if v == nil and optional then
+    return nil
+  end
+  if type(v) ~= "table" then
+    fail(method, name, "a table expected, " .. got(v))
+  end
+  return v
+end
+
+--- A non-empty list (a sequence).
+function _M.list(method, name, v, optional)
+  if v == nil and optional then
+    return nil
+  end
+  if type(v) ~= "table" then
+    fail(method, name, "a list expected, " .. got(v))
+  end
+  if v[1] == nil then
+    fail(method, name, "must not be empty")
+  end
+  return v
+end
+
+--- An email address: one "@" with text on both sides, no spaces.
+function _M.email(method, name, v, optional)
+  if v == nil and optional then
+    return nil
+  end
+  if type(v) ~= "string" then
+    fail(method, name, "an email address expected, " .. got(v))
+  end
+  if #v > 254 or not v:find("^[^@%s%c]+@[^@%s%c]+$") then
+    fail(method, name, "not an email address: " .. string_format("%q", v))
+  end
+  return v
+end
+
+--- A phone number: digits, optionally after a "+"; returned as a string.
+function _M.phone(method, name, v, optional)
+  if v == nil and optional then
+    return nil
+  end
+  if type(v) == "number" and floor(v) == v and v > 0 then
+    v = string_format("%.0f", v)
+  end
+  if type(v) ~= "string" or not v:find("^%+?%d%d%d%d+$") or #v > 20 then
+    fail(method, name, "a phone number (digits) expected, "
+         .. (type(v) == "string" and string_format("got %q", v) or got(v)))
+  end
+  return v
+end
+
+--- A date: a "YYYY-MM-DD HH:MM:SS" (or "YYYY-MM-DD" when date_only)
+-- string, or an os.time() number, formatted in local time.
+function _M.date(method, name, v, optional, date_only)
+  if v == nil and optional then
+    return nil
+  end
+  local fmt = date_only and "%Y-%m-%d" or "%Y-%m-%d %H:%M:%S"
+  if type(v) == "number" then
+    return os_date(fmt, floor(v))
+  end
+  if type(v) == "string" then
+    local y, mo, d, rest = v:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
+    local ok = y and tonumber(mo) >= 1 and tonumber(mo) <= 12
+               and tonumber(d) >= 1 and tonumber(d) <= 31
+    if ok and date_only then
+      ok = rest == ""
+    elseif ok then
+      local h, mi, s = rest:match("^ (%d%d):(%d%d):(%d%d)$")
+      ok = h and tonumber(h) < 24 and tonumber(mi) < 60 and tonumber(s) < 61
+    end
+    if ok then
+      return v
+    end
+  end
+  fail(method, name, (date_only and '"YYYY-MM-DD"' or '"YYYY-MM-DD HH:MM:SS"')
+       .. " or an os.time() number expected, "
+       .. (type(v) == "string" and string_format("got %q", v) or got(v)))
+end
+
+--- Checks an options table: nil or a table whose keys are all in
+-- `allowed` (a set). Returns the table (an empty one for nil).
+function _M.options(method, opts, allowed)
+  if opts == nil then
+    return {}
+  end
+  if type(opts) ~= "table" then
+    fail(method, "opts", "a table expected, " .. got(opts))
+  end
+  for k in pairs(opts) do
+    if not allowed[k] then
+      fail(method, "opts", "unknown option '" .. tostring(k) .. "'")
+    end
+  end
+  return opts
+end
+
+--- A set from a list of names: set{"a", "b"} -> {a = true, b = true}.
+function _M.set(list)
+  local s = {}
+  for i = 1, #list do
+    s[list[i]] = true
+  end
+  return s
+end
+
+--- A path from segments, each percent-encoded.
+function _M.path(...)
+  local n = select("#", ...)
+  local parts = {}
+  for i = 1, n do
+    parts[i] = escape_segment((select(i, ...)))
+  end
+  return "/" .. table_concat(parts, "/")
+end
+
+return _M
