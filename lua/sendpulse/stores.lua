@@ -12,11 +12,14 @@
 local core = require "sendpulse.core"
 
 local error = error
+local math_max = math.max
 local io_open = io.open
 local os_remove = os.remove
+local rawget = rawget
 local setmetatable = setmetatable
 local string_format = string.format
 local tonumber = tonumber
+local tostring = tostring
 local type = type
 
 local _M = {}
@@ -103,6 +106,93 @@ function _M.file(dir)
     error("sendpulse.stores.file: " .. err, 2)
   end
   return setmetatable({ dir = (dir:gsub("/+$", "")) }, File)
+end
+
+-- ngx_shared --------------------------------------------------------------
+
+local NgxShared = {}
+NgxShared.__index = NgxShared
+
+local function ngx_now()
+  ngx.update_time()
+  return ngx.now()
+end
+
+function NgxShared:get(key)
+  local v = self.dict:get(key)
+  if not v then
+    return nil
+  end
+  local expires_at, token = v:match("^([%d%.]+) (.+)$")
+  return token, tonumber(expires_at)
+end
+
+function NgxShared:set(key, token, expires_at)
+  local ttl = expires_at - ngx_now()
+  if ttl <= 0 then
+    return
+  end
+  local ok, err = self.dict:set(key, string_format("%.3f %s", expires_at, token),
+                                math_max(ttl, 0.001))
+  if not ok then
+    error("lua_shared_dict: " .. tostring(err), 0)
+  end
+end
+
+function NgxShared:delete(key)
+  self.dict:delete(key)
+end
+
+-- A lock in the dict: add() is atomic across workers. It expires by itself
+-- after lock_ttl, so a worker that dies while holding it blocks nobody
+-- for long; waiters give up after lock_timeout and fetch anyway.
+function NgxShared:lock(key)
+  local dict, lock_key = self.dict, key .. ":lock"
+  local deadline = ngx_now() + self.lock_timeout
+  local step = 0.001
+  while true do
+    local ok, err = dict:add(lock_key, true, self.lock_ttl)
+    if ok then
+      return true
+    end
+    if err ~= "exists" or ngx_now() >= deadline then
+      return false
+    end
+    ngx.sleep(step)
+    step = step < 0.02 and step * 2 or step
+  end
+end
+
+function NgxShared:unlock(key)
+  self.dict:delete(key .. ":lock")
+end
+
+--- A store in a `lua_shared_dict`: one token for every nginx worker. When
+-- the token is missing, the worker that takes the dict's lock fetches it
+-- and the others find it there when they get the lock in turn.
+-- @tparam string dict_name the name given to `lua_shared_dict`
+-- @tparam[opt] table opts `lock_timeout` (seconds a worker waits for
+--   another's fetch, default 30), `lock_ttl` (default 60)
+-- @treturn table the store
+-- @raise outside nginx or when the dict does not exist
+function _M.ngx_shared(dict_name, opts)
+  local ngx = rawget(_G, "ngx")
+  if type(dict_name) ~= "string" then
+    error("sendpulse.stores.ngx_shared: bad argument 'dict_name' (a string "
+          .. "expected, got " .. type(dict_name) .. ")", 2)
+  end
+  local dict = type(ngx) == "table" and ngx.shared and ngx.shared[dict_name]
+  if not dict then
+    error("sendpulse.stores.ngx_shared: no lua_shared_dict named '"
+          .. dict_name .. "' (add `lua_shared_dict " .. dict_name
+          .. " 1m;` to nginx.conf)", 2)
+  end
+  opts = opts or {}
+  return setmetatable({
+    dict = dict,
+    lock_timeout = opts.lock_timeout or 30,
+    lock_ttl = opts.lock_ttl or 60,
+  }, NgxShared)
 end
 
 return _M
