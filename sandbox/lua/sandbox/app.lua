@@ -8,9 +8,10 @@
 --   5. auth.is_authorized     401 without a valid Bearer token or API key
 --   6. routing                404 unknown path, 405 wrong method, handler
 --
--- To add an API area: write sandbox/lua/sandbox/<area>.lua exposing
+-- To add an API area: write sandbox/lua/sandbox/areas/<area>.lua exposing
 -- `_M.routes = { {METHOD, "/path/{capture}", handler}, ... }` (and
--- `_M.reset()` if it keeps state), then add its module name to AREAS.
+-- `_M.reset()` if it keeps state, `_M.init(sandbox_dir)` if it loads
+-- files). Every module in that folder is loaded at start.
 -- A handler is function(req, params) returning status, body, headers,
 -- where body is a string (sent as is) or a table (encoded as JSON; mark
 -- lists with util.array() so that empty ones encode as []).
@@ -39,24 +40,11 @@ local admin = require "sandbox.admin"
 
 local _M = {}
 
--- API areas, each a module with `routes` (and optionally `reset`).
-local AREAS = {
-    "sandbox.auth",
-    "sandbox.account",
-    "sandbox.addressbooks",
-}
-
 -- modules whose state POST /__sandbox/reset clears
 local STATEFUL = { config, stats, faults, ratelimit }
 
 local api_routes = router.new()
 local admin_routes = router.new()
-
-for _, name in ipairs(AREAS) do
-    local area = require(name)
-    api_routes:add_all(area.routes)
-    STATEFUL[#STATEFUL + 1] = area
-end
 admin_routes:add_all(admin.routes)
 
 local function reset_all()
@@ -70,9 +58,33 @@ local function reset_all()
 end
 admin.reset_all = reset_all
 
---- Called from init_by_lua (nginx master) with the sandbox directory.
+-- The API areas: the token endpoint, then every module in areas/.
+local function load_areas(sandbox_dir)
+    local names = {}
+    local ls = io.popen("ls '" .. sandbox_dir .. "/lua/sandbox/areas'")
+    for file in ls:lines() do
+        local name = file:match("^([%w_]+)%.lua$")
+        if name then
+            names[#names + 1] = "sandbox.areas." .. name
+        end
+    end
+    ls:close()
+    table.sort(names)
+    table.insert(names, 1, "sandbox.auth")
+    for _, name in ipairs(names) do
+        local area = require(name)
+        if area.init then
+            area.init(sandbox_dir)
+        end
+        api_routes:add_all(area.routes)
+        STATEFUL[#STATEFUL + 1] = area
+    end
+end
+
+--- Called from init_by_lua (nginx master) with the sandbox directory:
+-- blocking file access is fine there, and workers inherit the result.
 function _M.init(sandbox_dir)
-    require("sandbox.account").init(sandbox_dir .. "/data")
+    load_areas(sandbox_dir)
 end
 
 --- Called from init_worker_by_lua.

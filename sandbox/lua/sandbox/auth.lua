@@ -70,8 +70,10 @@ local function new_token(client_id, now, lifetime)
     -- an RS256 signature is 256 bytes; use more so that the whole token is
     -- comfortably above MIN_TOKEN_LENGTH, like the real ones
     local signature = random_bytes(640)
+    -- "SANDBOXTOKEN" in every token: a test can search any output for
+    -- leaked tokens without knowing them
     local token = base64url(header) .. "." .. base64url(payload) .. "."
-                  .. base64url(signature)
+                  .. "SANDBOXTOKEN" .. base64url(signature)
     while #token < _M.MIN_TOKEN_LENGTH do
         token = token .. base64url(random_bytes(48))
     end

@@ -10,6 +10,8 @@
 --   truncated  announce a Content-Length, send part of the body, close
 --   drip       send the body a few bytes at a time, `interval` s apart
 --   pass       handle the request normally (useful with `delay`)
+--   big        answer `status` (200) with valid JSON of `size` bytes
+--   deep       answer `status` (200) with JSON arrays nested `depth` deep
 -- `delay` seconds (ngx.sleep, never blocking the worker) apply before any
 -- action.
 
@@ -33,11 +35,11 @@ local _M = {}
 
 local ACTIONS = {
     respond = true, html = true, malformed = true, drop = true,
-    truncated = true, drip = true, pass = true,
+    truncated = true, drip = true, pass = true, big = true, deep = true,
 }
 
 local DEFAULT_STATUS = { respond = 500, html = 502, malformed = 200, truncated = 200,
-                         drip = 200 }
+                         drip = 200, big = 200, deep = 200 }
 
 _M.MALFORMED_BODY = '{"id": 1, "name": "bro'
 _M.TRUNCATED_BODY = '{"id": 1, "name": "truncated response", "items": [1, 2, 3, 4, 5]}'
@@ -91,7 +93,7 @@ local function build(spec)
     local action = spec.action == nil and "respond" or spec.action
     if not ACTIONS[action] then
         return fail('"action" must be one of respond, html, malformed, drop, '
-                    .. 'truncated, drip, pass')
+                    .. 'truncated, drip, pass, big, deep')
     end
     fault.action = action
 
@@ -105,7 +107,13 @@ local function build(spec)
     end
 
     local body = spec.body
-    if type(body) == "table" then
+    if spec.body_base64 ~= nil then
+        -- bytes a JSON admin request cannot carry (invalid UTF-8...)
+        body = type(spec.body_base64) == "string" and ngx.decode_base64(spec.body_base64)
+        if not body then
+            return fail('"body_base64" must be base64')
+        end
+    elseif type(body) == "table" then
         body = util.encode(body) -- a JSON value given inline
     elseif type(body) == "number" or type(body) == "boolean" then
         body = tostring(body)
@@ -131,6 +139,13 @@ local function build(spec)
         local v = spec[field]
         if v ~= nil and (type(v) ~= "number" or v < 0) then
             return fail('"' .. field .. '" must be a number of seconds >= 0')
+        end
+        fault[field] = v
+    end
+    for _, field in ipairs({ "size", "depth" }) do
+        local v = spec[field]
+        if v ~= nil and (not is_integer(v) or v < 16 or v > 256 * 1024 * 1024) then
+            return fail('"' .. field .. '" must be an integer from 16 to 268435456')
         end
         fault[field] = v
     end
@@ -307,6 +322,17 @@ function _M.apply(fault, ctx)
 
     elseif action == "truncated" then
         return send_truncated(fault)
+
+    elseif action == "big" then
+        -- {"data":"xxx...x"}: exactly `size` bytes of valid JSON
+        local size = fault.size or 1024 * 1024
+        local body = '{"data":"' .. string.rep("x", size - 11) .. '"}'
+        return ctx.send(fault.status, body, fault.headers)
+
+    elseif action == "deep" then
+        local depth = fault.depth or 10000
+        return ctx.send(fault.status, string.rep("[", depth) .. string.rep("]", depth),
+                        fault.headers)
 
     elseif action == "drip" then
         local status, body, headers

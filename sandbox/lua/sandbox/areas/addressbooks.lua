@@ -1,16 +1,29 @@
--- Mailing lists ("addressbooks") and their contacts.
+-- Mailing lists ("addressbooks"), their contacts and variables.
 --
 -- Books get increasing integer ids from FIRST_ID and are listed by id.
 -- Contacts keep their insertion order; emails are matched without regard
--- to case and keep the spelling they were first added with. Every contact
--- is "New" (status 0) and counts as active in the book's quantities.
+-- to case and keep the spelling they were first added with. A contact is
+-- "New" (status 0) until it is unsubscribed (status UNSUBSCRIBED); new
+-- contacts count as active in the book's quantities, unsubscribed ones as
+-- inactive. A book remembers the names and types of the variables its
+-- contacts were given (type "number" for JSON numbers, "string" otherwise).
+-- A contact's phone comes from its `phone` field or its "phone"/"Phone"
+-- variable.
+--
+-- Other areas read this state through the functions marked "For other
+-- areas": find(id), books(), remove_contact(book, email),
+-- contact_variables(contact).
 
 local ngx = ngx
 local type = type
 local pairs = pairs
 local ipairs = ipairs
+local next = next
 local tostring = tostring
 local tonumber = tonumber
+local math_floor = math.floor
+local pcall = pcall
+local require = require
 local str_lower = string.lower
 local str_match = string.match
 local table_sort = table.sort
@@ -23,7 +36,20 @@ local _M = {}
 _M.FIRST_ID = 1000001
 _M.MAX_LIMIT = 100
 
-local books_by_id -- id -> book { id, name, creationdate, contacts, by_email }
+-- Contact statuses.
+_M.NEW, _M.NEW_EXPLAIN = 0, "New"
+_M.UNSUBSCRIBED, _M.UNSUBSCRIBED_EXPLAIN = 4, "Unsubscribed"
+
+-- What GET /addressbooks/{id}/cost works with: the account of the seed's
+-- /user/balance/detail (9.36 USD, 9914 emails left on the tariff) and a
+-- price per email sent beyond the tariff.
+_M.CURRENCY = "USD"
+_M.BALANCE = 9.36
+_M.EMAILS_LEFT = 9914
+_M.PRICE_PER_EMAIL = 0.0012
+_M.MAX_EMAILS_PER_TASK = 10000
+
+local books_by_id -- id -> book (see find)
 local book_ids    -- ids of existing books, ascending
 local next_id
 
@@ -48,6 +74,10 @@ local function name_taken()
     return util.api_error(400, 203, "This mailing list name already exists")
 end
 
+local function book_empty()
+    return util.api_error(400, 211, "Mailing list empty")
+end
+
 local function book_not_found()
     return util.api_error(404, 213, "Mailing list not found")
 end
@@ -60,11 +90,79 @@ local function email_not_found()
     return util.api_error(404, 17, "Can’t find the email address")
 end
 
+-- No code of the seed's table fits an unknown phone number.
+local function phone_not_found()
+    return util.api_error(404, 404, "Phone number not found")
+end
+
 local function find_book(id_text)
     if type(id_text) ~= "string" or not str_match(id_text, "^%d+$") then
         return nil
     end
     return books_by_id[tonumber(id_text)]
+end
+
+--- For other areas (campaigns, SMS, emails...): the book with this id (a
+-- number or a decimal string), or nil. A book is `{id, name, creationdate,
+-- contacts = {contact, ...}, by_email = {[lower-cased email] = contact},
+-- variables = {{name, type}, ...}, unsubscribed = count}`; a contact is
+-- `{email, variables = {name = value}, phone, status, status_explain,
+-- add_date, source}`.
+function _M.find(id)
+    if type(id) == "number" then
+        return books_by_id[id]
+    end
+    return find_book(id)
+end
+
+--- For other areas: every book, by id.
+function _M.books()
+    local out = {}
+    for i, id in ipairs(book_ids) do
+        out[i] = books_by_id[id]
+    end
+    return out
+end
+
+--- For other areas: removes a contact (matched without regard to case)
+-- from a book; true when there was one.
+function _M.remove_contact(book, email)
+    local key = str_lower(email)
+    local contact = book.by_email[key]
+    if not contact then
+        return false
+    end
+    book.by_email[key] = nil
+    if contact.status == _M.UNSUBSCRIBED then
+        book.unsubscribed = book.unsubscribed - 1
+    end
+    for i, c in ipairs(book.contacts) do
+        if c == contact then
+            table_remove(book.contacts, i)
+            break
+        end
+    end
+    return true
+end
+
+local function variable_type(value)
+    return type(value) == "number" and "number" or "string"
+end
+
+--- For other areas: a contact's variables as the API lists them, sorted
+-- by name: `[{name, type, value}]`.
+function _M.contact_variables(contact)
+    local names = {}
+    for name in pairs(contact.variables) do
+        names[#names + 1] = name
+    end
+    table_sort(names)
+    local out = util.array()
+    for i, name in ipairs(names) do
+        local value = contact.variables[name]
+        out[i] = { name = name, type = variable_type(value), value = value }
+    end
+    return out
 end
 
 local function name_in_use(name, except_id)
@@ -94,11 +192,26 @@ local function book_view(book)
         id = book.id,
         name = book.name,
         all_email_qty = n,
-        active_email_qty = n,
-        inactive_email_qty = 0,
+        active_email_qty = n - book.unsubscribed,
+        inactive_email_qty = book.unsubscribed,
         creationdate = book.creationdate,
         status = 0,
         status_explain = "Active",
+    }
+end
+
+-- One contact as GET /addressbooks/{id}/emails lists it.
+local function contact_view(contact)
+    local vars = {} -- a copy; an empty one encodes as {}
+    for k, v in pairs(contact.variables) do
+        vars[k] = v
+    end
+    return {
+        email = contact.email,
+        status = contact.status,
+        status_explain = contact.status_explain,
+        variables = vars,
+        phone = contact.phone,
     }
 end
 
@@ -118,10 +231,12 @@ local function pagination(req)
     end
     return limit, offset
 end
+_M.pagination = pagination
 
 local function valid_email(s)
     return type(s) == "string" and str_match(s, "^[^@]+@[^@]+$") ~= nil
 end
+_M.valid_email = valid_email
 
 -- Contact variables as a name -> value map. Accepts the documented object
 -- form and also an array of {name, value} objects.
@@ -144,6 +259,29 @@ local function variables_map(value)
     return vars
 end
 
+-- A phone as stored: digits (a leading "+" dropped), from a string or a
+-- whole number; nil for anything else.
+local function phone_digits(value)
+    if type(value) == "number" and value == math_floor(value) and value > 0 then
+        value = ("%d"):format(value)
+    end
+    if type(value) ~= "string" then
+        return nil
+    end
+    return str_match(value, "^%+?(%d+)$")
+end
+
+-- Remembers the variables' names and types in the book.
+local function note_variables(book, vars)
+    for name, value in pairs(vars) do
+        if not book.variable_types[name] then
+            local t = variable_type(value)
+            book.variable_types[name] = t
+            book.variables[#book.variables + 1] = { name = name, type = t }
+        end
+    end
+end
+
 -- The `emails` field as a list: a JSON array, or a string holding one
 -- (older wrappers send it JSON-encoded). nil when absent or empty.
 local function email_list(value)
@@ -155,6 +293,7 @@ local function email_list(value)
     end
     return value
 end
+_M.email_list = email_list
 
 -- POST /addressbooks
 local function create_book(req)
@@ -177,6 +316,9 @@ local function create_book(req)
         creationdate = ngx.utctime(),
         contacts = {},
         by_email = {},
+        variables = {},
+        variable_types = {},
+        unsubscribed = 0,
     }
     book_ids[#book_ids + 1] = id
     return 200, { id = id }
@@ -263,18 +405,21 @@ local function add_emails(req, params)
 
     local additions = {}
     for i, item in ipairs(items) do
-        local email, vars
+        local email, vars, phone
         if type(item) == "string" then
             email, vars = item, {}
         elseif type(item) == "table" then
             email, vars = item.email, variables_map(item.variables)
+            phone = phone_digits(item.phone)
         end
         if not valid_email(email) then
             return email_syntax_error()
         end
-        additions[i] = { email = email, variables = vars }
+        additions[i] = { email = email, variables = vars,
+                         phone = phone or phone_digits(vars.phone or vars.Phone) }
     end
 
+    local now = ngx.utctime()
     for _, add in ipairs(additions) do
         local key = str_lower(add.email)
         local contact = book.by_email[key]
@@ -282,11 +427,17 @@ local function add_emails(req, params)
             for k, v in pairs(add.variables) do
                 contact.variables[k] = v
             end
+            contact.phone = add.phone or contact.phone
         else
-            contact = { email = add.email, variables = add.variables }
+            contact = {
+                email = add.email, variables = add.variables, phone = add.phone,
+                status = _M.NEW, status_explain = _M.NEW_EXPLAIN,
+                add_date = now, source = "api",
+            }
             book.by_email[key] = contact
             book.contacts[#book.contacts + 1] = contact
         end
+        note_variables(book, add.variables)
     end
     return 200, { result = true }
 end
@@ -307,16 +458,7 @@ local function list_emails(req, params)
         if not contact then
             break
         end
-        local vars = {} -- a copy; an empty one encodes as {}
-        for k, v in pairs(contact.variables) do
-            vars[k] = v
-        end
-        out[#out + 1] = {
-            email = contact.email,
-            status = 0,
-            status_explain = "New",
-            variables = vars,
-        }
+        out[#out + 1] = contact_view(contact)
     end
     return 200, out
 end
@@ -340,23 +482,27 @@ local function get_email(_, params)
     if not contact then
         return email_not_found()
     end
-    local names = {}
-    for name in pairs(contact.variables) do
-        names[#names + 1] = name
-    end
-    table_sort(names)
-    local vars = util.array()
-    for i, name in ipairs(names) do
-        vars[i] = { name = name, type = "string", value = contact.variables[name] }
-    end
     return 200, {
         email = contact.email,
         abook_id = tostring(book.id), -- a string in the real API
-        status = 0,
-        status_explain = "New",
-        variables = vars,
+        status = contact.status,
+        status_explain = contact.status_explain,
+        variables = _M.contact_variables(contact),
     }
 end
+
+-- The addresses of an `emails` field (strings or {email} objects).
+local function addresses(items)
+    local out = {}
+    for _, item in ipairs(items) do
+        local email = type(item) == "table" and item.email or item
+        if type(email) == "string" then
+            out[#out + 1] = email
+        end
+    end
+    return out
+end
+_M.addresses = addresses
 
 -- DELETE /addressbooks/{id}/emails (a DELETE with a body)
 local function delete_emails(req, params)
@@ -373,13 +519,14 @@ local function delete_emails(req, params)
         return no_data()
     end
     local removed = {}
-    for _, item in ipairs(items) do
-        local email = type(item) == "table" and item.email or item
-        if type(email) == "string" then
-            local key = str_lower(email)
-            if book.by_email[key] then
-                removed[book.by_email[key]] = true
-                book.by_email[key] = nil
+    for _, email in ipairs(addresses(items)) do
+        local key = str_lower(email)
+        local contact = book.by_email[key]
+        if contact then
+            removed[contact] = true
+            book.by_email[key] = nil
+            if contact.status == _M.UNSUBSCRIBED then
+                book.unsubscribed = book.unsubscribed - 1
             end
         end
     end
@@ -393,17 +540,233 @@ local function delete_emails(req, params)
     return 200, { result = true }
 end
 
+-- POST /addressbooks/{id}/emails/unsubscribe: addresses not in the book
+-- are skipped, as DELETE skips them
+local function unsubscribe_emails(req, params)
+    local book = find_book(params.id)
+    if not book then
+        return book_not_found()
+    end
+    local body_params, status, body = util.request_params(req)
+    if not body_params then
+        return status, body
+    end
+    local items = email_list(body_params.emails)
+    if not items then
+        return no_data()
+    end
+    for _, email in ipairs(addresses(items)) do
+        local contact = book.by_email[str_lower(email)]
+        if contact and contact.status ~= _M.UNSUBSCRIBED then
+            contact.status = _M.UNSUBSCRIBED
+            contact.status_explain = _M.UNSUBSCRIBED_EXPLAIN
+            book.unsubscribed = book.unsubscribed + 1
+        end
+    end
+    return 200, { result = true }
+end
+
+-- GET /addressbooks/{id}/variables
+local function list_variables(_, params)
+    local book = find_book(params.id)
+    if not book then
+        return book_not_found()
+    end
+    local out = util.array()
+    for i, v in ipairs(book.variables) do
+        out[i] = { name = v.name, type = v.type }
+    end
+    return 200, out
+end
+
+-- GET /addressbooks/{id}/variables/{name}/{value}: the value is compared
+-- as text (a number 42 matches "42")
+local function emails_by_variable(_, params)
+    local book = find_book(params.id)
+    if not book then
+        return book_not_found()
+    end
+    local out = util.array()
+    for _, contact in ipairs(book.contacts) do
+        local value = contact.variables[params.name]
+        if value ~= nil then
+            local text = value
+            if type(value) == "number" and value == math_floor(value) then
+                text = ("%d"):format(value)
+            elseif type(value) ~= "string" then
+                text = tostring(value)
+            end
+            if text == params.value then
+                out[#out + 1] = contact_view(contact)
+            end
+        end
+    end
+    return 200, out
+end
+
+-- `variables` of POST .../emails/variable and .../phones/variable: a
+-- non-empty array of {name, value} (an object name -> value is accepted
+-- too); nil when missing or empty
+local function variable_updates(value)
+    if type(value) == "string" then
+        value = util.decode(value)
+    end
+    if type(value) ~= "table" then
+        return nil
+    end
+    local vars = variables_map(value)
+    if next(vars) == nil then
+        return nil
+    end
+    return vars
+end
+
+local function set_variables(book, contact, vars)
+    for k, v in pairs(vars) do
+        contact.variables[k] = v
+    end
+    local phone = phone_digits(vars.phone or vars.Phone)
+    if phone then
+        contact.phone = phone
+    end
+    note_variables(book, vars)
+end
+
+-- POST /addressbooks/{id}/emails/variable
+local function update_email_variables(req, params)
+    local book = find_book(params.id)
+    if not book then
+        return book_not_found()
+    end
+    local body_params, status, body = util.request_params(req)
+    if not body_params then
+        return status, body
+    end
+    local email = body_params.email
+    if type(email) ~= "string" or email == "" then
+        return no_data()
+    end
+    local vars = variable_updates(body_params.variables)
+    if not vars then
+        return no_data()
+    end
+    local contact = book.by_email[str_lower(email)]
+    if not contact then
+        return email_not_found()
+    end
+    set_variables(book, contact, vars)
+    return 200, { result = true }
+end
+
+-- POST /addressbooks/{id}/phones/variable: every contact with that phone
+local function update_phone_variables(req, params)
+    local book = find_book(params.id)
+    if not book then
+        return book_not_found()
+    end
+    local body_params, status, body = util.request_params(req)
+    if not body_params then
+        return status, body
+    end
+    local phone = phone_digits(body_params.phone)
+    if not phone then
+        return no_data()
+    end
+    local vars = variable_updates(body_params.variables)
+    if not vars then
+        return no_data()
+    end
+    local found = false
+    for _, contact in ipairs(book.contacts) do
+        if contact.phone == phone then
+            set_variables(book, contact, vars)
+            found = true
+        end
+    end
+    if not found then
+        return phone_not_found()
+    end
+    return 200, { result = true }
+end
+
+local function round_cents(x)
+    return math_floor(x * 100 + 0.5) / 100
+end
+
+-- GET /addressbooks/{id}/cost: the active contacts are sent to; what the
+-- tariff does not cover is paid from the balance
+local function cost(_, params)
+    local book = find_book(params.id)
+    if not book then
+        return book_not_found()
+    end
+    local qty = #book.contacts - book.unsubscribed
+    if qty == 0 then
+        return book_empty()
+    end
+    local overdraft = qty - _M.EMAILS_LEFT
+    if overdraft < 0 then
+        overdraft = 0
+    end
+    local affordable = math_floor(_M.BALANCE / _M.PRICE_PER_EMAIL + 1e-9)
+    return 200, {
+        cur = _M.CURRENCY,
+        sent_emails_qty = qty,
+        overdraft_all_emails_price = round_cents(overdraft * _M.PRICE_PER_EMAIL),
+        address_delta_from_balance = affordable - overdraft,
+        address_delta_from_tariff = _M.EMAILS_LEFT - qty,
+        max_emails_per_task = _M.MAX_EMAILS_PER_TASK,
+        result = true,
+    }
+end
+
+-- The campaigns area (another module; looked up at request time, since
+-- it loads after this one): its for_book(book_id) lists what was sent or
+-- scheduled to a book as {task_id, task_name, task_status}.
+local function campaigns_area()
+    local ok, area = pcall(require, "sandbox.areas.campaigns")
+    if ok and type(area) == "table" then
+        return area
+    end
+    return nil
+end
+
+-- GET /addressbooks/{id}/campaigns
+local function book_campaigns(req, params)
+    local book = find_book(params.id)
+    if not book then
+        return book_not_found()
+    end
+    local limit, offset, status, body = pagination(req)
+    if not limit then
+        return status, body
+    end
+    local tasks = {}
+    local area = campaigns_area()
+    if area and type(area.for_book) == "function" then
+        tasks = area.for_book(book.id) or tasks
+    end
+    return 200, util.slice(tasks, offset, limit)
+end
+
 _M.routes = {
     { "POST",   "/addressbooks", create_book },
     { "GET",    "/addressbooks", list_books },
     { "GET",    "/addressbooks/{id}", get_book },
     { "PUT",    "/addressbooks/{id}", rename_book },
     { "DELETE", "/addressbooks/{id}", delete_book },
+    { "GET",    "/addressbooks/{id}/variables", list_variables },
+    { "GET",    "/addressbooks/{id}/variables/{name}/{value}", emails_by_variable },
     { "POST",   "/addressbooks/{id}/emails", add_emails },
     { "GET",    "/addressbooks/{id}/emails", list_emails },
     { "DELETE", "/addressbooks/{id}/emails", delete_emails },
     { "GET",    "/addressbooks/{id}/emails/total", count_emails },
+    { "POST",   "/addressbooks/{id}/emails/unsubscribe", unsubscribe_emails },
+    { "POST",   "/addressbooks/{id}/emails/variable", update_email_variables },
     { "GET",    "/addressbooks/{id}/emails/{email}", get_email },
+    { "POST",   "/addressbooks/{id}/phones/variable", update_phone_variables },
+    { "GET",    "/addressbooks/{id}/cost", cost },
+    { "GET",    "/addressbooks/{id}/campaigns", book_campaigns },
 }
 
 return _M

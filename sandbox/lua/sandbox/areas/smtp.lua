@@ -1,0 +1,629 @@
+-- SMTP (transactional email): sending, the sent-mail history, bounces,
+-- the SMTP unsubscribe list, IPs, senders and sender domains.
+--
+-- POST /smtp/emails takes `email` as a JSON object (the modern form) or a
+-- string holding one (older wrappers); anything else, or a `to` / `cc` /
+-- `bcc` that is not an array, or html / attachments_binary that is not
+-- base64, gets 422 `{"error_code":999,"message":"Badly formed incoming
+-- data"}` as the real API answers.
+-- Every recipient (to, cc and bcc) gets its own history record with its
+-- own string id; the answer's `id` is the first one's. Delivery is
+-- instant: a recipient whose domain ends in ".invalid" (reserved, RFC
+-- 2606) hard-bounces (550 5.1.1) and shows up in /smtp/bounces/day; every
+-- other one is delivered (250). Dates are UTC.
+-- Domains: POST adds one unverified; GET /smtp/domains/{email} verifies it
+-- at once (no mail to click through); GET /smtp/domains lists the
+-- verified ones as "@domain". /smtp/senders lists the active senders of
+-- /senders.
+
+local ngx = ngx
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local math_floor = math.floor
+local str_lower = string.lower
+local str_match = string.match
+local str_sub = string.sub
+local str_format = string.format
+local table_concat = table.concat
+local table_remove = table.remove
+local os_date = os.date
+
+local util = require "sandbox.util"
+local senders = require "sandbox.areas.senders"
+local templates = require "sandbox.areas.templates"
+
+local _M = {}
+
+_M.MAX_LIMIT = 100
+_M.IPS = { "198.51.100.25", "198.51.100.26" }
+_M.SENDER_IP = "203.0.113.10"
+
+local records      -- sent-mail history, oldest first
+local by_id
+local sequence
+local unsubscribed -- list of {email, comment, date}, in order added
+local domains      -- list of {domain, verified}
+
+function _M.reset()
+    records = {}
+    by_id = {}
+    sequence = 0
+    unsubscribed = {}
+    domains = {}
+end
+
+_M.reset()
+
+-- Errors, with the seed document's texts.
+local function no_data()
+    return util.api_error(400, 8, "No data")
+end
+
+local function sender_missing()
+    return util.api_error(400, 10, "Sender email address missing")
+end
+
+local function no_recipients()
+    return util.api_error(400, 11, "Can’t find recipients addresses")
+end
+
+local function content_missing()
+    return util.api_error(400, 13, "Empty email message content field")
+end
+
+local function unknown_message()
+    return util.api_error(404, 14, "Can’t find email address with the specified ID")
+end
+
+local function unknown_address()
+    return util.api_error(404, 17, "Can’t find the email address")
+end
+
+local function already_exists()
+    return util.api_error(400, 19, "Email address already exists")
+end
+
+local function free_mail()
+    return util.api_error(400, 20, "Using free email services (not allowed)")
+end
+
+local function subject_missing()
+    return util.api_error(400, 720, "Empty subject field")
+end
+
+local function bad_date()
+    return util.api_error(400, 799,
+        "Incorrect date format. Use YYYY-MM-DD hh:ii:ss that equals or greater "
+        .. "than the current date")
+end
+
+local function syntax_error()
+    return util.api_error(400, 906, "Email address syntax error")
+end
+
+local function badly_formed()
+    return util.api_error(422, 999, "Badly formed incoming data")
+end
+
+local valid_email = senders.valid_email
+
+local function today()
+    return str_sub(ngx.utctime(), 1, 10)
+end
+
+local function is_date(s)
+    return type(s) == "string" and str_match(s, "^%d%d%d%d%-%d%d%-%d%d$") ~= nil
+end
+
+-- limit/offset query arguments; nil plus an answer when invalid
+local function pagination(args)
+    local limit = util.parse_count(args.limit, _M.MAX_LIMIT)
+    if not limit then
+        return nil, nil, util.api_error(400, 400, "Invalid limit")
+    end
+    local offset = util.parse_count(args.offset, 0)
+    if not offset then
+        return nil, nil, util.api_error(400, 400, "Invalid offset")
+    end
+    if limit > _M.MAX_LIMIT then
+        limit = _M.MAX_LIMIT
+    end
+    return limit, offset
+end
+
+local BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+local function base36(n, width)
+    local out = {}
+    n = math_floor(n)
+    repeat
+        local d = n % 36
+        out[#out + 1] = str_sub(BASE36, d + 1, d + 1)
+        n = math_floor(n / 36)
+    until n == 0
+    while #out < width do
+        out[#out + 1] = "0"
+    end
+    local s = {}
+    for i = #out, 1, -1 do
+        s[#s + 1] = out[i]
+    end
+    return table_concat(s)
+end
+
+-- A message id in the real API's style ("pzkic9-0afezp-fc"): a string.
+local function new_id(now)
+    sequence = sequence + 1
+    return base36(now, 6) .. "-" .. base36(sequence * 7919, 6) .. "-sb"
+end
+
+local function domain_of(email)
+    return str_lower(str_match(email, "@([^@]+)$") or "")
+end
+
+-- A recipient list field: nil when absent, false when malformed.
+local function recipients(value, required)
+    if value == nil then
+        return not required and {} or false
+    end
+    if type(value) ~= "table" or not util.is_array(value) then
+        return false
+    end
+    return value
+end
+
+-- A filename -> content map; base64 values when binary. nil when malformed.
+local function attachment_map(v, binary)
+    if type(v) ~= "table" or not util.is_object(v) then
+        return nil
+    end
+    local size = 0
+    for name, content in pairs(v) do
+        if type(name) ~= "string" or type(content) ~= "string" then
+            return nil
+        end
+        if binary then
+            local raw = ngx.decode_base64(content)
+            if raw == nil then
+                return nil
+            end
+            size = size + #raw
+        else
+            size = size + #content
+        end
+    end
+    return size
+end
+
+local function record_view(r)
+    return {
+        id = r.id,
+        sender = r.sender,
+        total_size = r.total_size,
+        sender_ip = _M.SENDER_IP,
+        smtp_answer_code = r.code,
+        smtp_answer_code_explain = r.code == 250 and "Delivered" or "Not delivered",
+        smtp_answer_subcode = r.subcode,
+        smtp_answer_data = r.data,
+        used_ip = _M.IPS[1],
+        recipient = r.recipient,
+        subject = r.subject,
+        send_date = r.send_date,
+        tracking = { click = 0, open = 0, link = util.array(), client_info = util.array() },
+    }
+end
+
+-- POST /smtp/emails
+local function send(req)
+    local params, status, body = util.request_params(req)
+    if not params then
+        return status, body
+    end
+    local email = params.email
+    if type(email) == "string" then -- the older wrappers' JSON string
+        email = util.decode(email)
+    end
+    if type(email) ~= "table" or not util.is_object(email) then
+        return badly_formed()
+    end
+
+    local to = recipients(email.to, true)
+    local cc = recipients(email.cc, false)
+    local bcc = recipients(email.bcc, false)
+    if email.to == nil then
+        return no_recipients()
+    end
+    if not to or not cc or not bcc then
+        return badly_formed()
+    end
+    if #to == 0 then
+        return no_recipients()
+    end
+    local all = {}
+    for _, list in ipairs({ to, cc, bcc }) do
+        for _, r in ipairs(list) do
+            if type(r) ~= "table" or not util.is_object(r) then
+                return badly_formed()
+            end
+            if not valid_email(r.email) then
+                return syntax_error()
+            end
+            all[#all + 1] = r.email
+        end
+    end
+
+    local from = email.from
+    if type(from) ~= "table" or from.email == nil or from.email == "" then
+        return sender_missing()
+    end
+    if not valid_email(from.email) then
+        return syntax_error()
+    end
+    if type(email.subject) ~= "string" or util.trim(email.subject) == "" then
+        return subject_missing()
+    end
+
+    local size = #email.subject
+    if email.html ~= nil then
+        local html = type(email.html) == "string" and ngx.decode_base64(email.html)
+        if not html then
+            return badly_formed()
+        end
+        size = size + #html
+    end
+    if email.text ~= nil then
+        if type(email.text) ~= "string" then
+            return badly_formed()
+        end
+        size = size + #email.text
+    end
+    if email.template ~= nil then
+        local t = email.template
+        if type(t) ~= "table" or t.id == nil then
+            return badly_formed()
+        end
+        if t.variables ~= nil and type(t.variables) ~= "table" then
+            return badly_formed()
+        end
+        local template = templates.find(t.id)
+        if not template then
+            return util.api_error(404, 404, "Template not found")
+        end
+        size = size + #template.html
+    end
+    if (email.html == nil or email.html == "") and (email.text == nil or email.text == "")
+       and email.template == nil then
+        return content_missing()
+    end
+    for key, binary in pairs({ attachments = false, attachments_binary = true }) do
+        if email[key] ~= nil then
+            local n = attachment_map(email[key], binary)
+            if not n then
+                return badly_formed()
+            end
+            size = size + n
+        end
+    end
+
+    local now = req.time
+    local date = os_date("!%Y-%m-%d %H:%M:%S", math_floor(now))
+    local first
+    for _, address in ipairs(all) do
+        local r = {
+            id = new_id(now),
+            sender = from.email,
+            recipient = address,
+            subject = email.subject,
+            send_date = date,
+            total_size = size,
+        }
+        if str_match(domain_of(address), "%.invalid$") or domain_of(address) == "invalid" then
+            r.code, r.subcode = 550, "5.1.1"
+            r.data = str_format("%s   H=mx.%s: SMTP error from remote mail server after "
+                .. "RCPT TO:<%s>: 550 5.1.1 No such user", address, domain_of(address), address)
+        else
+            r.code, r.subcode = 250, "0"
+            r.data = str_format("%s   H=mx.%s C=\"250 2.0.0 OK\"", address, domain_of(address))
+        end
+        records[#records + 1] = r
+        by_id[r.id] = r
+        first = first or r
+    end
+    return 200, { result = true, id = first.id }
+end
+
+-- GET /smtp/emails
+local function list(req)
+    local args = req.args()
+    local limit, offset, status, body = pagination(args)
+    if not limit then
+        return status, body
+    end
+    for _, key in ipairs({ "from", "to" }) do
+        if args[key] ~= nil and not is_date(args[key]) then
+            return bad_date()
+        end
+    end
+    if args.country ~= nil and args.country ~= "on" and args.country ~= "off" then
+        return util.api_error(400, 400, "Invalid country")
+    end
+    local sender = type(args.sender) == "string" and str_lower(args.sender) or nil
+    local recipient = type(args.recipient) == "string" and str_lower(args.recipient) or nil
+    local out = util.array()
+    local skipped = 0
+    for _, r in ipairs(records) do
+        local day = str_sub(r.send_date, 1, 10)
+        if (not args.from or day >= args.from) and (not args.to or day <= args.to)
+           and (not sender or str_lower(r.sender) == sender)
+           and (not recipient or str_lower(r.recipient) == recipient) then
+            if skipped < offset then
+                skipped = skipped + 1
+            elseif #out < limit then
+                out[#out + 1] = record_view(r)
+            else
+                break
+            end
+        end
+    end
+    return 200, out
+end
+
+-- GET /smtp/emails/total
+local function total()
+    return 200, { total = #records }
+end
+
+-- GET /smtp/emails/{id}
+local function get(_, params)
+    local r = by_id[params.id]
+    if not r then
+        return unknown_message()
+    end
+    return 200, record_view(r)
+end
+
+local function bounces_of(day)
+    local out = {}
+    for _, r in ipairs(records) do
+        if r.code ~= 250 and str_sub(r.send_date, 1, 10) == day then
+            out[#out + 1] = r
+        end
+    end
+    return out
+end
+
+-- GET /smtp/bounces/day: `total` counts the day's bounces, `found` the
+-- ones in this answer, `request_limit` the page size applied.
+local function bounces(req)
+    local args = req.args()
+    local limit, offset, status, body = pagination(args)
+    if not limit then
+        return status, body
+    end
+    local day = args.date
+    if day ~= nil and not is_date(day) then
+        return bad_date()
+    end
+    local all = bounces_of(day or today())
+    local emails = util.array()
+    for i = offset + 1, offset + limit do
+        local r = all[i]
+        if not r then
+            break
+        end
+        emails[#emails + 1] = {
+            email_to = r.recipient,
+            sender = r.sender,
+            send_date = r.send_date,
+            subject = r.subject,
+            smtp_answer_code = r.code,
+            smtp_answer_subcode = r.subcode,
+            smtp_answer_data = r.data,
+        }
+    end
+    return 200, { total = #all, emails = emails, request_limit = limit, found = #emails }
+end
+
+-- GET /smtp/bounces/day/total: today's bounces
+local function bounces_total()
+    return 200, { total = #bounces_of(today()) }
+end
+
+local function find_unsubscribed(email)
+    local key = str_lower(email)
+    for i, u in ipairs(unsubscribed) do
+        if str_lower(u.email) == key then
+            return i
+        end
+    end
+    return nil
+end
+
+-- The `emails` field: an array, or a string holding one (older wrappers).
+local function email_items(value)
+    if type(value) == "string" then
+        value = util.decode(value)
+    end
+    if type(value) ~= "table" or not util.is_array(value) or #value == 0 then
+        return nil
+    end
+    return value
+end
+
+-- GET /smtp/unsubscribe
+local function list_unsubscribed(req)
+    local args = req.args()
+    local limit, offset, status, body = pagination(args)
+    if not limit then
+        return status, body
+    end
+    if args.date ~= nil and not is_date(args.date) then
+        return bad_date()
+    end
+    local out = util.array()
+    local skipped = 0
+    for _, u in ipairs(unsubscribed) do
+        if not args.date or str_sub(u.date, 1, 10) == args.date then
+            if skipped < offset then
+                skipped = skipped + 1
+            elseif #out < limit then
+                out[#out + 1] = {
+                    email = u.email,
+                    unsubscribe_by_link = 0,
+                    unsubscribe_by_user = 1,
+                    spam_complaint = 0,
+                    date = u.date,
+                }
+            else
+                break
+            end
+        end
+    end
+    return 200, out
+end
+
+-- POST /smtp/unsubscribe: all or nothing
+local function unsubscribe(req)
+    local params, status, body = util.request_params(req)
+    if not params then
+        return status, body
+    end
+    local items = email_items(params.emails)
+    if not items then
+        return no_data()
+    end
+    local adds = {}
+    for i, item in ipairs(items) do
+        local email, comment
+        if type(item) == "table" then
+            email, comment = item.email, item.comment
+        else
+            email = item
+        end
+        if not valid_email(email) then
+            return syntax_error()
+        end
+        adds[i] = { email = email, comment = type(comment) == "string" and comment or "" }
+    end
+    local date = os_date("!%Y-%m-%d %H:%M:%S", math_floor(req.time))
+    for _, a in ipairs(adds) do
+        local i = find_unsubscribed(a.email)
+        if i then
+            unsubscribed[i].comment = a.comment
+        else
+            unsubscribed[#unsubscribed + 1] = { email = a.email, comment = a.comment, date = date }
+        end
+    end
+    return 200, { result = true }
+end
+
+-- DELETE /smtp/unsubscribe (a DELETE with a body)
+local function remove_unsubscribed(req)
+    local params, status, body = util.request_params(req)
+    if not params then
+        return status, body
+    end
+    local items = email_items(params.emails)
+    if not items then
+        return no_data()
+    end
+    for _, item in ipairs(items) do
+        if not valid_email(item) then
+            return syntax_error()
+        end
+    end
+    for _, item in ipairs(items) do
+        local i = find_unsubscribed(item)
+        if i then
+            table_remove(unsubscribed, i)
+        end
+    end
+    return 200, { result = true }
+end
+
+-- GET /smtp/ips
+local function ips()
+    return 200, util.array({ _M.IPS[1], _M.IPS[2] })
+end
+
+-- GET /smtp/senders
+local function smtp_senders()
+    return 200, senders.active_emails()
+end
+
+local function find_domain(name)
+    for i, d in ipairs(domains) do
+        if d.domain == name then
+            return i
+        end
+    end
+    return nil
+end
+
+-- GET /smtp/domains: the verified ones
+local function list_domains()
+    local out = util.array()
+    for _, d in ipairs(domains) do
+        if d.verified then
+            out[#out + 1] = "@" .. d.domain
+        end
+    end
+    return 200, out
+end
+
+-- POST /smtp/domains: an address at the domain to add
+local function add_domain(req)
+    local params, status, body = util.request_params(req)
+    if not params then
+        return status, body
+    end
+    local email = params.email
+    if email == nil or email == "" then
+        return no_data()
+    end
+    if not valid_email(email) then
+        return syntax_error()
+    end
+    if senders.is_free_mail(email) then
+        return free_mail()
+    end
+    local name = domain_of(email)
+    if find_domain(name) then
+        return already_exists()
+    end
+    domains[#domains + 1] = { domain = name, email = email, verified = false }
+    return 200, { result = true }
+end
+
+-- GET /smtp/domains/{email}: verification (immediate in the sandbox)
+local function verify_domain(_, params)
+    if not valid_email(params.email) then
+        return syntax_error()
+    end
+    local i = find_domain(domain_of(params.email))
+    if not i then
+        return unknown_address()
+    end
+    domains[i].verified = true
+    return 200, { result = true }
+end
+
+_M.routes = {
+    { "POST",   "/smtp/emails", send },
+    { "GET",    "/smtp/emails", list },
+    { "GET",    "/smtp/emails/total", total },
+    { "GET",    "/smtp/emails/{id}", get },
+    { "GET",    "/smtp/bounces/day", bounces },
+    { "GET",    "/smtp/bounces/day/total", bounces_total },
+    { "GET",    "/smtp/unsubscribe", list_unsubscribed },
+    { "POST",   "/smtp/unsubscribe", unsubscribe },
+    { "DELETE", "/smtp/unsubscribe", remove_unsubscribed },
+    { "GET",    "/smtp/ips", ips },
+    { "GET",    "/smtp/senders", smtp_senders },
+    { "GET",    "/smtp/domains", list_domains },
+    { "POST",   "/smtp/domains", add_domain },
+    { "GET",    "/smtp/domains/{email}", verify_domain },
+}
+
+return _M
