@@ -10,11 +10,10 @@
 -- @module sendpulse
 local core = require "sendpulse.core"
 local Client = require "sendpulse.client"
+local util = require "sendpulse.util"
 
-local select = select
+local ipairs = ipairs
 local setmetatable = setmetatable
-local table_concat = table.concat
-local escape_segment = core.escape_segment
 
 local _M = {
   _VERSION = core._VERSION,
@@ -26,10 +25,20 @@ local _M = {
   Error = core.error_mt,
   --- Token stores: `memory()`, `file(dir)`, `ngx_shared(dict)`.
   stores = require "sendpulse.stores",
+  --- Pacers shared between processes: `ngx_shared(dict)`.
+  pacers = require "sendpulse.pacers",
 }
 
 -- API areas, one module each; their methods become client methods.
-Client.mixin(require "sendpulse.account")
+-- (tools/api-table builds the README's method table from this list.)
+local AREAS = {
+  "account", "addressbooks", "emails", "blacklist", "verifier", "campaigns",
+  "templates", "senders", "webhooks", "smtp", "push", "sms", "viber",
+  "automation",
+}
+for _, area in ipairs(AREAS) do
+  Client.mixin(require("sendpulse." .. area), area)
+end
 
 --- Creates a client. No network I/O happens until the first call.
 -- @tparam table opts `client_id` + `client_secret`, or `api_key`;
@@ -53,14 +62,7 @@ end
 -- `"/addressbooks/42/emails/a%2Bb%40example.com"`.
 -- @param ... strings or integers
 -- @treturn string
-function _M.path(...)
-  local n = select("#", ...)
-  local parts = {}
-  for i = 1, n do
-    parts[i] = escape_segment((select(i, ...)))
-  end
-  return "/" .. table_concat(parts, "/")
-end
+_M.path = util.path
 
 --- JSON helpers with the same integer handling as API results.
 _M.json = { encode = core.json_encode, decode = core.json_decode }
