@@ -131,7 +131,7 @@ describe("errors", function()
     one_line(err)
   end)
 
-  it("kind=timeout when the answer is slower than timeout", function()
+  it("kind=timeout when the answer is slower than timeout #timing", function()
     local c = sandbox.client{ timeout = 0.5, max_retries = 0 }
     assert(c:user_info())            -- token fetched, connection warm
     sandbox.fault{ path = "/user/info", delay = 2 }

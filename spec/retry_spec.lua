@@ -74,7 +74,7 @@ describe("retries", function()
     assert.equal(3, err.attempts)
   end)
 
-  it("does not retry a timed-out POST", function()
+  it("does not retry a timed-out POST #timing", function()
     local c = sandbox.client{ timeout = 0.5, max_retries = 2 }
     assert(c:user_info())
     sandbox.fault{ path = "/addressbooks", method = "POST", delay = 1.5 }

@@ -78,7 +78,7 @@ describe("OAuth token", function()
     assert.equal(0, sandbox.count("GET /user/info"))
   end)
 
-  it("recovers after the token endpoint fails (no stuck state)", function()
+  it("recovers after the token endpoint fails (no stuck state) #timing", function()
     local c = sandbox.client{ max_retries = 0 }
     sandbox.fault{ path = "/oauth/access_token", status = 503, times = 1 }
     local res, err = c:user_info()

@@ -1,0 +1,42 @@
+-- The README and the rockspec stay in step with the code.
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function lines_of(cmd)
+  local p = assert(io.popen(cmd))
+  local out = {}
+  for line in p:lines() do
+    out[#out + 1] = line
+  end
+  p:close()
+  return out
+end
+
+describe("documentation and packaging", function()
+  it("README's method table matches the doc comments", function()
+    local out = lines_of("lua5.4 tools/api-table --check 2>&1")
+    assert.matches(" 0 problems$", out[#out], table.concat(out, "\n"))
+  end)
+
+  it("README shows examples/openresty/nginx.conf verbatim", function()
+    local readme = read("README.md")
+    assert.truthy(readme:find(read("examples/openresty/nginx.conf"), 1, true))
+  end)
+
+  it("the rockspec lists every Lua module and C source", function()
+    local rockspec = read("rockspec/sendpulse-scm-1.rockspec")
+    for _, file in ipairs(lines_of("cd lua && find sendpulse -name '*.lua' | sort")) do
+      local module = file:gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", ".")
+      assert.truthy(rockspec:find('["' .. module .. '"] = "lua/' .. file .. '"', 1, true),
+                    module .. " is missing from the rockspec")
+    end
+    for _, file in ipairs(lines_of("ls csrc/*.c")) do
+      assert.truthy(rockspec:find('"' .. file .. '"', 1, true),
+                    file .. " is missing from the rockspec")
+    end
+  end)
+end)
