@@ -24,9 +24,10 @@ SANDBOX_DIR ?= build/sandbox
 DEB_PACKAGES := gcc make pkg-config curl openssl ca-certificates \
 	lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted \
 	luarocks lua-check nginx libnginx-mod-http-lua luajit2 \
-	libluajit2-5.1-dev
+	libluajit2-5.1-dev lua-socket
 
-.PHONY: all jit test demo lint deps sandbox sandbox-stop clean install
+.PHONY: all jit test demo lint deps sandbox sandbox-stop clean install \
+	asan test-asan valgrind soak
 
 all: build/sendpulse/core.so
 
@@ -41,6 +42,14 @@ build-jit/sendpulse/core.so: $(SRC) $(HDR)
 	@mkdir -p $(@D)
 	$(CC) $(STD) $(CFLAGS) $(WARN) -fPIC -shared $(JIT_INC) -o $@ $(SRC) $(CURL_LIBS)
 
+# AddressSanitizer + UndefinedBehaviorSanitizer build of the core.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+asan: build-asan/sendpulse/core.so
+build-asan/sendpulse/core.so: $(SRC) $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(STD) -O1 -g $(WARN) $(SAN_FLAGS) -fPIC -shared $(LUA_INC) -o $@ $(SRC) $(CURL_LIBS)
+
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
@@ -54,6 +63,20 @@ deps:
 
 test: deps all jit
 	@tools/run-tests
+
+# The Lua 5.4 suite on the sanitizer build (CI runs it too).
+test-asan: deps asan
+	@tools/run-tests --asan
+
+# The Lua 5.4 suite under valgrind memcheck.
+valgrind: deps all
+	@tools/run-tests --valgrind
+
+# 200,000 requests in one process against a fresh sandbox.
+soak: deps all
+	@SANDBOX_DIR=build/sandbox-soak; sandbox/stop $$SANDBOX_DIR >/dev/null 2>&1; \
+	set -a; eval "$$(sandbox/start $$SANDBOX_DIR)"; set +a; \
+	tools/soak 200000; status=$$?; sandbox/stop $$SANDBOX_DIR >/dev/null; exit $$status
 
 demo: deps all
 	@tools/run-demo
@@ -76,4 +99,4 @@ install: all
 	cd lua/sendpulse && find . -name '*.lua' -exec install -D -m 0644 {} $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sendpulse/{} \;
 
 clean:
-	rm -rf build build-jit
+	rm -rf build build-jit build-asan

@@ -29,7 +29,7 @@ build = {
   modules = {
     ["sendpulse.core"] = {
       sources = {
-        "csrc/buffer.c", "csrc/call.c", "csrc/core.c", "csrc/errors.c",
+        "csrc/base64.c", "csrc/buffer.c", "csrc/call.c", "csrc/core.c", "csrc/errors.c",
         "csrc/file.c", "csrc/http.c", "csrc/json.c", "csrc/pacer.c",
         "csrc/sha256.c", "csrc/token.c", "csrc/url.c", "csrc/wire.c",
       },
@@ -38,9 +38,27 @@ build = {
     },
     ["sendpulse"] = "lua/sendpulse/init.lua",
     ["sendpulse.account"] = "lua/sendpulse/account.lua",
+    ["sendpulse.addressbooks"] = "lua/sendpulse/addressbooks.lua",
+    ["sendpulse.automation"] = "lua/sendpulse/automation.lua",
+    ["sendpulse.blacklist"] = "lua/sendpulse/blacklist.lua",
+    ["sendpulse.bulk"] = "lua/sendpulse/bulk.lua",
+    ["sendpulse.campaigns"] = "lua/sendpulse/campaigns.lua",
     ["sendpulse.client"] = "lua/sendpulse/client.lua",
+    ["sendpulse.emails"] = "lua/sendpulse/emails.lua",
     ["sendpulse.engine"] = "lua/sendpulse/engine.lua",
+    ["sendpulse.pacers"] = "lua/sendpulse/pacers.lua",
+    ["sendpulse.paging"] = "lua/sendpulse/paging.lua",
+    ["sendpulse.push"] = "lua/sendpulse/push.lua",
+    ["sendpulse.senders"] = "lua/sendpulse/senders.lua",
+    ["sendpulse.sms"] = "lua/sendpulse/sms.lua",
+    ["sendpulse.smtp"] = "lua/sendpulse/smtp.lua",
     ["sendpulse.stores"] = "lua/sendpulse/stores.lua",
+    ["sendpulse.templates"] = "lua/sendpulse/templates.lua",
+    ["sendpulse.transport.ngx"] = "lua/sendpulse/transport/ngx.lua",
+    ["sendpulse.util"] = "lua/sendpulse/util.lua",
+    ["sendpulse.verifier"] = "lua/sendpulse/verifier.lua",
+    ["sendpulse.viber"] = "lua/sendpulse/viber.lua",
+    ["sendpulse.webhooks"] = "lua/sendpulse/webhooks.lua",
   },
 }
 test_dependencies = { "busted" }
