@@ -4,6 +4,7 @@
 #   make test       install what is missing, build both, run every suite
 #   make demo       examples/quickstart.lua against the local sandbox
 #   make lint       luacheck
+#   make docs       the HTML reference (LDoc) in build/docs
 #   make sandbox / sandbox-stop   the local SendPulse-compatible server
 #   make install PREFIX=...       without LuaRocks
 
@@ -24,10 +25,10 @@ SANDBOX_DIR ?= build/sandbox
 DEB_PACKAGES := gcc make pkg-config curl openssl ca-certificates \
 	lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted \
 	luarocks lua-check nginx libnginx-mod-http-lua luajit2 \
-	libluajit2-5.1-dev lua-socket
+	libluajit2-5.1-dev lua-socket lua-ldoc
 
 .PHONY: all jit test demo lint deps sandbox sandbox-stop clean install \
-	asan test-asan valgrind soak
+	asan test-asan valgrind soak docs
 
 all: build/sendpulse/core.so
 
@@ -71,6 +72,11 @@ test-asan: deps asan
 # The Lua 5.4 suite under valgrind memcheck.
 valgrind: deps all
 	@tools/run-tests --valgrind
+
+# The HTML reference (LDoc) from the Lua and C sources, in build/docs.
+docs: deps
+	ldoc .
+	@echo "open build/docs/index.html"
 
 # 200,000 requests in one process against a fresh sandbox.
 soak: deps all
