@@ -88,7 +88,7 @@ demo: deps all
 	@tools/run-demo
 
 lint: deps
-	luacheck -q lua spec examples sandbox/lua
+	luacheck -q lua spec examples sandbox/lua bin/sendpulse
 
 sandbox: deps
 	@sandbox/start $(SANDBOX_DIR)
@@ -103,6 +103,7 @@ install: all
 	install -m 0755 build/sendpulse/core.so $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/sendpulse/core.so
 	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sendpulse
 	cd lua/sendpulse && find . -name '*.lua' -exec install -D -m 0644 {} $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sendpulse/{} \;
+	install -D -m 0755 bin/sendpulse $(DESTDIR)$(PREFIX)/bin/sendpulse
 
 clean:
 	rm -rf build build-jit build-asan

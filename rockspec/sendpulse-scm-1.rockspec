@@ -60,6 +60,9 @@ build = {
     ["sendpulse.viber"] = "lua/sendpulse/viber.lua",
     ["sendpulse.webhooks"] = "lua/sendpulse/webhooks.lua",
   },
+  install = {
+    bin = { sendpulse = "bin/sendpulse" },
+  },
 }
 test_dependencies = { "busted" }
 test = { type = "busted" }
