@@ -42,7 +42,8 @@ enum {
 	ST_STORE_DELETE,	/* awaiting store:delete of a rejected token */
 	ST_LOCK,		/* awaiting store:lock */
 	ST_RECHECK,		/* awaiting store:get under the lock */
-	ST_PACED,		/* awaiting pacing, then transmit */
+	ST_PACED,		/* awaiting the shared pacer, then transmit */
+	ST_PACE_WAIT,		/* waited for the local pacer: look again */
 	ST_TOKEN_SENT,		/* awaiting the token response */
 	ST_STORE_SET,		/* awaiting store:set of the new token */
 	ST_UNLOCK,		/* awaiting store:unlock, then k->cont */
@@ -257,6 +258,9 @@ top:
 	case ST_PACED:
 		goto transmit;
 
+	case ST_PACE_WAIT:
+		goto dispatch;
+
 	case ST_TOKEN_SENT: {
 		const char *why = NULL;
 		double life;
@@ -422,21 +426,29 @@ send_api:
 	goto dispatch;
 
 dispatch:
-	k->state = ST_PACED;
-	if (c->shared_pacer)
+	if (c->shared_pacer) {
+		k->state = ST_PACED;
 		return push_key(L, k, "pace");
+	}
 	if (c->pace_cap) {
-		k->pace_slot = c->pace_head;
-		d = sp_pacer_reserve(c->pace_ring, c->pace_cap, &c->pace_head,
+		/* A slot is taken only when it is free now, never ahead: calls
+		 * waiting together (a batch) then count from the real send times
+		 * of those before them, which the transport stamps. */
+		d = sp_pacer_wait(c->pace_ring, c->pace_cap, c->pace_head,
 			c->pace_window, sp_monotime());
 		if (d > 0) {
+			k->state = ST_PACE_WAIT;
 			if (!x->inline_io) {
 				lua_pushliteral(L, "sleep");
 				lua_pushnumber(L, d);
 				return 2;
 			}
 			sp_sleep(d);
+			goto dispatch;
 		}
+		k->pace_slot = c->pace_head;
+		sp_pacer_reserve(c->pace_ring, c->pace_cap, &c->pace_head,
+			c->pace_window, sp_monotime());
 	}
 
 transmit:

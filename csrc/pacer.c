@@ -93,6 +93,16 @@ void sp_pacer_sent(sp_client *c, sp_call *k)
 	k->pace_slot = -1;
 }
 
+/* How long until the ring has a free slot (0: now), reserving nothing. */
+double sp_pacer_wait(const double *ring, int cap, int head, double window,
+	double now)
+{
+	double free_at;
+	(void)cap;
+	free_at = ring[head] + window;
+	return free_at > now ? free_at - now : 0;
+}
+
 int sp_pacer_init(sp_client *c, double rate)
 {
 	int i;

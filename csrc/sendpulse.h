@@ -237,6 +237,8 @@ int sp_pacer_init(sp_client *c, double rate);
 double sp_pacer_reserve(double *ring, int cap, int *head, double window,
 	double now);
 void sp_pacer_sent(sp_client *c, sp_call *k);
+double sp_pacer_wait(const double *ring, int cap, int head, double window,
+	double now);
 void sp_pacer_shape(double rate, int *cap, double *window);
 double sp_jitter(sp_client *c);
 
