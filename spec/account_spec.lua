@@ -8,8 +8,7 @@ describe("account endpoints", function()
   local client
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
   end)
 
   after_each(function()
@@ -54,8 +53,7 @@ describe("account endpoints", function()
 
   it("sends a GET with the Bearer token and JSON accept header", function()
     assert(client:user_info())
-    local log = sandbox.log()
-    local last = log[#log]
+    local last = sandbox.last()
     assert.equal("GET", last.method)
     assert.equal("/user/info", last.path)
     assert.equal("Bearer", last.authorization_scheme)

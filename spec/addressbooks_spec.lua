@@ -5,42 +5,15 @@ local sandbox = require "support.sandbox"
 
 local json = sendpulse.json
 
--- The requests the sandbox logged for "METHOD /path" (query ignored).
-local function requests(method, path)
-  local out = {}
-  for _, e in ipairs(sandbox.log()) do
-    if e.method == method and e.path == path then
-      out[#out + 1] = e
-    end
-  end
-  return out
-end
-
-local function last_request()
-  local log = sandbox.log()
-  return log[#log]
-end
-
 -- fn must raise a "bad argument 'name'" error before sending anything; with
 -- at_caller, the error must point at the caller's line (this file).
-local function raises(name, fn, at_caller)
-  local before = sandbox.stats().total
-  local ok, msg = pcall(fn)
-  assert.is_false(ok, "no error for " .. name)
-  msg = tostring(msg)
-  assert.truthy(msg:find("bad argument '" .. name .. "'", 1, true), msg)
-  if at_caller then
-    assert.truthy(msg:find("addressbooks_spec.lua:", 1, true), msg)
-  end
-  assert.equal(before, sandbox.stats().total)
-end
+local raises = sandbox.bad_argument
 
 describe("address books", function()
   local client
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
   end)
 
   after_each(function()
@@ -55,7 +28,7 @@ describe("address books", function()
     it("create_address_book sends bookName and returns the id", function()
       local res = assert(client:create_address_book("Hobbits"))
       assert.is_number(res.id)
-      local req = last_request()
+      local req = sandbox.last()
       assert.equal("POST", req.method)
       assert.equal("/addressbooks", req.path)
       assert.equal("application/json", req.content_type)
@@ -84,7 +57,7 @@ describe("address books", function()
       assert.equal("book 2", page[1].name)
       assert.equal("book 3", page[2].name)
       assert.equal(0, page[1].all_email_qty)
-      local req = last_request()
+      local req = sandbox.last()
       assert.equal("GET", req.method)
       assert.equal("limit=2&offset=1", req.query)
       assert.same({}, assert(client:address_books{ offset = 10 }))
@@ -102,7 +75,7 @@ describe("address books", function()
       assert.equal(7, #names)
       assert.equal("book 1", names[1])
       assert.equal("book 7", names[7])
-      local pages = requests("GET", "/addressbooks")
+      local pages = sandbox.requests("GET /addressbooks")
       -- 3 per page plus a probe item: 4 + 4 cover 7 items; no third request
       assert.equal(3, #pages)
       assert.equal("limit=4&offset=0", pages[1].query)
@@ -136,7 +109,7 @@ describe("address books", function()
       local book = assert(client:address_book(id))
       assert.equal(id, book.id)
       assert.equal("Hobbits", book.name)
-      assert.equal("/addressbooks/" .. id, last_request().path)
+      assert.equal("/addressbooks/" .. id, sandbox.last().path)
       local res, err = client:address_book(999)
       assert.is_nil(res)
       assert.equal(213, err.code)
@@ -147,7 +120,7 @@ describe("address books", function()
     it("rename_address_book sends name (not bookName)", function()
       local id = new_book("Hobbits")
       assert.same({ result = true }, assert(client:rename_address_book(id, "Shire")))
-      local req = last_request()
+      local req = sandbox.last()
       assert.equal("PUT", req.method)
       assert.equal("/addressbooks/" .. id, req.path)
       assert.same({ name = "Shire" }, json.decode(req.body))
@@ -157,7 +130,7 @@ describe("address books", function()
     it("delete_address_book deletes it", function()
       local id = new_book()
       assert.same({ result = true }, assert(client:delete_address_book(id)))
-      assert.equal("DELETE", requests("DELETE", "/addressbooks/" .. id)[1].method)
+      assert.equal("DELETE", sandbox.requests("DELETE /addressbooks/" .. id)[1].method)
       local _, err = client:address_book(id)
       assert.equal(213, err.code)
       local res
@@ -194,7 +167,7 @@ describe("address books", function()
       assert.equal(2, res.done)
       assert.equal(1, res.chunks)
       assert.same({ { result = true } }, res.results)
-      local req = last_request()
+      local req = sandbox.last()
       assert.equal("POST", req.method)
       assert.equal("/addressbooks/" .. id .. "/emails", req.path)
       assert.same({ emails = {
@@ -215,7 +188,7 @@ describe("address books", function()
       assert.same({
         emails = { { email = "merry@buckland.me" } }, confirmation = "force",
         sender_email = "gandalf@istari.org", message_lang = "en", template_id = 42,
-      }, json.decode(last_request().body))
+      }, sandbox.last_body())
     end)
 
     it("add_emails reports the API's errors", function()
@@ -350,7 +323,7 @@ describe("address books", function()
       assert.equal(11, page[1].variables.n)
       assert.equal(0, page[1].status)
       assert.equal("New", page[1].status_explain)
-      assert.equal("limit=5&offset=10", last_request().query)
+      assert.equal("limit=5&offset=10", sandbox.last().query)
 
       local seen = {}
       for c, err in client:each_address_book_email(id, { limit = 5 }) do
@@ -360,14 +333,14 @@ describe("address books", function()
       assert.equal(12, #seen)
       assert.equal("dwarf12@erebor.me", seen[12])
       -- one page call above, then the iterator's three (5 asked as 6)
-      local pages = requests("GET", "/addressbooks/" .. id .. "/emails")
+      local pages = sandbox.requests("GET /addressbooks/" .. id .. "/emails")
       assert.equal(4, #pages)
       assert.equal("limit=6&offset=0", pages[2].query)
       assert.equal("limit=6&offset=5", pages[3].query)
       assert.equal("limit=6&offset=10", pages[4].query)
 
       assert.same({ total = 12 }, assert(client:address_book_emails_total(id)))
-      assert.equal("/addressbooks/" .. id .. "/emails/total", last_request().path)
+      assert.equal("/addressbooks/" .. id .. "/emails/total", sandbox.last().path)
     end)
 
     it("address_book_email escapes the address and keeps abook_id a string", function()
@@ -375,7 +348,7 @@ describe("address books", function()
                                        variables = { name = "Sam" } } }))
       local c = assert(client:address_book_email(id, "sam+garden@shire.me"))
       assert.equal("/addressbooks/" .. id .. "/emails/sam%2Bgarden%40shire.me",
-                   last_request().path)
+                   sandbox.last().path)
       assert.equal("sam+garden@shire.me", c.email)
       assert.equal(tostring(id), c.abook_id)
       assert.same({ { name = "name", type = "string", value = "Sam" } }, c.variables)
@@ -405,7 +378,7 @@ describe("address books", function()
       assert.equal(20, res.done)
       assert.equal(3, res.chunks)
       assert.same({ "8/20", "16/20", "20/20" }, progress)
-      local sent = requests("DELETE", "/addressbooks/" .. id .. "/emails")
+      local sent = sandbox.requests("DELETE /addressbooks/" .. id .. "/emails")
       assert.equal(3, #sent)
       assert.equal("application/json", sent[1].content_type)
       assert.same({ emails = { "orc17@mordor.me", "orc18@mordor.me", "orc19@mordor.me",
@@ -447,7 +420,7 @@ describe("address books", function()
                                                   { chunk = 1 }))
       assert.equal(2, res.done)
       assert.equal(2, res.chunks)
-      local sent = requests("POST", "/addressbooks/" .. id .. "/emails/unsubscribe")
+      local sent = sandbox.requests("POST /addressbooks/" .. id .. "/emails/unsubscribe")
       assert.equal(2, #sent)
       assert.same({ emails = { "c@shire.me" } }, json.decode(sent[2].body))
       local book = assert(client:address_book(id))
@@ -490,7 +463,7 @@ describe("address books", function()
 
     it("address_book_variables lists names and types", function()
       local vars = assert(client:address_book_variables(id))
-      assert.equal("/addressbooks/" .. id .. "/variables", last_request().path)
+      assert.equal("/addressbooks/" .. id .. "/variables", sandbox.last().path)
       local types = {}
       for _, v in ipairs(vars) do
         types[v.name] = v.type
@@ -502,16 +475,16 @@ describe("address books", function()
       local hobbits = assert(client:address_book_emails_by_variable(id, "race", "hobbit"))
       assert.equal(2, #hobbits)
       assert.equal("frodo@shire.me", hobbits[1].email)
-      assert.equal("/addressbooks/" .. id .. "/variables/race/hobbit", last_request().path)
+      assert.equal("/addressbooks/" .. id .. "/variables/race/hobbit", sandbox.last().path)
       local old = assert(client:address_book_emails_by_variable(id, "age", 87))
       assert.equal(1, #old)
       assert.equal("aragorn@gondor.gov", old[1].email)
-      assert.equal("/addressbooks/" .. id .. "/variables/age/87", last_request().path)
+      assert.equal("/addressbooks/" .. id .. "/variables/age/87", sandbox.last().path)
       assert(client:update_email_variables(id, "sam@shire.me", { home = "Bag End/Shire" }))
       local found = assert(client:address_book_emails_by_variable(id, "home", "Bag End/Shire"))
       assert.equal("sam@shire.me", found[1].email)
       assert.equal("/addressbooks/" .. id .. "/variables/home/Bag%20End%2FShire",
-                   last_request().path)
+                   sandbox.last().path)
       assert.same({}, assert(client:address_book_emails_by_variable(id, "race", "elf")))
       raises("value", function() client:address_book_emails_by_variable(id, "race", "") end,
              true)
@@ -523,7 +496,7 @@ describe("address books", function()
       assert.same({ result = true },
                   assert(client:update_email_variables(id, "frodo@shire.me",
                                                        { city = "Bag End", age = 51 })))
-      local req = last_request()
+      local req = sandbox.last()
       assert.equal("POST", req.method)
       assert.equal("/addressbooks/" .. id .. "/emails/variable", req.path)
       assert.same({ email = "frodo@shire.me", variables = {
@@ -540,7 +513,7 @@ describe("address books", function()
       assert(client:update_email_variables(id, "sam@shire.me",
                                            { { name = "city", value = "Hobbiton" } }))
       assert.same({ { name = "city", value = "Hobbiton" } },
-                  json.decode(last_request().body).variables)
+                  sandbox.last_body().variables)
 
       local res, err = client:update_email_variables(id, "gollum@misty.me", { a = 1 })
       assert.is_nil(res)
@@ -565,7 +538,7 @@ describe("address books", function()
 
     it("update_phone_variables finds the contact by phone", function()
       assert(client:update_phone_variables(id, 380680899608, { title = "King" }))
-      local req = last_request()
+      local req = sandbox.last()
       assert.equal("/addressbooks/" .. id .. "/phones/variable", req.path)
       assert.same({ phone = "380680899608", variables = { { name = "title", value = "King" } } },
                   json.decode(req.body))
@@ -590,7 +563,7 @@ describe("address books", function()
       assert(client:add_emails(id, { "a@shire.me", "b@shire.me", "c@shire.me" }))
       assert(client:unsubscribe_emails(id, { "c@shire.me" }))
       local cost = assert(client:address_book_cost(id))
-      assert.equal("/addressbooks/" .. id .. "/cost", last_request().path)
+      assert.equal("/addressbooks/" .. id .. "/cost", sandbox.last().path)
       assert.equal("USD", cost.cur)
       assert.equal(2, cost.sent_emails_qty)
       assert.equal(0, cost.overdraft_all_emails_price)
@@ -603,7 +576,7 @@ describe("address books", function()
       local page = assert(client:address_book_campaigns(id, { limit = 10, offset = 0 }))
       assert.same({}, page)
       assert.equal("[]", json.encode(page))
-      local req = last_request()
+      local req = sandbox.last()
       assert.equal("GET", req.method)
       assert.equal("/addressbooks/" .. id .. "/campaigns", req.path)
       assert.equal("limit=10&offset=0", req.query)
@@ -631,7 +604,7 @@ describe("address books", function()
         seen[#seen + 1] = task.task_id
       end
       assert.same(ids, seen)
-      local pages = requests("GET", "/addressbooks/" .. id .. "/campaigns")
+      local pages = sandbox.requests("GET /addressbooks/" .. id .. "/campaigns")
       -- the two page calls above, then 1 asked as 2 at offsets 0, 1, 2
       assert.equal(5, #pages)
       assert.equal("limit=2&offset=2", pages[5].query)

@@ -4,18 +4,8 @@ local sandbox = require "support.sandbox"
 
 local json = sendpulse.json
 
-local function last_request()
-  local log = sandbox.log()
-  return log[#log]
-end
-
-local function refuses(pattern, fn)
-  local before = sandbox.stats().total
-  local ok, err = pcall(fn)
-  assert.is_false(ok)
-  assert.matches(pattern, tostring(err), 1, true)
-  assert.equal(before, sandbox.stats().total)
-end
+-- fn must raise an error holding the text, and send nothing.
+local refuses = sandbox.raises
 
 -- The sandbox's seeded flow "Abandoned cart" and its blocks.
 local FLOW = 281013
@@ -28,8 +18,7 @@ describe("automation 360", function()
   local client
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
   end)
 
   after_each(function()
@@ -43,7 +32,7 @@ describe("automation 360", function()
         products = { { name = "Ring", price = 1 }, { name = "Cloak", price = 8.5 } },
       }))
       assert.same({ result = true }, res)
-      local req = last_request()
+      local req = sandbox.last()
       assert.equal("POST", req.method)
       assert.equal("/events/name/order%20paid%2F%C3%BC%2Bvip", req.path)
       assert.equal("application/json", req.content_type)
@@ -55,9 +44,9 @@ describe("automation 360", function()
     it("sends automation_id at the top level and a phone as a string", function()
       assert(client:start_event("abandoned_cart", { phone = "380501234567",
                                                     automation_id = FLOW }))
-      local sent = json.decode(last_request().body)
+      local sent = sandbox.last_body()
       assert.same({ phone = "380501234567", automation_id = FLOW }, sent)
-      assert.matches('"phone":"380501234567"', last_request().body, 1, true)
+      assert.matches('"phone":"380501234567"', sandbox.last().body, 1, true)
 
       local res, err = client:start_event("abandoned_cart", { email = "a@shire.me",
                                                               automation_id = 1 })
@@ -102,7 +91,7 @@ describe("automation 360", function()
       assert(client:start_event("purchase", { email = "merry@shire.me" }))  -- never started
 
       local flow = assert(client:automation_flow(FLOW))
-      assert.equal("/a360/autoresponders/" .. FLOW, last_request().path)
+      assert.equal("/a360/autoresponders/" .. FLOW, sandbox.last().path)
       assert.equal(FLOW, flow.autoresponder.id)
       assert.equal("Abandoned cart", flow.autoresponder.name)
       assert.equal(2, flow.starts)
@@ -113,7 +102,7 @@ describe("automation 360", function()
       assert.equal(sendpulse.null, flow.flows[1].task)
 
       local email = assert(client:automation_block_stats("email", BLOCKS.email)).data
-      assert.equal("/a360/stats/email/" .. BLOCKS.email .. "/group-stat", last_request().path)
+      assert.equal("/a360/stats/email/" .. BLOCKS.email .. "/group-stat", sandbox.last().path)
       assert.equal(BLOCKS.email, email.flow_id)
       assert.equal(2, email.sent)
       assert.equal("You left something behind", email.task.message_title)
@@ -123,7 +112,7 @@ describe("automation 360", function()
       assert.equal(1, assert(client:automation_block_stats("goal", BLOCKS.goal)).data.executed)
 
       local conv = assert(client:automation_conversions(FLOW)).data
-      assert.equal("/a360/autoresponders/" .. FLOW .. "/conversions", last_request().path)
+      assert.equal("/a360/autoresponders/" .. FLOW .. "/conversions", sandbox.last().path)
       assert.equal(1, conv.total_conversions)
       assert.equal(1, conv.goal_conversions)
       assert.equal("purchase", conv.goals[1].name)
@@ -131,7 +120,7 @@ describe("automation 360", function()
 
       local contacts = assert(client:automation_conversion_contacts(FLOW))
       assert.equal("/a360/autoresponders/" .. FLOW .. "/conversions/list/all",
-                   last_request().path)
+                   sandbox.last().path)
       assert.equal(1, contacts.total)
       assert.equal("frodo@shire.me", contacts.items[1].email)
       assert.equal("goal", contacts.items[1].conversion_type)
@@ -142,7 +131,7 @@ describe("automation 360", function()
       for kind, id in pairs(BLOCKS) do
         local stats = assert(client:automation_block_stats(kind, id))
         assert.equal(id, stats.data.flow_id)
-        assert.equal("/a360/stats/" .. kind .. "/" .. id .. "/group-stat", last_request().path)
+        assert.equal("/a360/stats/" .. kind .. "/" .. id .. "/group-stat", sandbox.last().path)
       end
       local res, err = client:automation_block_stats("sms", BLOCKS.email)
       assert.is_nil(res)

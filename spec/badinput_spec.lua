@@ -38,8 +38,7 @@ describe("bad input", function()
   local client
 
   setup(function()
-    sandbox.reset()
-    client = sandbox.client{ max_retries = 0 }
+    client = sandbox.fresh_client{ max_retries = 0 }
     assert(client:user_info())
   end)
 

@@ -1,17 +1,11 @@
 -- The account balance, in its own currency or another one.
 local sandbox = require "support.sandbox"
 
-local function last_request()
-  local log = sandbox.log()
-  return log[#log]
-end
-
 describe("balance", function()
   local client
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
   end)
 
   after_each(function()
@@ -20,7 +14,7 @@ describe("balance", function()
 
   it("balance() asks for GET /balance", function()
     local b = assert(client:balance())
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("GET", req.method)
     assert.equal("/balance", req.path)
     assert.is_nil(req.query)
@@ -31,12 +25,12 @@ describe("balance", function()
 
   it("balance(currency) upper-cases the code into the path", function()
     local b = assert(client:balance("eur"))
-    assert.equal("/balance/EUR", last_request().path)
+    assert.equal("/balance/EUR", sandbox.last().path)
     assert.equal("EUR", b.currency)
     assert.is_number(b.balance_currency)
     assert.equal(8.61, b.balance_currency)
     assert.same({ currency = "USD", balance_currency = 9.36 }, assert(client:balance("USD")))
-    assert.equal("/balance/USD", last_request().path)
+    assert.equal("/balance/USD", sandbox.last().path)
   end)
 
   it("reports an unknown currency", function()
@@ -47,13 +41,13 @@ describe("balance", function()
   end)
 
   it("checks the currency before sending anything", function()
-    local before = sandbox.stats().total
-    for _, bad in ipairs({ "", "EURO", "E1R", 840, "/EU" }) do
-      local ok, msg = pcall(function() client:balance(bad) end)
-      assert.is_false(ok)
-      assert.truthy(tostring(msg):find("bad argument 'currency' to balance", 1, true), msg)
-      assert.truthy(tostring(msg):find("balance_spec.lua:", 1, true), msg)
-    end
-    assert.equal(before, sandbox.stats().total)
+    sandbox.sends_nothing(function()
+      for _, bad in ipairs({ "", "EURO", "E1R", 840, "/EU" }) do
+        local ok, msg = pcall(function() client:balance(bad) end)
+        assert.is_false(ok)
+        assert.truthy(tostring(msg):find("bad argument 'currency' to balance", 1, true), msg)
+        assert.truthy(tostring(msg):find("balance_spec.lua:", 1, true), msg)
+      end
+    end)
   end)
 end)

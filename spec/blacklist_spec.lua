@@ -41,34 +41,15 @@ local function unbase64(s)
   return table.concat(out)
 end
 
-local function requests(method, path)
-  local out = {}
-  for _, e in ipairs(sandbox.log()) do
-    if e.method == method and e.path == path then
-      out[#out + 1] = e
-    end
-  end
-  return out
-end
-
-local function raises(name, fn, at_caller)
-  local before = sandbox.stats().total
-  local ok, msg = pcall(fn)
-  assert.is_false(ok, "no error for " .. name)
-  msg = tostring(msg)
-  assert.truthy(msg:find("bad argument '" .. name .. "'", 1, true), msg)
-  if at_caller then
-    assert.truthy(msg:find("blacklist_spec.lua:", 1, true), msg)
-  end
-  assert.equal(before, sandbox.stats().total)
-end
+-- fn must raise a "bad argument 'name'" error before sending anything; with
+-- at_caller, the error must point at the caller's line (this file).
+local raises = sandbox.bad_argument
 
 describe("blacklist", function()
   local client
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
   end)
 
   after_each(function()
@@ -87,7 +68,7 @@ describe("blacklist", function()
     assert.equal(3, res.done)
     assert.equal(1, res.chunks)
     assert.same({ { result = true } }, res.results)
-    local sent = requests("POST", "/blacklist")
+    local sent = sandbox.requests("POST /blacklist")
     assert.equal(1, #sent)
     assert.equal("application/json", sent[1].content_type)
     local body = json.decode(sent[1].body)
@@ -111,7 +92,7 @@ describe("blacklist", function()
     assert.equal(2500, res.done)
     assert.equal(3, res.chunks)
     assert.same({ "1000/2500", "2000/2500", "2500/2500" }, progress)
-    local sent = requests("POST", "/blacklist")
+    local sent = sandbox.requests("POST /blacklist")
     assert.equal(3, #sent)
     local third = {}
     for i = 2001, 2500 do
@@ -165,8 +146,7 @@ describe("blacklist", function()
     assert(client:add_to_blacklist(emails))
     local page = assert(client:blacklist{ limit = 3, offset = 6 })
     assert.same({ "nazgul7@mordor.me", "nazgul8@mordor.me", "nazgul9@mordor.me" }, page)
-    local log = sandbox.log()
-    assert.equal("limit=3&offset=6", log[#log].query)
+    assert.equal("limit=3&offset=6", sandbox.last().query)
     local seen = {}
     for email, err in client:each_blacklisted_email{ limit = 4 } do
       assert(email, err)
@@ -174,7 +154,7 @@ describe("blacklist", function()
     end
     assert.same(emails, seen)
     -- one page call, then 5 asked (4 + a probe) at 0, 4, 8
-    assert.equal(4, #requests("GET", "/blacklist"))
+    assert.equal(4, #sandbox.requests("GET /blacklist"))
     local n = 0
     for email in client:each_blacklisted_email{ max = 2 } do
       assert.truthy(email)
@@ -190,7 +170,7 @@ describe("blacklist", function()
                                                       "C@MORDOR.ME" }, { chunk = 2 }))
     assert.equal(3, res.done)
     assert.equal(2, res.chunks)
-    local sent = requests("DELETE", "/blacklist")
+    local sent = sandbox.requests("DELETE /blacklist")
     assert.equal(2, #sent)
     assert.equal("application/json", sent[1].content_type)
     assert.equal("b@mordor.me,d@mordor.me", unbase64(json.decode(sent[1].body).emails))

@@ -7,25 +7,9 @@ local sandbox = require "support.sandbox"
 local json = sendpulse.json
 local unbase64 = core.base64_decode
 
-local function last_request()
-  local log = sandbox.log()
-  return log[#log]
-end
-
-local function sent_body()
-  return json.decode(last_request().body)
-end
-
 -- Calls fn, which must raise an error containing `text`, and checks that
 -- nothing reached the sandbox.
-local function raises(text, fn)
-  local before = sandbox.stats().total
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error containing: " .. text)
-  assert.is_truthy(tostring(err):find(text, 1, true),
-                   "expected '" .. text .. "' in: " .. tostring(err))
-  assert.equal(before, sandbox.stats().total)
-end
+local raises = sandbox.raises
 
 describe("campaigns", function()
   local client, book
@@ -39,24 +23,16 @@ describe("campaigns", function()
     return id
   end
 
+  -- A valid campaign, with fields changed (sandbox.NONE removes one).
   local function campaign(fields)
-    local c = {
+    return sandbox.merge({
       sender_name = "Shire Post", sender_email = "post@shire.me",
       subject = "News", body = "<h1>Hello</h1>", list_id = book,
-    }
-    for k, v in pairs(fields or {}) do
-      if v == sandbox.NONE then
-        c[k] = nil
-      else
-        c[k] = v
-      end
-    end
-    return c
+    }, fields)
   end
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
     book = make_book()
   end)
 
@@ -75,7 +51,7 @@ describe("campaigns", function()
       attachments = { ["notes.txt"] = "plain notes" },
       attachments_binary = { ["logo.png"] = binary },
     }))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("POST", req.method)
     assert.equal("/campaigns", req.path)
     assert.equal("application/json", req.content_type)
@@ -99,7 +75,7 @@ describe("campaigns", function()
     assert.equal(sent.send_date, res.send_date)
 
     local info = assert(client:campaign(res.id))
-    assert.equal("/campaigns/" .. res.id, last_request().path)
+    assert.equal("/campaigns/" .. res.id, sandbox.last().path)
     assert.equal(html, info.message.body)          -- HTML in the answer
     assert.equal("logo.png,notes.txt", info.message.attachments)
     assert.equal(0, info.statistics.sent)
@@ -114,12 +90,12 @@ describe("campaigns", function()
     assert.equal(3, info.statistics.sent)
 
     local countries = assert(client:campaign_countries(res.id))
-    assert.equal("GET", last_request().method)
-    assert.equal("/campaigns/" .. res.id .. "/countries", last_request().path)
+    assert.equal("GET", sandbox.last().method)
+    assert.equal("/campaigns/" .. res.id .. "/countries", sandbox.last().path)
     assert.same({ ME = 1, GB = 1, US = 1 }, countries)
 
     local referrals = assert(client:campaign_referrals(res.id))
-    assert.equal("/campaigns/" .. res.id .. "/referrals", last_request().path)
+    assert.equal("/campaigns/" .. res.id .. "/referrals", sandbox.last().path)
     assert.same({ { link = "https://shire.me/news", count = 0 },
                   { link = "https://shire.me/shop", count = 0 } }, referrals)
   end)
@@ -145,14 +121,14 @@ describe("campaigns", function()
     local real_id = assert(client:create_template{ body = "<p>From a template</p>" }).real_id
     local id = assert(client:create_campaign(campaign{ body = sandbox.NONE,
                                                        template_id = real_id })).id
-    local sent = sent_body()
+    local sent = sandbox.last_body()
     assert.equal(real_id, sent.template_id)
     assert.is_nil(sent.body)
     assert.equal("<p>From a template</p>", assert(client:campaign(id)).message.body)
 
     local seg = assert(client:create_campaign(campaign{ list_id = sandbox.NONE,
                                                         segment_id = 77 }))
-    sent = sent_body()
+    sent = sandbox.last_body()
     assert.equal(77, sent.segment_id)
     assert.is_nil(sent.list_id)
     assert.equal(77, assert(client:campaign(seg.id)).message.segment_id)
@@ -164,7 +140,7 @@ describe("campaigns", function()
       ids[i] = assert(client:create_campaign(campaign{ name = "c" .. i })).id
     end
     local page = assert(client:campaigns{ limit = 2, offset = 1 })
-    assert.equal("limit=2&offset=1", last_request().query)
+    assert.equal("limit=2&offset=1", sandbox.last().query)
     assert.equal(2, #page)
     assert.equal(ids[2], page[1].id)
     assert.equal(ids[3], page[2].id)
@@ -197,7 +173,7 @@ describe("campaigns", function()
     local id = assert(client:create_campaign(campaign{ send_date = "2099-01-01 10:00:00" })).id
     local res = assert(client:update_campaign(id, { subject = "Later news",
                                                     body = "<p>new</p>" }))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("PATCH", req.method)
     assert.equal("/campaigns/" .. id, req.path)
     local sent = json.decode(req.body)
@@ -212,7 +188,7 @@ describe("campaigns", function()
   it("cancel_campaign cancels a scheduled campaign, which stays listed", function()
     local id = assert(client:create_campaign(campaign{ send_date = "2099-01-01 10:00:00" })).id
     assert.same({ result = true }, assert(client:cancel_campaign(id)))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("DELETE", req.method)
     assert.equal("/campaigns/" .. id, req.path)
     assert.equal(4, assert(client:campaign(id)).status)

@@ -4,27 +4,17 @@ local sandbox = require "support.sandbox"
 
 local json = sendpulse.json
 
-local function last_request()
-  local log = sandbox.log()
-  return log[#log]
-end
-
+-- fn must raise a "bad argument 'name'" error pointing at the caller's
+-- line (this file) before sending anything.
 local function raises(name, fn)
-  local before = sandbox.stats().total
-  local ok, msg = pcall(fn)
-  assert.is_false(ok, "no error for " .. name)
-  msg = tostring(msg)
-  assert.truthy(msg:find("bad argument '" .. name .. "'", 1, true), msg)
-  assert.truthy(msg:find("emails_spec.lua:", 1, true), msg)
-  assert.equal(before, sandbox.stats().total)
+  sandbox.bad_argument(name, fn, true)
 end
 
 describe("emails across lists", function()
   local client, shire, gondor
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
     shire = assert(client:create_address_book("Shire")).id
     gondor = assert(client:create_address_book("Gondor")).id
     assert(client:add_emails(shire, {
@@ -43,7 +33,7 @@ describe("emails across lists", function()
 
   it("email_info lists the address in every book, path escaped", function()
     local info = assert(client:email_info("sam+garden@shire.me"))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("GET", req.method)
     assert.equal("/emails/sam%2Bgarden%40shire.me", req.path)
     assert.equal(2, #info)
@@ -61,7 +51,7 @@ describe("emails across lists", function()
   it("emails_info posts a list and gets a map", function()
     local found = assert(client:emails_info{ "frodo@shire.me", "aragorn@gondor.gov",
                                             "gollum@misty.me" })
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("POST", req.method)
     assert.equal("/emails", req.path)
     assert.same({ emails = { "frodo@shire.me", "aragorn@gondor.gov", "gollum@misty.me" } },
@@ -73,7 +63,7 @@ describe("emails across lists", function()
 
   it("email_details tells when and how the address joined each list", function()
     local details = assert(client:email_details("sam+garden@shire.me"))
-    assert.equal("/emails/sam%2Bgarden%40shire.me/details", last_request().path)
+    assert.equal("/emails/sam%2Bgarden%40shire.me/details", sandbox.last().path)
     assert.equal(2, #details)
     assert.equal("Shire", details[1].list_name)
     assert.equal(shire, details[1].list_id)
@@ -86,7 +76,7 @@ describe("emails across lists", function()
 
   it("delete_email removes the address from every list", function()
     assert.same({ result = true }, assert(client:delete_email("sam+garden@shire.me")))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("DELETE", req.method)
     assert.equal("/emails/sam%2Bgarden%40shire.me", req.path)
     assert.equal(1, assert(client:address_book_emails_total(shire)).total)
@@ -99,7 +89,7 @@ describe("emails across lists", function()
 
   it("email_campaigns gives the statistics, lists and blacklist flag", function()
     local s = assert(client:email_campaigns("frodo@shire.me"))
-    assert.equal("/emails/frodo%40shire.me/campaigns", last_request().path)
+    assert.equal("/emails/frodo%40shire.me/campaigns", sandbox.last().path)
     assert.is_number(s.statistic.sent)
     assert.is_number(s.statistic.open)
     assert.is_number(s.statistic.link)
@@ -112,7 +102,7 @@ describe("emails across lists", function()
   it("emails_campaigns keeps the API's misspelt adressbooks key", function()
     assert(client:add_to_blacklist{ "aragorn@gondor.gov" })
     local s = assert(client:emails_campaigns{ "sam+garden@shire.me", "aragorn@gondor.gov" })
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("POST", req.method)
     assert.equal("/emails/campaigns", req.path)
     assert.same({ emails = { "sam+garden@shire.me", "aragorn@gondor.gov" } },
@@ -139,7 +129,7 @@ describe("emails across lists", function()
   it("campaign_email_status puts the campaign id and the address in the path", function()
     local id = send_campaign(shire)
     local s = assert(client:campaign_email_status(id, "sam+garden@shire.me"))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("GET", req.method)
     assert.equal("/campaigns/" .. id .. "/email/sam%2Bgarden%40shire.me", req.path)
     assert.equal(1, s.global_status)
@@ -152,7 +142,7 @@ describe("emails across lists", function()
     assert.equal(17, err.code)
     res, err = client:campaign_email_status(424242, "frodo@shire.me")
     assert.is_nil(res)
-    assert.equal("/campaigns/424242/email/frodo%40shire.me", last_request().path)
+    assert.equal("/campaigns/424242/email/frodo%40shire.me", sandbox.last().path)
     assert.equal(802, err.code)
     assert.equal("Campaign not found", err.message)
   end)

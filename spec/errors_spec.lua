@@ -13,8 +13,7 @@ describe("errors", function()
   local client
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client{ max_retries = 0 }
+    client = sandbox.fresh_client{ max_retries = 0 }
   end)
 
   after_each(function()

@@ -5,46 +5,22 @@ local sandbox = require "support.sandbox"
 
 local json = sendpulse.json
 
-local function last(method_path)
-  local log = sandbox.log()
-  for i = #log, 1, -1 do
-    if log[i].method .. " " .. log[i].path == method_path then
-      return log[i]
-    end
-  end
-  error("no request " .. method_path .. " in the sandbox log")
-end
-
-local function unescape(s)
-  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
-end
-
 -- Raises naming the argument, and sends nothing.
-local function refuses(pattern, fn)
-  local before = sandbox.stats().total
-  local ok, err = pcall(fn)
-  assert.is_false(ok)
-  assert.matches(pattern, tostring(err), 1, true)
-  assert.equal(before, sandbox.stats().total)
-end
+local refuses = sandbox.raises
 
 -- A task at a given minute of 2030, so that tasks of one website keep the
 -- service's pause between campaigns.
 local function task(minute, extra)
-  local t = { title = "Sale " .. minute, body = "Everything -50%", website_id = 53,
-              ttl = 3600, send_date = ("2030-05-01 10:%02d:00"):format(minute) }
-  for k, v in pairs(extra or {}) do
-    t[k] = v
-  end
-  return t
+  return sandbox.merge({ title = "Sale " .. minute, body = "Everything -50%", website_id = 53,
+                         ttl = 3600, send_date = ("2030-05-01 10:%02d:00"):format(minute) },
+                       extra)
 end
 
 describe("push", function()
   local client
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
   end)
 
   after_each(function()
@@ -68,7 +44,7 @@ describe("push", function()
       assert.is_true(res.result)
       assert.equal(3000001, res.id)
 
-      local req = last("POST /push/tasks")
+      local req = sandbox.last("POST /push/tasks")
       assert.equal("application/json", req.content_type)
       local sent = json.decode(req.body)
       assert.equal("iVBORw0KGgoAAA==", sent.image.data)
@@ -95,7 +71,7 @@ describe("push", function()
         title = "Later", website_id = 54, body = "soon", ttl = 0, send_date = t,
         filter_subscription_date_from = t, filter_subscription_date_to = "2030-06-30",
       })
-      local sent = json.decode(last("POST /push/tasks").body)
+      local sent = sandbox.last_body("POST /push/tasks")
       assert.equal("2030-06-02 09:30:00", sent.send_date)
       assert.equal("2030-06-02", sent.filter_subscription_date_from)
       assert.equal("2030-06-30", sent.filter_subscription_date_to)
@@ -168,9 +144,9 @@ describe("push", function()
       assert.equal("Sale 10", page[1].title)    -- Sale 0 is before `from`
       assert.equal("Sale 15", page[2].title)
       assert.equal(53, page[1].website_id)
-      local req = last("GET /push/tasks")
+      local req = sandbox.last("GET /push/tasks")
       assert.equal("from=2030-05-01 10:04:00&limit=2&offset=1&to=2030-05-01&website_id=53",
-                   unescape(req.query))
+                   sandbox.unescape(req.query))
       assert.same({}, assert(client:push_tasks{ from = "2031-01-01" }))
     end)
 
@@ -220,7 +196,7 @@ describe("push", function()
       local res, err = client:push_task(42)
       assert.is_nil(res)
       assert.equal(404, err.status)
-      assert.equal("/push/tasks/42", last("GET /push/tasks/42").path)
+      assert.equal("/push/tasks/42", sandbox.last("GET /push/tasks/42").path)
     end)
   end)
 
@@ -230,7 +206,7 @@ describe("push", function()
       assert.equal(2, #page)
       assert.same({ id = 53, url = "www.test-site.com", add_date = "2015-11-23 14:42:37",
                     status = 1 }, page[1])
-      assert.equal("limit=2", last("GET /push/websites").query)
+      assert.equal("limit=2", sandbox.last("GET /push/websites").query)
 
       local before = sandbox.count("GET /push/websites")
       local ids = {}
@@ -252,7 +228,7 @@ describe("push", function()
       local info = assert(client:push_website_info(53))
       assert.equal("www.test-site.com", info.url)
       assert.equal(5, info.total_subscribers)
-      assert.equal("/push/websites/info/53", last("GET /push/websites/info/53").path)
+      assert.equal("/push/websites/info/53", sandbox.last("GET /push/websites/info/53").path)
 
       local code = assert(client:push_website_code(54))
       assert.matches('^<script charset="UTF%-8" src=".-%.js" async></script>$',
@@ -274,7 +250,7 @@ describe("push", function()
                                                                     to = "2020-12-31" }))
       assert.equal(2, #recent)
       assert.equal("from=2019-01-01 00:00:00&to=2020-12-31",
-                   unescape(last("GET /push/websites/53/subscriptions").query))
+                   sandbox.unescape(sandbox.last("GET /push/websites/53/subscriptions").query))
 
       local before = sandbox.count("GET /push/websites/53/subscriptions")
       local ids = {}
@@ -291,13 +267,13 @@ describe("push", function()
     it("sets a subscription's state", function()
       assert.same({ result = true }, assert(client:set_push_subscription_state(700002, false)))
       assert.same({ id = 700002, state = 0 },
-                  json.decode(last("POST /push/subscriptions/state").body))
+                  sandbox.last_body("POST /push/subscriptions/state"))
       assert.equal(0, assert(client:push_website_subscriptions(53))[2].status)
       assert.equal(4, assert(client:push_website_info(53)).active_subscribers)
 
       assert(client:set_push_subscription_state(700002, 1))
       assert.same({ id = 700002, state = 1 },
-                  json.decode(last("POST /push/subscriptions/state").body))
+                  sandbox.last_body("POST /push/subscriptions/state"))
       assert.equal(5, assert(client:push_website_info(53)).active_subscribers)
 
       local res, err = client:set_push_subscription_state(1, true)

@@ -6,8 +6,7 @@ describe("retries", function()
   local client
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client{ max_retries = 2 }
+    client = sandbox.fresh_client{ max_retries = 2 }
     assert(client:user_info())       -- the token is in hand
   end)
 

@@ -5,19 +5,8 @@ local sandbox = require "support.sandbox"
 
 local json = sendpulse.json
 
-local function last_request()
-  local log = sandbox.log()
-  return log[#log]
-end
-
-local function raises(text, fn)
-  local before = sandbox.stats().total
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error containing: " .. text)
-  assert.is_truthy(tostring(err):find(text, 1, true),
-                   "expected '" .. text .. "' in: " .. tostring(err))
-  assert.equal(before, sandbox.stats().total)
-end
+-- fn must raise an error holding `text`, and send nothing.
+local raises = sandbox.raises
 
 -- The sandbox's activation code (see sandbox/lua/sandbox/areas/senders.lua).
 local CODE = "123456"
@@ -26,8 +15,7 @@ describe("senders", function()
   local client
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
   end)
 
   after_each(function()
@@ -37,14 +25,14 @@ describe("senders", function()
   it("add_sender posts name and email; senders lists them", function()
     assert.same({}, assert(client:senders()))
     assert.same({ result = true }, assert(client:add_sender("Shire Post", "post@shire.me")))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("POST", req.method)
     assert.equal("/senders", req.path)
     assert.same({ name = "Shire Post", email = "post@shire.me" }, json.decode(req.body))
 
     local list = assert(client:senders())
-    assert.equal("GET", last_request().method)
-    assert.equal("/senders", last_request().path)
+    assert.equal("GET", sandbox.last().method)
+    assert.equal("/senders", sandbox.last().path)
     assert.same({ { name = "Shire Post", email = "post@shire.me",
                     status = "Waiting for activation" } }, list)
   end)
@@ -53,7 +41,7 @@ describe("senders", function()
     local email = "post+news@shire.me"
     assert(client:add_sender("Shire Post", email))
     assert.same({ result = true }, assert(client:request_sender_activation(email)))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("GET", req.method)
     assert.equal("/senders/post%2Bnews%40shire.me/code", req.path)
 
@@ -69,7 +57,7 @@ describe("senders", function()
     assert.equal("No such email address awaiting activation", err.message)
 
     assert.same({ result = true }, assert(client:activate_sender(email, tonumber(CODE))))
-    req = last_request()
+    req = sandbox.last()
     assert.equal("POST", req.method)
     assert.equal("/senders/post%2Bnews%40shire.me/code", req.path)
     assert.same({ code = CODE }, json.decode(req.body))
@@ -85,7 +73,7 @@ describe("senders", function()
     assert(client:add_sender("A", "a@shire.me"))
     assert(client:add_sender("B", "b@shire.me"))
     assert.same({ result = true }, assert(client:delete_sender("a@shire.me")))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("DELETE", req.method)
     assert.equal("/senders", req.path)
     assert.equal("application/json", req.content_type)

@@ -5,40 +5,14 @@ local sandbox = require "support.sandbox"
 
 local json = sendpulse.json
 
-local function requests(method_path)
-  local out = {}
-  for _, e in ipairs(sandbox.log()) do
-    if e.method .. " " .. e.path == method_path then
-      out[#out + 1] = e
-    end
-  end
-  return out
-end
-
-local function last(method_path)
-  local all = requests(method_path)
-  assert(#all > 0, "no request " .. method_path .. " in the sandbox log")
-  return all[#all]
-end
-
-local function unescape(s)
-  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
-end
-
-local function refuses(pattern, fn)
-  local before = sandbox.stats().total
-  local ok, err = pcall(fn)
-  assert.is_false(ok)
-  assert.matches(pattern, tostring(err), 1, true)
-  assert.equal(before, sandbox.stats().total)
-end
+-- fn must raise an error holding the text, and send nothing.
+local refuses = sandbox.raises
 
 describe("sms", function()
   local client, book
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
     book = assert(client:create_address_book("SMS friends")).id
   end)
 
@@ -50,10 +24,10 @@ describe("sms", function()
     it("sms_add_phones sends addressBookId and the phones as digit strings", function()
       local res = assert(client:sms_add_phones(book, { "380501234567", 380501234568,
                                                        "+380501234569" }))
-      local sent = json.decode(last("POST /sms/numbers").body)
+      local sent = sandbox.last_body("POST /sms/numbers")
       assert.same({ addressBookId = book,
                     phones = { "380501234567", "380501234568", "380501234569" } }, sent)
-      assert.matches('"380501234568"', last("POST /sms/numbers").body, 1, true)
+      assert.matches('"380501234568"', sandbox.last("POST /sms/numbers").body, 1, true)
       assert.equal(3, res.done)
       assert.equal(1, res.chunks)
       assert.same({ added = 3, exceptions = 0, exists = 0 }, res.counters)
@@ -77,7 +51,7 @@ describe("sms", function()
       assert.same({ { 2, 5 }, { 4, 5 }, { 5, 5 } }, progress)
       assert.equal(3, res.chunks)
       assert.same({ added = 5, exceptions = 0, exists = 0 }, res.counters)
-      local sent = requests("POST /sms/numbers")
+      local sent = sandbox.requests("POST /sms/numbers")
       assert.equal(3, #sent)
       assert.same({ "380501000005" }, json.decode(sent[3].body).phones)
     end)
@@ -115,7 +89,7 @@ describe("sms", function()
       assert.same({ "380501000003", "380501000004", "380501000005" }, err.not_done)
       assert.matches("chunk 2 of 3 (items 3-4) failed, 2 of 5 done", err.message, 1, true)
       assert.same({ 2 }, progress)
-      assert.equal(2, #requests("POST /sms/numbers"))     -- it stopped there
+      assert.equal(2, #sandbox.requests("POST /sms/numbers"))     -- it stopped there
       assert(client:sms_phone(book, "380501000002"))
       local _, missing = client:sms_phone(book, "380501000003")
       assert.equal(404, missing.status)
@@ -153,7 +127,7 @@ describe("sms", function()
                   res.results[1])
       assert.same({ added = 2, exceptions = 0, exists = 0 }, res.counters)
 
-      local sent = json.decode(last("POST /sms/numbers/variables").body)
+      local sent = sandbox.last_body("POST /sms/numbers/variables")
       assert.equal(book, sent.addressBookId)
       assert.same({ {
         { name = "birthday", type = "date", value = "1968-09-22" },
@@ -166,7 +140,7 @@ describe("sms", function()
       local info = assert(client:sms_phone(book, "380501234567"))
       assert.same({ name = "Frodo", visits = 3, birthday = "1968-09-22" }, info.data.variables)
       assert.equal("/sms/numbers/info/" .. book .. "/380501234567",
-                   last("GET /sms/numbers/info/" .. book .. "/380501234567").path)
+                   sandbox.last("GET /sms/numbers/info/" .. book .. "/380501234567").path)
     end)
 
     it("adds numbers with variables from the map form, in chunks", function()
@@ -177,7 +151,7 @@ describe("sms", function()
       }, { chunk = 2 }))
       assert.equal(2, res.chunks)
       assert.same({ added = 3, exceptions = 0, exists = 0 }, res.counters)
-      local sent = requests("POST /sms/numbers/variables")
+      local sent = sandbox.requests("POST /sms/numbers/variables")
       assert.equal(2, #sent)
       -- the map is walked in phone order, so the last phone is alone in chunk 2
       assert.same({ ["380501234569"] = { { { name = "name", type = "string",
@@ -211,7 +185,7 @@ describe("sms", function()
                                                   { city = "Bree", since = { type = "date",
                                                     value = "2018-10-10" } }))
       assert.same({ result = true, counters = { updated = 1 } }, res)
-      local req = last("PUT /sms/numbers")
+      local req = sandbox.last("PUT /sms/numbers")
       assert.same({ addressBookId = book, phones = { "380501234567", "380509999999" },
                     variables = { { name = "city", type = "string", value = "Bree" },
                                   { name = "since", type = "date", value = "2018-10-10" } } },
@@ -222,7 +196,7 @@ describe("sms", function()
                                         { name = "since", type = "date", value = "2019-01-01" } }))
       assert.same({ { name = "visits", type = "number", value = 4 },
                     { name = "since", type = "date", value = "2019-01-01" } },
-                  json.decode(last("PUT /sms/numbers").body).variables)
+                  sandbox.last_body("PUT /sms/numbers").variables)
       refuses("'variables[1].value' to sms_update_phones",
               function()
                 client:sms_update_phones(book, { "380501234567" }, { { name = "x", value = true } })
@@ -235,7 +209,7 @@ describe("sms", function()
       assert(client:sms_add_phones(book, { "380501234567", "380501234568" }))
       local res = assert(client:sms_delete_phones(book, { "380501234567" }))
       assert.same({ deleted = 1 }, res.counters)
-      local req = last("DELETE /sms/numbers")
+      local req = sandbox.last("DELETE /sms/numbers")
       assert.equal("application/json", req.content_type)
       assert.same({ addressBookId = book, phones = { "380501234567" } }, json.decode(req.body))
       local gone, err = client:sms_phone(book, "380501234567")
@@ -251,7 +225,7 @@ describe("sms", function()
                                                   { description = "asked to stop", chunk = 1 }))
       assert.equal(2, res.chunks)
       assert.same({ added = 2, exists = 0 }, res.counters)
-      local adds = requests("POST /sms/black_list")
+      local adds = sandbox.requests("POST /sms/black_list")
       assert.same({ phones = { "380501234568" }, description = "asked to stop" },
                   json.decode(adds[2].body))
 
@@ -265,12 +239,12 @@ describe("sms", function()
       assert.equal(1, #found.data)
       assert.equal(380501234568, found.data[1].phone)
       assert.equal("phones=[380501234568,380509999999]",
-                   unescape(last("GET /sms/black_list/by_numbers").query))
+                   sandbox.unescape(sandbox.last("GET /sms/black_list/by_numbers").query))
 
       local removed = assert(client:sms_blacklist_remove{ "380501234567" })
       assert.same({ removed = 1 }, removed.counters)
       assert.same({ phones = { "380501234567" } },
-                  json.decode(last("DELETE /sms/black_list").body))
+                  sandbox.last_body("DELETE /sms/black_list"))
       assert.equal(1, #assert(client:sms_blacklist()).data)
     end)
 
@@ -320,7 +294,7 @@ describe("sms", function()
       })
       assert.is_true(res.result)
       assert.same({ sends = 2, exceptions = 1 }, res.counters)   -- one is blacklisted
-      local sent = json.decode(last("POST /sms/send").body)
+      local sent = sandbox.last_body("POST /sms/send")
       assert.same({ sender = "iQA", body = "Your code is 1234",
                     phones = { "380501234567", "380501234568", "380501234569" },
                     transliterate = 1, emulate = 0, route = { UA = "national" },
@@ -343,7 +317,7 @@ describe("sms", function()
         sender = "iQA", body = "Sale tomorrow", date = "2030-03-01 09:00:00" })).campaign_id
       assert.same({ addressBookId = book, sender = "iQA", body = "Sale tomorrow",
                     date = "2030-03-01 09:00:00" },
-                  json.decode(last("POST /sms/campaigns").body))
+                  sandbox.last_body("POST /sms/campaigns"))
       local sent = assert(client:sms_send_to_book(book, { sender = "iQA", body = "Hi",
                                                           date = "2020-03-01 09:00:00" }))
       assert.is_number(sent.campaign_id)
@@ -356,7 +330,7 @@ describe("sms", function()
       assert.equal(book, c.address_book_id)
       assert.equal("0.54", c.company_price)                 -- a string, as sent
       assert.equal("dateFrom=2030-01-01 00:00:00&dateTo=2030-12-31 00:00:00",
-                   unescape(last("GET /sms/campaigns/list").query))
+                   sandbox.unescape(sandbox.last("GET /sms/campaigns/list").query))
       assert.equal(2, #assert(client:sms_campaigns("2000-01-01 00:00:00",
                                                    "2099-01-01 00:00:00")).data)
 
@@ -368,7 +342,7 @@ describe("sms", function()
       assert.equal(380501234567, info.data.task_phones_info[1].phone)
 
       assert.same({ result = true }, assert(client:sms_cancel_campaign(scheduled)))
-      assert.equal("PUT", last("PUT /sms/campaigns/cancel/" .. scheduled).method)
+      assert.equal("PUT", sandbox.last("PUT /sms/campaigns/cancel/" .. scheduled).method)
       local again, err = client:sms_cancel_campaign(scheduled)
       assert.is_nil(again)
       assert.equal(602, err.code)
@@ -376,7 +350,7 @@ describe("sms", function()
       assert.equal(602, err2.code)
 
       assert.same({ result = true }, assert(client:sms_delete_campaign(scheduled)))
-      local del = last("DELETE /sms/campaigns")
+      local del = sandbox.last("DELETE /sms/campaigns")
       assert.same({ id = scheduled }, json.decode(del.body))
       assert.equal(0, #assert(client:sms_campaigns("2030-01-01 00:00:00",
                                                    "2030-12-31 00:00:00")).data)
@@ -405,14 +379,15 @@ describe("sms", function()
       assert.equal("USD", cost.data.currency)
       assert.is_true(math.abs(cost.data.price - 0.54) < 1e-9)
       assert.equal('body=Hello&phones=[380501234567,380501234568]&route={"UA":"national"}'
-                   .. "&sender=iQA", unescape(last("GET /sms/campaigns/cost").query))
+                   .. "&sender=iQA",
+                   sandbox.unescape(sandbox.last("GET /sms/campaigns/cost").query))
 
       assert(client:sms_add_phones(book, { "380501234567" }))
       local by_book = assert(client:sms_campaign_cost{ sender = "iQA", body = "Hello",
                                                        book_id = book })
       assert.is_true(math.abs(by_book.data.price - 0.27) < 1e-9)
       assert.equal("addressBookId=" .. book .. "&body=Hello&sender=iQA",
-                   last("GET /sms/campaigns/cost").query)
+                   sandbox.last("GET /sms/campaigns/cost").query)
 
       refuses("'message' to sms_campaign_cost (either book_id or phones expected)",
               function() client:sms_campaign_cost{ sender = "iQA", body = "Hello" } end)
@@ -465,6 +440,6 @@ describe("sms", function()
     assert.equal(3, #senders)
     assert.same({ id = 4786, sender = "iQA", country = "Ukraine", country_code = "UA",
                   status = 1, status_explain = "Active" }, senders[2])
-    assert.equal("GET", last("GET /sms/senders").method)
+    assert.equal("GET", sandbox.last("GET /sms/senders").method)
   end)
 end)

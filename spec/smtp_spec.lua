@@ -9,38 +9,17 @@ local json = sendpulse.json
 local b64 = core.base64_encode
 local unbase64 = core.base64_decode
 
-local function requests(key)
-  local out = {}
-  for _, e in ipairs(sandbox.log()) do
-    if e.method .. " " .. e.path == key then
-      out[#out + 1] = e
-    end
-  end
-  return out
-end
-
-local function last_request()
-  local log = sandbox.log()
-  return log[#log]
-end
-
 -- The query string of a logged request as a table, percent-decoded.
 local function query_of(req)
   local q = {}
   for k, v in (req.query or ""):gmatch("([^&=]+)=([^&]*)") do
-    q[k] = (v:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+    q[k] = sandbox.unescape(v)
   end
   return q
 end
 
-local function raises(text, fn)
-  local before = sandbox.stats().total
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error containing: " .. text)
-  assert.is_truthy(tostring(err):find(text, 1, true),
-                   "expected '" .. text .. "' in: " .. tostring(err))
-  assert.equal(before, sandbox.stats().total)
-end
+-- fn must raise an error holding `text`, and send nothing.
+local raises = sandbox.raises
 
 local FROM = { name = "Shire Post", email = "post@shire.me" }
 
@@ -48,16 +27,12 @@ describe("smtp", function()
   local client
 
   local function send(to, fields)
-    local m = { subject = "Hello", from = FROM, to = to, text = "Hello there" }
-    for k, v in pairs(fields or {}) do
-      m[k] = v
-    end
-    return assert(client:smtp_send(m))
+    return assert(client:smtp_send(sandbox.merge({ subject = "Hello", from = FROM, to = to,
+                                                   text = "Hello there" }, fields)))
   end
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
   end)
 
   after_each(function()
@@ -76,7 +51,7 @@ describe("smtp", function()
       attachments = { ["note.txt"] = "see you" },
       attachments_binary = { ["invoice.pdf"] = pdf },
     })
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("POST", req.method)
     assert.equal("/smtp/emails", req.path)
     assert.equal("application/json", req.content_type)
@@ -99,8 +74,8 @@ describe("smtp", function()
 
     -- the history: one record per recipient, the first one's id returned
     local one = assert(client:smtp_email(res.id))
-    assert.equal("GET", last_request().method)
-    assert.equal("/smtp/emails/" .. res.id, last_request().path)
+    assert.equal("GET", sandbox.last().method)
+    assert.equal("/smtp/emails/" .. res.id, sandbox.last().path)
     assert.equal(res.id, one.id)
     assert.equal("frodo@shire.me", one.recipient)
     assert.equal("post@shire.me", one.sender)
@@ -108,14 +83,14 @@ describe("smtp", function()
     assert.equal(250, one.smtp_answer_code)
     assert.same({ click = 0, open = 0, link = {}, client_info = {} }, one.tracking)
     assert.same({ total = 4 }, assert(client:smtp_emails_total()))
-    assert.equal("/smtp/emails/total", last_request().path)
+    assert.equal("/smtp/emails/total", sandbox.last().path)
   end)
 
   it("smtp_send with a template sends {id, variables} and no html", function()
     local real_id = assert(client:create_template{ body = "<p>Hi {{name}}</p>" }).real_id
     assert(client:smtp_send{ subject = "T", from = FROM, to = { "frodo@shire.me" },
                              template = { id = real_id, variables = { name = "Frodo" } } })
-    local sent = json.decode(last_request().body).email
+    local sent = sandbox.last_body().email
     assert.same({ id = real_id, variables = { name = "Frodo" } }, sent.template)
     assert.is_nil(sent.html)
     assert.is_nil(sent.text)
@@ -132,7 +107,7 @@ describe("smtp", function()
     send({ "frodo@shire.me" }, { from = { email = "other@shire.me" } })
 
     local page = assert(client:smtp_emails{ recipient = "frodo@shire.me", limit = 10 })
-    local q = query_of(last_request())
+    local q = query_of(sandbox.last())
     assert.same({ recipient = "frodo@shire.me", limit = "10", country = "off" }, q)
     assert.equal(2, #page)
     assert.equal("frodo@shire.me", page[1].recipient)
@@ -141,7 +116,7 @@ describe("smtp", function()
     local today = os.time()
     page = assert(client:smtp_emails{ sender = "other@shire.me", from = today, to = "2099-12-31",
                                       country = true, offset = 0 })
-    q = query_of(last_request())
+    q = query_of(sandbox.last())
     assert.equal(os.date("%Y-%m-%d", today), q.from)
     assert.equal("2099-12-31", q.to)
     assert.equal("on", q.country)
@@ -165,7 +140,7 @@ describe("smtp", function()
     assert.equal(5, #seen)
     assert.equal("reader5@shire.me", seen[5])
     assert.equal(3, sandbox.count("GET /smtp/emails") - before)
-    local q = query_of(last_request())
+    local q = query_of(sandbox.last())
     assert.equal("post@shire.me", q.sender)
     assert.equal("off", q.country)
   end)
@@ -176,7 +151,7 @@ describe("smtp", function()
     send({ "c@nowhere.invalid" })
 
     local page = assert(client:smtp_bounces{ limit = 1, offset = 1, date = os.time() })
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("/smtp/bounces/day", req.path)
     assert.same({ limit = "1", offset = "1", date = os.date("%Y-%m-%d") }, query_of(req))
     assert.equal(3, page.total)
@@ -196,7 +171,7 @@ describe("smtp", function()
     assert.equal(2, sandbox.count("GET /smtp/bounces/day") - before)
 
     assert.same({ total = 3 }, assert(client:smtp_bounces_total()))
-    assert.equal("/smtp/bounces/day/total", last_request().path)
+    assert.equal("/smtp/bounces/day/total", sandbox.last().path)
     assert.equal(0, assert(client:smtp_bounces{ date = "2001-01-01" }).total)
   end)
 
@@ -211,7 +186,7 @@ describe("smtp", function()
     assert.equal(5, res.done)
     assert.equal(3, res.chunks)
     assert.same({ { 2, 5 }, { 4, 5 }, { 5, 5 } }, progress)
-    local posts = requests("POST /smtp/unsubscribe")
+    local posts = sandbox.requests("POST /smtp/unsubscribe")
     assert.equal(3, #posts)
     assert.same({ emails = { { email = "a@shire.me", comment = "bulk" },
                              { email = "b@shire.me", comment = "bulk" } } },
@@ -223,7 +198,7 @@ describe("smtp", function()
                 json.decode(posts[3].body))
 
     local list = assert(client:smtp_unsubscribed{ limit = 3, offset = 1 })
-    assert.same({ limit = "3", offset = "1" }, query_of(last_request()))
+    assert.same({ limit = "3", offset = "1" }, query_of(sandbox.last()))
     assert.equal(3, #list)
     assert.equal("b@shire.me", list[1].email)
     assert.equal(1, list[1].unsubscribe_by_user)
@@ -235,7 +210,7 @@ describe("smtp", function()
       seen[#seen + 1] = u.email
     end
     assert.same({ "a@shire.me", "b@shire.me", "c@shire.me", "d@shire.me", "e@shire.me" }, seen)
-    assert.equal(os.date("%Y-%m-%d"), query_of(last_request()).date)
+    assert.equal(os.date("%Y-%m-%d"), query_of(sandbox.last()).date)
     assert.same({}, assert(client:smtp_unsubscribed{ date = "2001-01-01" }))
   end)
 
@@ -258,7 +233,7 @@ describe("smtp", function()
     assert.same({ { email = "c@shire.me" }, { email = "d@shire.me" }, { email = "e@shire.me" } },
                 err.not_done)
     assert.truthy(err.message:find("chunk 2 of 3", 1, true))
-    assert.equal(2, #requests("POST /smtp/unsubscribe"))   -- stopped there
+    assert.equal(2, #sandbox.requests("POST /smtp/unsubscribe"))   -- stopped there
     local listed = assert(client:smtp_unsubscribed())
     assert.equal(2, #listed)
   end)
@@ -272,7 +247,7 @@ describe("smtp", function()
     }))
     assert.equal(2, res.done)
     assert.same({ "1/2", "2/2" }, progress)
-    local deletes = requests("DELETE /smtp/unsubscribe")
+    local deletes = sandbox.requests("DELETE /smtp/unsubscribe")
     assert.equal(2, #deletes)
     assert.equal("application/json", deletes[1].content_type)
     assert.same({ emails = { "a@shire.me" } }, json.decode(deletes[1].body))
@@ -284,7 +259,7 @@ describe("smtp", function()
 
   it("smtp_ips and smtp_senders list strings", function()
     local ips = assert(client:smtp_ips())
-    assert.equal("/smtp/ips", last_request().path)
+    assert.equal("/smtp/ips", sandbox.last().path)
     assert.is_true(#ips >= 1)
     assert.is_truthy(ips[1]:match("^%d+%.%d+%.%d+%.%d+$"))
 
@@ -292,23 +267,23 @@ describe("smtp", function()
     assert(client:add_sender("Post", "post@shire.me"))
     assert(client:activate_sender("post@shire.me", "123456"))
     assert.same({ "post@shire.me" }, assert(client:smtp_senders()))
-    assert.equal("GET", last_request().method)
-    assert.equal("/smtp/senders", last_request().path)
+    assert.equal("GET", sandbox.last().method)
+    assert.equal("/smtp/senders", sandbox.last().path)
   end)
 
   it("domains: add, verify (the address in the path), list", function()
     assert.same({ result = true }, assert(client:smtp_add_domain("postmaster@shire.me")))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("POST", req.method)
     assert.equal("/smtp/domains", req.path)
     assert.same({ email = "postmaster@shire.me" }, json.decode(req.body))
     assert.same({}, assert(client:smtp_domains()))         -- not verified yet
 
     assert.same({ result = true }, assert(client:smtp_verify_domain("postmaster@shire.me")))
-    assert.equal("GET", last_request().method)
-    assert.equal("/smtp/domains/postmaster%40shire.me", last_request().path)
+    assert.equal("GET", sandbox.last().method)
+    assert.equal("/smtp/domains/postmaster%40shire.me", sandbox.last().path)
     assert.same({ "@shire.me" }, assert(client:smtp_domains()))
-    assert.equal("/smtp/domains", last_request().path)
+    assert.equal("/smtp/domains", sandbox.last().path)
 
     local res, err = client:smtp_add_domain("webmaster@shire.me")
     assert.is_nil(res)

@@ -6,26 +6,14 @@ local sandbox = require "support.sandbox"
 
 local json = sendpulse.json
 
-local function last_request()
-  local log = sandbox.log()
-  return log[#log]
-end
-
-local function raises(text, fn)
-  local before = sandbox.stats().total
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error containing: " .. text)
-  assert.is_truthy(tostring(err):find(text, 1, true),
-                   "expected '" .. text .. "' in: " .. tostring(err))
-  assert.equal(before, sandbox.stats().total)
-end
+-- fn must raise an error holding `text`, and send nothing.
+local raises = sandbox.raises
 
 describe("templates", function()
   local client
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
   end)
 
   after_each(function()
@@ -35,7 +23,7 @@ describe("templates", function()
   it("create_template sends the HTML base64-encoded to /template", function()
     local html = "<h1>Hello {{name}}</h1><p>Привіт</p>"
     local res = assert(client:create_template{ body = html, lang = "uk", name = "Welcome" })
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("POST", req.method)
     assert.equal("/template", req.path)
     local sent = json.decode(req.body)
@@ -50,8 +38,8 @@ describe("templates", function()
     local html = "<p>Body</p>"
     local real_id = assert(client:create_template{ body = html, name = "Mine" }).real_id
     local t = assert(client:template(real_id))
-    assert.equal("GET", last_request().method)
-    assert.equal("/template/" .. real_id, last_request().path)
+    assert.equal("GET", sandbox.last().method)
+    assert.equal("/template/" .. real_id, sandbox.last().path)
     assert.equal(real_id, t.real_id)
     assert.is_string(t.id)
     assert.equal("Mine", t.name)
@@ -65,7 +53,7 @@ describe("templates", function()
     assert.equal(sendpulse.null, t.meta_description)
 
     local same = assert(client:template(t.id))
-    assert.equal("/template/" .. t.id, last_request().path)
+    assert.equal("/template/" .. t.id, sandbox.last().path)
     assert.equal(real_id, same.real_id)
 
     local gallery = assert(client:templates{ owner = "sendpulse" })[1]
@@ -78,7 +66,7 @@ describe("templates", function()
     local real_id = assert(client:create_template{ body = "<p>old</p>" }).real_id
     assert.same({ result = true },
                 assert(client:update_template(real_id, { body = "<p>new</p>", lang = "de" })))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("POST", req.method)
     assert.equal("/template/edit/" .. real_id, req.path)
     assert.same({ body = core.base64_encode("<p>new</p>"), lang = "de" }, json.decode(req.body))
@@ -94,7 +82,7 @@ describe("templates", function()
                                                name = "t" .. i }).real_id
     end
     local page = assert(client:templates{ owner = "me", limit = 2, offset = 1 })
-    assert.equal("limit=2&offset=1&owner=me", last_request().query)
+    assert.equal("limit=2&offset=1&owner=me", sandbox.last().query)
     assert.equal(2, #page)
     assert.equal(mine[2], page[1].real_id)
     assert.equal(mine[3], page[2].real_id)
@@ -104,7 +92,7 @@ describe("templates", function()
     assert.equal(2, #gallery)
     assert.equal("sendpulse", gallery[1].owner)
     assert.equal(5, #assert(client:templates()))
-    assert.equal("", last_request().query or "")
+    assert.equal("", sandbox.last().query or "")
   end)
 
   it("each_template walks the pages with the owner filter, without an empty request", function()
@@ -121,7 +109,7 @@ describe("templates", function()
     assert.same(mine, seen)
     -- pages of 2, 2 and 1: the short last page ends the walk
     assert.equal(3, sandbox.count("GET /templates") - before)
-    assert.truthy(last_request().query:find("owner=me", 1, true))
+    assert.truthy(sandbox.last().query:find("owner=me", 1, true))
   end)
 
   it("answers errors: unknown template, gallery edits, bodies that are not base64", function()

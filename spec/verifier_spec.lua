@@ -5,39 +5,17 @@ local sandbox = require "support.sandbox"
 
 local json = sendpulse.json
 
-local function last_request()
-  local log = sandbox.log()
-  return log[#log]
-end
-
-local function requests(method, path)
-  local out = {}
-  for _, e in ipairs(sandbox.log()) do
-    if e.method == method and e.path == path then
-      out[#out + 1] = e
-    end
-  end
-  return out
-end
-
+-- fn must raise a "bad argument 'name'" error before sending anything,
+-- pointing at the caller's line (this file) unless at_caller is false.
 local function raises(name, fn, at_caller)
-  local before = sandbox.stats().total
-  local ok, msg = pcall(fn)
-  assert.is_false(ok, "no error for " .. name)
-  msg = tostring(msg)
-  assert.truthy(msg:find("bad argument '" .. name .. "'", 1, true), msg)
-  if at_caller ~= false then
-    assert.truthy(msg:find("verifier_spec.lua:", 1, true), msg)
-  end
-  assert.equal(before, sandbox.stats().total)
+  sandbox.bad_argument(name, fn, at_caller ~= false)
 end
 
 describe("verifier", function()
   local client
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
   end)
 
   after_each(function()
@@ -56,13 +34,13 @@ describe("verifier", function()
       "sam@nowhere.invalid", "legolas@gmail.com",
     })
     assert.same({ result = true }, assert(client:verify_address_book(id)))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("POST", req.method)
     assert.equal("/verifier-service/send-list-to-verify/", req.path)
     assert.same({ id = id }, json.decode(req.body))
 
     local p = assert(client:verification_progress(id))
-    req = last_request()
+    req = sandbox.last()
     assert.equal("GET", req.method)
     assert.equal("/verifier-service/get-progress/", req.path)
     assert.equal("id=" .. id, req.query)
@@ -70,7 +48,7 @@ describe("verifier", function()
     assert.same({ total = 5, processed = 5 }, p.data)
 
     local r = assert(client:verification_result(id))
-    req = last_request()
+    req = sandbox.last()
     assert.equal("/verifier-service/check/", req.path)
     assert.equal("id=" .. id, req.query)
     assert.equal(id, r.id)
@@ -110,7 +88,7 @@ describe("verifier", function()
       assert(client:verify_address_book(id))
     end
     local page = assert(client:verified_address_books{ start = 1, count = 1 })
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("GET", req.method)
     assert.equal("/verifier-service/check-list", req.path)
     assert.equal("count=1&start=1", req.query)
@@ -135,7 +113,7 @@ describe("verifier", function()
       seen[#seen + 1] = v.address_book_name
     end
     assert.same(names, seen)
-    local pages = requests("GET", "/verifier-service/check-list")
+    local pages = sandbox.requests("GET /verifier-service/check-list")
     -- the total in each page ends the walk: no request after the last
     -- item, none that comes back empty
     local start = 0
@@ -157,7 +135,7 @@ describe("verifier", function()
       n = n + 1
     end
     assert.equal(2, n)
-    assert.equal("count=100&start=5", last_request().query)
+    assert.equal("count=100&start=5", sandbox.last().query)
 
     n = 0
     for v in client:each_verified_address_book{ max = 3, limit = 100 } do
@@ -181,13 +159,13 @@ describe("verifier", function()
 
   it("verifies one address and reads the result", function()
     assert.same({ result = true }, assert(client:verify_email("sam+x@gmail.com")))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("POST", req.method)
     assert.equal("/verifier-service/send-single-to-verify/", req.path)
     assert.same({ email = "sam+x@gmail.com" }, json.decode(req.body))
 
     local r = assert(client:email_verification_result("sam+x@gmail.com"))
-    req = last_request()
+    req = sandbox.last()
     assert.equal("GET", req.method)
     assert.equal("/verifier-service/get-single-result/", req.path)
     assert.equal("email=sam%2Bx%40gmail.com", req.query)
@@ -204,7 +182,7 @@ describe("verifier", function()
     assert(client:verify_email("frodo@shire.me"))
     assert.same({ result = true },
                 assert(client:delete_email_verification_result("frodo@shire.me")))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("GET", req.method)
     assert.equal("/verifier-service/delete-single-result", req.path)
     assert.equal("email=frodo%40shire.me", req.query)
@@ -227,14 +205,14 @@ describe("verifier", function()
     assert.same({ result = true }, assert(client:create_verification_report(id, {
       format = "csv", status = { 3 }, lang = "en",
     })))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("POST", req.method)
     assert.equal("/verifier-service/make-report", req.path)
     assert.same({ id = id, format = "csv", status = { 3 }, lang = "en" },
                 json.decode(req.body))
 
     local report = assert(client:verification_report(id))
-    req = last_request()
+    req = sandbox.last()
     assert.equal("GET", req.method)
     assert.equal("/verifier-service/check-report", req.path)
     assert.equal("id=" .. id, req.query)
@@ -243,7 +221,7 @@ describe("verifier", function()
     assert.equal(3, report.all_emails_quantity)
 
     assert(client:create_verification_report(id, { format = 1 }))
-    assert.same({ id = id, format = 1 }, json.decode(last_request().body))
+    assert.same({ id = id, format = 1 }, sandbox.last_body())
     assert.equal(3, assert(client:verification_report(id)).email_addresses_total)
   end)
 

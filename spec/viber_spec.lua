@@ -4,50 +4,21 @@ local sandbox = require "support.sandbox"
 
 local json = sendpulse.json
 
-local function requests(method_path)
-  local out = {}
-  for _, e in ipairs(sandbox.log()) do
-    if e.method .. " " .. e.path == method_path then
-      out[#out + 1] = e
-    end
-  end
-  return out
-end
+-- fn must raise an error holding the text, and send nothing.
+local refuses = sandbox.raises
 
-local function last(method_path)
-  local all = requests(method_path)
-  assert(#all > 0, "no request " .. method_path .. " in the sandbox log")
-  return all[#all]
-end
-
-local function refuses(pattern, fn)
-  local before = sandbox.stats().total
-  local ok, err = pcall(fn)
-  assert.is_false(ok)
-  assert.matches(pattern, tostring(err), 1, true)
-  assert.equal(before, sandbox.stats().total)
-end
-
+-- A valid campaign, with fields changed (sandbox.NONE removes one).
 local function campaign(extra)
-  local c = { task_name = "Promo", message_type = 2, sender_id = 2222,
-              message_live_time = 3600, message = "Hello from the Shire",
-              recipients = { "380931111111" } }
-  for k, v in pairs(extra or {}) do
-    if v == sandbox.NONE then
-      c[k] = nil
-    else
-      c[k] = v
-    end
-  end
-  return c
+  return sandbox.merge({ task_name = "Promo", message_type = 2, sender_id = 2222,
+                         message_live_time = 3600, message = "Hello from the Shire",
+                         recipients = { "380931111111" } }, extra)
 end
 
 describe("viber", function()
   local client
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
   end)
 
   after_each(function()
@@ -67,7 +38,7 @@ describe("viber", function()
     assert.equal("Shop", res.data.button_text)
     assert.equal(1, res.data.resend_sms)
 
-    local req = last("POST /viber")
+    local req = sandbox.last("POST /viber")
     assert.matches('"recipients":[380931111111,380931111112,380931111113]', req.body, 1, true)
     local sent = json.decode(req.body)
     assert.equal("now", sent.send_date)
@@ -89,7 +60,7 @@ describe("viber", function()
     local res = assert(client:create_viber_campaign(campaign{
       recipients = sandbox.NONE, address_book = book, send_date = "2030-02-03 04:05:06",
     }))
-    local sent = json.decode(last("POST /viber").body)
+    local sent = sandbox.last_body("POST /viber")
     assert.equal(book, sent.address_book)
     assert.is_nil(sent.recipients)
     assert.equal("2030-02-03 04:05:06", sent.send_date)
@@ -152,7 +123,7 @@ describe("viber", function()
     assert.is_true(res.result)
     assert.same({ main_task_id = id, message = "Hello again",
                   send_date = "2030-01-02 10:00:00" },
-                json.decode(last("POST /viber/update").body))
+                sandbox.last_body("POST /viber/update"))
     local c = assert(client:viber_campaign(id))
     assert.equal("Hello again", c.message)
     assert.equal("2030-01-02 10:00:00", c.send_date)
@@ -178,7 +149,7 @@ describe("viber", function()
     assert.equal(2, #page)
     assert.equal("Promo 2", page[1].name)
     assert.equal("Foxkids", page[1].sender_name)
-    assert.equal("limit=2&offset=1", last("GET /viber/task").query)
+    assert.equal("limit=2&offset=1", sandbox.last("GET /viber/task").query)
 
     local before = sandbox.count("GET /viber/task")
     local names = {}
@@ -203,7 +174,7 @@ describe("viber", function()
     assert.equal(id, c.id)
     assert.same({ sent = 1, delivered = 1, read = 0, redirected = 0, undelivered = 0,
                   errors = 0 }, c.statistic)
-    assert.equal("/viber/task/" .. id, last("GET /viber/task/" .. id).path)
+    assert.equal("/viber/task/" .. id, sandbox.last("GET /viber/task/" .. id).path)
     local none, err = client:viber_campaign(id + 1)
     assert.is_nil(none)
     assert.equal(802, err.code)

@@ -5,19 +5,8 @@ local sandbox = require "support.sandbox"
 
 local json = sendpulse.json
 
-local function last_request()
-  local log = sandbox.log()
-  return log[#log]
-end
-
-local function raises(text, fn)
-  local before = sandbox.stats().total
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error containing: " .. text)
-  assert.is_truthy(tostring(err):find(text, 1, true),
-                   "expected '" .. text .. "' in: " .. tostring(err))
-  assert.equal(before, sandbox.stats().total)
-end
+-- fn must raise an error holding `text`, and send nothing.
+local raises = sandbox.raises
 
 local HOOK = "https://example.com/sendpulse/hook"
 
@@ -25,8 +14,7 @@ describe("webhooks", function()
   local client
 
   before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
+    client = sandbox.fresh_client()
   end)
 
   after_each(function()
@@ -35,7 +23,7 @@ describe("webhooks", function()
 
   it("create_webhook posts url and actions to the trailing-slash path", function()
     local res = assert(client:create_webhook(HOOK, { "open", "redirect" }))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("POST", req.method)
     assert.equal("/v2/email-service/webhook/", req.path)
     assert.same({ url = HOOK, actions = { "open", "redirect" } }, json.decode(req.body))
@@ -55,19 +43,19 @@ describe("webhooks", function()
     local created = assert(client:create_webhook(HOOK, { "spam", "unsubscribe" })).data
 
     local all = assert(client:webhooks())
-    assert.equal("GET", last_request().method)
-    assert.equal("/v2/email-service/webhook", last_request().path)
+    assert.equal("GET", sandbox.last().method)
+    assert.equal("/v2/email-service/webhook", sandbox.last().path)
     assert.same({ success = true, data = created }, all)
 
     local one = assert(client:webhook(created[2].id))
-    assert.equal("/v2/email-service/webhook/" .. created[2].id, last_request().path)
+    assert.equal("/v2/email-service/webhook/" .. created[2].id, sandbox.last().path)
     assert.same({ success = true, data = created[2] }, one)
   end)
 
   it("update_webhook PUTs the new url; delete_webhook removes it", function()
     local id = assert(client:create_webhook(HOOK, { "open" })).data[1].id
     local res = assert(client:update_webhook(id, "https://example.com/other"))
-    local req = last_request()
+    local req = sandbox.last()
     assert.equal("PUT", req.method)
     assert.equal("/v2/email-service/webhook/" .. id, req.path)
     assert.same({ url = "https://example.com/other" }, json.decode(req.body))
@@ -75,8 +63,8 @@ describe("webhooks", function()
     assert.equal("https://example.com/other", assert(client:webhook(id)).data.url)
 
     assert.same({ success = true, data = { true } }, assert(client:delete_webhook(id)))
-    assert.equal("DELETE", last_request().method)
-    assert.equal("/v2/email-service/webhook/" .. id, last_request().path)
+    assert.equal("DELETE", sandbox.last().method)
+    assert.equal("/v2/email-service/webhook/" .. id, sandbox.last().path)
     assert.same({}, assert(client:webhooks()).data)
 
     local gone, err = client:webhook(id)

@@ -5,12 +5,6 @@ local util = require "sendpulse.util"
 local string_format = string.format
 local string_upper = string.upper
 
--- util.fail names the caller of the function that calls it: called through
--- this helper from a method, the error points at the user's line.
-local function bad(method, name, what)
-  util.fail(method, name, what)
-end
-
 local _M = {}
 
 --- The account's profile.
@@ -50,8 +44,8 @@ function _M:balance(currency)
   end
   util.string("balance", "currency", currency)
   if not currency:find("^%a%a%a$") then
-    bad("balance", "currency", "a three-letter currency code expected, got "
-        .. string_format("%q", currency))
+    util.fail("balance", "currency", "a three-letter currency code expected, got "
+              .. string_format("%q", currency))
   end
   return self:request("GET", util.path("balance", string_upper(currency)))
 end

@@ -21,12 +21,6 @@ local check_id = util.integer
 local check_string = util.string
 local check_email = util.email
 
--- util.fail names the caller of the function that calls it: called through
--- this helper from a method, the error points at the user's line.
-local function bad(method, name, what)
-  util.fail(method, name, what)
-end
-
 local _M = {}
 
 --- Lists mailing lists.
@@ -60,10 +54,7 @@ end
 function _M:address_book(id)
   check_id("address_book", "id", id)
   local res, err = self:request("GET", path("addressbooks", id))
-  if type(res) == "table" and res[1] ~= nil and res[2] == nil then
-    return res[1]
-  end
-  return res, err
+  return util.unwrap(res), err
 end
 
 --- Creates a mailing list.
@@ -225,13 +216,13 @@ function _M:add_emails(id, contacts, opts)
       check_email(m, "contacts[" .. i .. "].email", c.email)
       util.table(m, "contacts[" .. i .. "].variables", c.variables, true)
     else
-      bad(m, "contacts[" .. i .. "]", "an email or a table expected, got "
-          .. type(c))
+      util.fail(m, "contacts[" .. i .. "]", "an email or a table expected, got "
+                .. type(c))
     end
   end
   if opts.confirmation ~= nil then
     if opts.confirmation ~= "force" then
-      bad(m, "opts.confirmation", 'only "force" is accepted')
+      util.fail(m, "opts.confirmation", 'only "force" is accepted')
     end
     check_email(m, "opts.sender_email", opts.sender_email)
   else
@@ -263,10 +254,7 @@ function _M:remove_emails(id, emails, opts)
   local m = "remove_emails"
   check_id(m, "id", id)
   opts = bulk.options(m, opts)
-  util.list(m, "emails", emails)
-  for i = 1, #emails do
-    check_email(m, "emails[" .. i .. "]", emails[i])
-  end
+  util.emails(m, "emails", emails)
   local p = path("addressbooks", id, "emails")
   return bulk.run(emails, opts, 1000, function(chunk)
     return self:request("DELETE", p, nil, { emails = chunk })
@@ -286,10 +274,7 @@ function _M:unsubscribe_emails(id, emails, opts)
   local m = "unsubscribe_emails"
   check_id(m, "id", id)
   opts = bulk.options(m, opts)
-  util.list(m, "emails", emails)
-  for i = 1, #emails do
-    check_email(m, "emails[" .. i .. "]", emails[i])
-  end
+  util.emails(m, "emails", emails)
   local p = path("addressbooks", id, "emails", "unsubscribe")
   return bulk.run(emails, opts, 1000, function(chunk)
     return self:request("POST", p, nil, { emails = chunk })
@@ -357,7 +342,7 @@ function _M:update_email_variables(id, email, variables)
   check_email(m, "email", email)
   local list, name, what = variables_list(variables)
   if not list then
-    bad(m, name, what)
+    util.fail(m, name, what)
   end
   return self:request("POST", path("addressbooks", id, "emails", "variable"), nil,
                       { email = email, variables = list })
@@ -377,7 +362,7 @@ function _M:update_phone_variables(id, phone, variables)
   phone = util.phone(m, "phone", phone)
   local list, name, what = variables_list(variables)
   if not list then
-    bad(m, name, what)
+    util.fail(m, name, what)
   end
   return self:request("POST", path("addressbooks", id, "phones", "variable"), nil,
                       { phone = phone, variables = list })

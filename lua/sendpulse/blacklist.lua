@@ -13,12 +13,6 @@ local table_concat = table.concat
 local base64 = util.base64
 local check_email = util.email
 
--- util.fail names the caller of the function that calls it: called through
--- this helper from a method, the error points at the user's line.
-local function bad(method, name, what)
-  util.fail(method, name, what)
-end
-
 local _M = {}
 
 --- Blacklisted addresses, one page.
@@ -45,6 +39,18 @@ end
 -- address must not hold a comma itself.
 local COMMA = "an address with a comma cannot go into a comma-separated list"
 
+-- A non-empty list of addresses, none holding a comma; checked address by
+-- address, so that the error names the first bad one.
+local function check_addresses(method, emails)
+  util.list(method, "emails", emails)
+  for i = 1, #emails do
+    check_email(method, "emails[" .. i .. "]", emails[i])
+    if string_find(emails[i], ",", 1, true) then
+      util.fail(method, "emails[" .. i .. "]", COMMA)
+    end
+  end
+end
+
 local function encoded(chunk)
   return base64(table_concat(chunk, ","))
 end
@@ -64,13 +70,7 @@ end
 function _M:add_to_blacklist(emails, opts)
   local m = "add_to_blacklist"
   opts = bulk.options(m, opts, { comment = true })
-  util.list(m, "emails", emails)
-  for i = 1, #emails do
-    check_email(m, "emails[" .. i .. "]", emails[i])
-    if string_find(emails[i], ",", 1, true) then
-      bad(m, "emails[" .. i .. "]", COMMA)
-    end
-  end
+  check_addresses(m, emails)
   util.string(m, "opts.comment", opts.comment, true)
   return bulk.run(emails, opts, 1000, function(chunk)
     return self:request("POST", "/blacklist", nil,
@@ -89,13 +89,7 @@ end
 function _M:remove_from_blacklist(emails, opts)
   local m = "remove_from_blacklist"
   opts = bulk.options(m, opts)
-  util.list(m, "emails", emails)
-  for i = 1, #emails do
-    check_email(m, "emails[" .. i .. "]", emails[i])
-    if string_find(emails[i], ",", 1, true) then
-      bad(m, "emails[" .. i .. "]", COMMA)
-    end
-  end
+  check_addresses(m, emails)
   return bulk.run(emails, opts, 1000, function(chunk)
     return self:request("DELETE", "/blacklist", nil, { emails = encoded(chunk) })
   end)

@@ -14,9 +14,6 @@ local paging = require "sendpulse.paging"
 local util = require "sendpulse.util"
 
 local next = next
-local pairs = pairs
-local tostring = tostring
-local type = type
 
 local path = util.path
 local check_id = util.integer
@@ -67,41 +64,11 @@ local FIELDS = util.set{
   "attachments_binary", "type", "is_test",
 }
 
--- A filename -> content map, checked; values base64-encoded when binary.
-local function attachments(method, name, files, binary)
-  util.table(method, name, files)
-  local out = {}
-  for filename, content in pairs(files) do
-    if type(filename) ~= "string" or filename == "" then
-      util.fail(method, name, "a map of file names to contents expected, got the key "
-                .. tostring(filename))
-    end
-    if type(content) ~= "string" then
-      util.fail(method, name .. "[" .. filename .. "]", "a string expected, got "
-                .. type(content))
-    end
-    out[filename] = binary and base64(content) or content
-  end
-  return out
-end
-
--- A template id: the integer real_id or the string hash id.
-local function template_id(method, name, v)
-  if type(v) == "string" then
-    return util.string(method, name, v)
-  end
-  return check_id(method, name, v, false, 1)
-end
-
 -- The request body for create_campaign (partial = false) or
 -- update_campaign (partial = true), checked before anything is sent.
 local function campaign_body(method, arg, c, partial)
   util.table(method, arg, c)
-  for k in pairs(c) do
-    if not FIELDS[k] then
-      util.fail(method, arg, "unknown field '" .. tostring(k) .. "'")
-    end
-  end
+  util.known_keys(method, arg, c, FIELDS)
   local required = not partial
   local out = {
     sender_name = util.string(method, arg .. ".sender_name", c.sender_name, partial),
@@ -117,7 +84,7 @@ local function campaign_body(method, arg, c, partial)
   elseif c.body ~= nil then
     out.body = base64(util.string(method, arg .. ".body", c.body))
   elseif c.template_id ~= nil then
-    out.template_id = template_id(method, arg .. ".template_id", c.template_id)
+    out.template_id = util.template_id(method, arg .. ".template_id", c.template_id)
   elseif required then
     util.fail(method, arg, "body (HTML) or template_id required")
   end
@@ -134,11 +101,11 @@ local function campaign_body(method, arg, c, partial)
     util.fail(method, arg, "list_id or segment_id required")
   end
   if c.attachments ~= nil then
-    out.attachments = attachments(method, arg .. ".attachments", c.attachments, false)
+    out.attachments = util.attachments(method, arg .. ".attachments", c.attachments, false)
   end
   if c.attachments_binary ~= nil then
-    out.attachments_binary = attachments(method, arg .. ".attachments_binary",
-                                         c.attachments_binary, true)
+    out.attachments_binary = util.attachments(method, arg .. ".attachments_binary",
+                                              c.attachments_binary, true)
   end
   if partial and next(out) == nil then
     util.fail(method, arg, "nothing to change")

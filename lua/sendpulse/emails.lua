@@ -34,10 +34,7 @@ end
 --   print(#found["sam@shire.me"])
 function _M:emails_info(emails)
   local m = "emails_info"
-  util.list(m, "emails", emails)
-  for i = 1, #emails do
-    check_email(m, "emails[" .. i .. "]", emails[i])
-  end
+  util.emails(m, "emails", emails)
   return self:request("POST", "/emails", nil, { emails = emails })
 end
 
@@ -89,10 +86,7 @@ end
 --   print(s["frodo@shire.me"].sent)
 function _M:emails_campaigns(emails)
   local m = "emails_campaigns"
-  util.list(m, "emails", emails)
-  for i = 1, #emails do
-    check_email(m, "emails[" .. i .. "]", emails[i])
-  end
+  util.emails(m, "emails", emails)
   return self:request("POST", "/emails/campaigns", nil, { emails = emails })
 end
 

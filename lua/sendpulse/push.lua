@@ -8,9 +8,6 @@ local paging = require "sendpulse.paging"
 local util = require "sendpulse.util"
 
 local ipairs = ipairs
-local pairs = pairs
-local tostring = tostring
-local type = type
 
 local path = util.path
 local check_id = util.integer
@@ -18,21 +15,12 @@ local check_string = util.string
 
 local _M = {}
 
--- A list filter date: "YYYY-MM-DD" is sent as it is, anything else goes
--- through util.date (numbers become "YYYY-MM-DD HH:MM:SS").
-local function filter_date(method, name, v)
-  if type(v) == "string" and #v == 10 then
-    return util.date(method, name, v, true, true)
-  end
-  return util.date(method, name, v, true)
-end
-
 local TASK_FILTERS = util.set{ "from", "to", "website_id" }
 
 -- Checks the filters of the task list and converts their dates in place.
 local function task_filters(method, q)
-  q.from = filter_date(method, "opts.from", q.from)
-  q.to = filter_date(method, "opts.to", q.to)
+  q.from = util.date_or_day(method, "opts.from", q.from, true)
+  q.to = util.date_or_day(method, "opts.to", q.to, true)
   check_id(method, "opts.website_id", q.website_id, true)
   return q
 end
@@ -86,17 +74,15 @@ local TASK_FIELDS = util.set{
   "buttons", "image", "icon",
 }
 
+local FILE_KEYS = util.set{ "name", "data" }
+
 -- {name = "x.png", data = <raw bytes>} -> {name, data = base64}
 local function file_field(method, name, v)
   if v == nil then
     return nil
   end
   util.table(method, name, v)
-  for k in pairs(v) do
-    if k ~= "name" and k ~= "data" then
-      util.fail(method, name, "unknown field '" .. tostring(k) .. "'")
-    end
-  end
+  util.known_keys(method, name, v, FILE_KEYS)
   check_string(method, name .. ".name", v.name)
   check_string(method, name .. ".data", v.data)
   return { name = v.name, data = util.base64(v.data) }
@@ -154,11 +140,7 @@ end
 function _M:create_push_task(task)
   local m = "create_push_task"
   util.table(m, "task", task)
-  for k in pairs(task) do
-    if not TASK_FIELDS[k] then
-      util.fail(m, "task", "unknown field '" .. tostring(k) .. "'")
-    end
-  end
+  util.known_keys(m, "task", task, TASK_FIELDS)
   local body = {
     title = check_string(m, "task.title", task.title),
     website_id = check_id(m, "task.website_id", task.website_id),
@@ -225,8 +207,8 @@ end
 local SUBSCRIPTION_FILTERS = util.set{ "from", "to" }
 
 local function subscription_filters(method, q)
-  q.from = filter_date(method, "opts.from", q.from)
-  q.to = filter_date(method, "opts.to", q.to)
+  q.from = util.date_or_day(method, "opts.from", q.from, true)
+  q.to = util.date_or_day(method, "opts.to", q.to, true)
   return q
 end
 
@@ -308,13 +290,7 @@ end
 function _M:set_push_subscription_state(id, state)
   local m = "set_push_subscription_state"
   check_id(m, "id", id)
-  if state == true or state == 1 then
-    state = 1
-  elseif state == false or state == 0 then
-    state = 0
-  else
-    util.fail(m, "state", "true, false, 1 or 0 expected")
-  end
+  state = util.flag(m, "state", state)
   return self:request("POST", "/push/subscriptions/state", nil, { id = id, state = state })
 end
 

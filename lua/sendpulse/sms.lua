@@ -26,10 +26,8 @@ local check_string = util.string
 
 local _M = {}
 
--- A phone as the SMS API wants it: digits, no "+".
-local function phone_digits(method, name, v)
-  return (util.phone(method, name, v):gsub("^%+", ""))
-end
+-- Phones as the SMS API wants them: digits, no "+".
+local phone_digits = util.phone_digits
 
 local function phone_list(method, name, phones)
   util.list(method, name, phones)
@@ -40,13 +38,7 @@ local function phone_list(method, name, phones)
   return out
 end
 
--- [x] -> x: a single object some API versions wrap in an array.
-local function unwrap(res)
-  if type(res) == "table" and res[1] ~= nil and res[2] == nil then
-    return res[1]
-  end
-  return res
-end
+local unwrap = util.unwrap
 
 local function unwrap_request(client, method, p, query, body)
   local res, err = client:request(method, p, query, body)
@@ -351,18 +343,6 @@ function _M:sms_blacklist_remove(phones, opts)
   end)
 end
 
--- 0/1 flags: booleans or 0/1.
-local function flag(method, name, v)
-  if v == nil then
-    return nil
-  elseif v == true or v == 1 then
-    return 1
-  elseif v == false or v == 0 then
-    return 0
-  end
-  util.fail(method, name, "true, false, 1 or 0 expected")
-end
-
 local ROUTES = util.set{ "national", "international" }
 
 -- route = {UA = "national", ...}: country codes to a route
@@ -390,23 +370,22 @@ end
 
 local MESSAGE_FIELDS = util.set{ "sender", "body", "transliterate", "route", "date",
                                  "emulate" }
+-- sms_send takes the phones in the message too
+local SEND_FIELDS = util.set{ "sender", "body", "transliterate", "route", "date",
+                              "emulate", "phones" }
 
--- The fields both ways of sending share, checked; `extra` names one more
--- allowed field.
-local function message_body(method, message, extra)
+-- The fields both ways of sending share, checked; `allowed` is the set of
+-- fields the message may have.
+local function message_body(method, message, allowed)
   util.table(method, "message", message)
-  for k in pairs(message) do
-    if not MESSAGE_FIELDS[k] and k ~= extra then
-      util.fail(method, "message", "unknown field '" .. tostring(k) .. "'")
-    end
-  end
+  util.known_keys(method, "message", message, allowed)
   return {
     sender = check_string(method, "message.sender", message.sender),
     body = check_string(method, "message.body", message.body),
-    transliterate = flag(method, "message.transliterate", message.transliterate),
+    transliterate = util.flag(method, "message.transliterate", message.transliterate, true),
     route = route_field(method, message.route),
     date = util.date(method, "message.date", message.date, true),
-    emulate = flag(method, "message.emulate", message.emulate),
+    emulate = util.flag(method, "message.emulate", message.emulate, true),
   }
 end
 
@@ -423,7 +402,7 @@ end
 function _M:sms_send_to_book(book_id, message)
   local m = "sms_send_to_book"
   check_id(m, "book_id", book_id)
-  local body = message_body(m, message)
+  local body = message_body(m, message, MESSAGE_FIELDS)
   body.addressBookId = book_id
   return self:request("POST", "/sms/campaigns", nil, body)
 end
@@ -441,7 +420,7 @@ end
 --   body = "Your code is 1234" })
 function _M:sms_send(message)
   local m = "sms_send"
-  local body = message_body(m, message, "phones")
+  local body = message_body(m, message, SEND_FIELDS)
   body.phones = phone_list(m, "message.phones", message.phones)
   return self:request("POST", "/sms/send", nil, body)
 end
@@ -507,11 +486,7 @@ local COST_FIELDS = util.set{ "sender", "body", "book_id", "phones", "route" }
 function _M:sms_campaign_cost(message)
   local m = "sms_campaign_cost"
   util.table(m, "message", message)
-  for k in pairs(message) do
-    if not COST_FIELDS[k] then
-      util.fail(m, "message", "unknown field '" .. tostring(k) .. "'")
-    end
-  end
+  util.known_keys(m, "message", message, COST_FIELDS)
   local query = {
     sender = check_string(m, "message.sender", message.sender),
     body = check_string(m, "message.body", message.body),

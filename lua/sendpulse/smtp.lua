@@ -11,7 +11,6 @@ local util = require "sendpulse.util"
 
 local ipairs = ipairs
 local pairs = pairs
-local tostring = tostring
 local type = type
 
 local path = util.path
@@ -26,15 +25,6 @@ local MESSAGE_FIELDS = util.set{
   "attachments", "attachments_binary", "auto_plain_text",
 }
 
--- Fails on keys outside `allowed` (a set).
-local function known_keys(method, name, t, allowed)
-  for k in pairs(t) do
-    if not allowed[k] then
-      util.fail(method, name, "unknown field '" .. tostring(k) .. "'")
-    end
-  end
-end
-
 local PERSON_KEYS = util.set{ "name", "email" }
 
 -- {name =, email =} (or a bare address) as the API wants it.
@@ -43,7 +33,7 @@ local function person(method, name, p)
     return { email = check_email(method, name, p) }
   end
   util.table(method, name, p)
-  known_keys(method, name, p, PERSON_KEYS)
+  util.known_keys(method, name, p, PERSON_KEYS)
   return {
     name = check_string(method, name .. ".name", p.name, true),
     email = check_email(method, name .. ".email", p.email),
@@ -79,37 +69,13 @@ local function recipients(method, name, list, optional)
   return out
 end
 
--- A filename -> content map; values base64-encoded when binary.
-local function attachments(method, name, files, binary)
-  util.table(method, name, files)
-  local out = {}
-  for filename, content in pairs(files) do
-    if type(filename) ~= "string" or filename == "" then
-      util.fail(method, name, "a map of file names to contents expected, got the key "
-                .. tostring(filename))
-    end
-    if type(content) ~= "string" then
-      util.fail(method, name .. "[" .. filename .. "]", "a string expected, got "
-                .. type(content))
-    end
-    out[filename] = binary and base64(content) or content
-  end
-  return out
-end
-
 local TEMPLATE_KEYS = util.set{ "id", "variables" }
 
 local function template(method, t)
   util.table(method, "message.template", t)
-  known_keys(method, "message.template", t, TEMPLATE_KEYS)
-  local id = t.id
-  if type(id) == "string" then
-    check_string(method, "message.template.id", id)
-  else
-    util.integer(method, "message.template.id", id, false, 1)
-  end
-  return { id = id, variables = util.table(method, "message.template.variables",
-                                           t.variables, true) }
+  util.known_keys(method, "message.template", t, TEMPLATE_KEYS)
+  return { id = util.template_id(method, "message.template.id", t.id),
+           variables = util.table(method, "message.template.variables", t.variables, true) }
 end
 
 --- Sends a transactional email.
@@ -133,7 +99,7 @@ end
 function _M:smtp_send(message)
   local m = "smtp_send"
   util.table(m, "message", message)
-  known_keys(m, "message", message, MESSAGE_FIELDS)
+  util.known_keys(m, "message", message, MESSAGE_FIELDS)
   local email = {
     subject = check_string(m, "message.subject", message.subject),
     from = person(m, "message.from", message.from),
@@ -156,11 +122,11 @@ function _M:smtp_send(message)
     util.fail(m, "message", "html, text or template required")
   end
   if message.attachments ~= nil then
-    email.attachments = attachments(m, "message.attachments", message.attachments, false)
+    email.attachments = util.attachments(m, "message.attachments", message.attachments, false)
   end
   if message.attachments_binary ~= nil then
-    email.attachments_binary = attachments(m, "message.attachments_binary",
-                                           message.attachments_binary, true)
+    email.attachments_binary = util.attachments(m, "message.attachments_binary",
+                                                message.attachments_binary, true)
   end
   return self:request("POST", "/smtp/emails", nil, { email = email })
 end
@@ -351,7 +317,7 @@ function _M:smtp_unsubscribe(emails, opts)
     if type(e) == "string" then
       entries[i] = { email = check_email(m, name, e), comment = comment }
     elseif type(e) == "table" then
-      known_keys(m, name, e, ENTRY_KEYS)
+      util.known_keys(m, name, e, ENTRY_KEYS)
       entries[i] = { email = check_email(m, name .. ".email", e.email),
                      comment = check_string(m, name .. ".comment", e.comment, true)
                                or comment }

@@ -10,8 +10,6 @@
 local paging = require "sendpulse.paging"
 local util = require "sendpulse.util"
 
-local pairs = pairs
-local tostring = tostring
 local type = type
 
 local path = util.path
@@ -57,14 +55,6 @@ function _M:each_template(opts)
   return paging.each(self, "each_template", "/templates", opts, LIST_KEYS)
 end
 
--- A template id: the integer real_id or the string hash id.
-local function template_id(method, v)
-  if type(v) == "string" then
-    return util.string(method, "id", v)
-  end
-  return util.integer(method, "id", v, false, 1)
-end
-
 --- One template, with its body.
 -- @http GET /template/{id}
 -- @tparam integer|string id the `real_id`, or the hash `id`
@@ -75,7 +65,7 @@ end
 -- @return[2] nil, err (`status` 404 when it does not exist)
 -- @usage local t = assert(client:template(real_id)); print(t.name, t.lang)
 function _M:template(id)
-  id = template_id("template", id)
+  id = util.template_id("template", "id", id)
   return self:request("GET", path("template", id))
 end
 
@@ -84,11 +74,7 @@ local EDIT_FIELDS = util.set{ "body", "lang" }
 
 local function template_body(method, arg, t, allowed)
   util.table(method, arg, t)
-  for k in pairs(t) do
-    if not allowed[k] then
-      util.fail(method, arg, "unknown field '" .. tostring(k) .. "'")
-    end
-  end
+  util.known_keys(method, arg, t, allowed)
   return {
     body = base64(util.string(method, arg .. ".body", t.body)),
     lang = util.string(method, arg .. ".lang", t.lang, true),

@@ -1,5 +1,6 @@
 --- Helpers for the API area modules: argument checks that raise naming the
--- argument (before anything is sent), base64, dates, paths, options.
+-- argument (before anything is sent), base64, dates, paths, options, and
+-- the shapes several areas share (attachments, template ids, 0/1 flags).
 -- @module sendpulse.util
 -- @local
 local core = require "sendpulse.core"
@@ -15,12 +16,14 @@ local tostring = tostring
 local tonumber = tonumber
 local type = type
 
+local base64 = core.base64_encode
+
 local escape_segment = core.escape_segment
 
 local _M = {}
 
 --- base64 of a string (standard alphabet, padded, no line breaks).
-_M.base64 = core.base64_encode
+_M.base64 = base64
 
 -- The error points at the caller's line: the first stack frame outside
 -- this library's own files, however deep the check was made.
@@ -156,6 +159,21 @@ function _M.phone(method, name, v, optional)
   return v
 end
 
+--- A phone number as checked by phone(), returned as its digits only
+-- (without the "+"), the form the SMS and Viber APIs take.
+function _M.phone_digits(method, name, v)
+  return (_M.phone(method, name, v):gsub("^%+", ""))
+end
+
+--- A non-empty list of email addresses.
+function _M.emails(method, name, list)
+  _M.list(method, name, list)
+  for i = 1, #list do
+    _M.email(method, name .. "[" .. i .. "]", list[i])
+  end
+  return list
+end
+
 --- A date: a "YYYY-MM-DD HH:MM:SS" (or "YYYY-MM-DD" when date_only)
 -- string, or an os.time() number, formatted in local time.
 function _M.date(method, name, v, optional, date_only)
@@ -183,6 +201,74 @@ function _M.date(method, name, v, optional, date_only)
   fail(method, name, (date_only and '"YYYY-MM-DD"' or '"YYYY-MM-DD HH:MM:SS"')
        .. " or an os.time() number expected, "
        .. (type(v) == "string" and string_format("got %q", v) or got(v)))
+end
+
+--- A date filter that takes a whole day too: a "YYYY-MM-DD" string is
+-- kept as it is, anything else is checked by date() (an os.time() number
+-- becomes "YYYY-MM-DD HH:MM:SS").
+function _M.date_or_day(method, name, v, optional)
+  if type(v) == "string" and #v == 10 then
+    return _M.date(method, name, v, optional, true)
+  end
+  return _M.date(method, name, v, optional)
+end
+
+--- A 0/1 flag, given as a boolean or as 0/1; returned as 1 or 0.
+function _M.flag(method, name, v, optional)
+  if v == nil and optional then
+    return nil
+  elseif v == true or v == 1 then
+    return 1
+  elseif v == false or v == 0 then
+    return 0
+  end
+  fail(method, name, "true, false, 1 or 0 expected")
+end
+
+--- A template id: the integer real_id (at least 1) or the string hash id.
+function _M.template_id(method, name, v)
+  if type(v) == "string" then
+    return _M.string(method, name, v)
+  end
+  return _M.integer(method, name, v, false, 1)
+end
+
+--- Checks the fields of a table given as an argument: every key must be
+-- in `allowed` (a set).
+function _M.known_keys(method, name, t, allowed)
+  for k in pairs(t) do
+    if not allowed[k] then
+      fail(method, name, "unknown field '" .. tostring(k) .. "'")
+    end
+  end
+end
+
+--- Attachments: a table of file names to contents, checked; a copy is
+-- returned, its contents base64-encoded when `binary` (raw bytes given).
+function _M.attachments(method, name, files, binary)
+  _M.table(method, name, files)
+  local out = {}
+  for filename, content in pairs(files) do
+    if type(filename) ~= "string" or filename == "" then
+      fail(method, name, "a map of file names to contents expected, got the key "
+           .. tostring(filename))
+    end
+    if type(content) ~= "string" then
+      fail(method, name .. "[" .. filename .. "]", "a string expected, got "
+           .. type(content))
+    end
+    out[filename] = binary and base64(content) or content
+  end
+  return out
+end
+
+--- [x] -> x: the single object some API versions wrap in a one-element
+-- array; anything else is returned as it is.
+function _M.unwrap(res)
+  if type(res) == "table" and res[1] ~= nil and res[2] == nil then
+    return res[1]
+  end
+  return res
 end
 
 --- Checks an options table: nil or a table whose keys are all in

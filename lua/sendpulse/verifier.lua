@@ -16,12 +16,6 @@ local type = type
 local check_id = util.integer
 local check_email = util.email
 
--- util.fail names the caller of the function that calls it: called through
--- this helper from a method, the error points at the user's line.
-local function bad(method, name, what)
-  util.fail(method, name, what)
-end
-
 local _M = {}
 
 --- Starts verifying every address of a mailing list.
@@ -185,7 +179,7 @@ function _M:create_verification_report(id, opts)
     for i = 1, #opts.status do
       local s = opts.status[i]
       if type(s) ~= "number" or s ~= 0 and s ~= 1 and s ~= 2 and s ~= 3 then
-        bad(m, "opts.status[" .. i .. "]", "a status from 0 to 3 expected")
+        util.fail(m, "opts.status[" .. i .. "]", "a status from 0 to 3 expected")
       end
     end
   end

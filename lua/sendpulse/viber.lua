@@ -9,7 +9,6 @@ local util = require "sendpulse.util"
 
 local ipairs = ipairs
 local next = next
-local pairs = pairs
 local tonumber = tonumber
 local tostring = tostring
 local type = type
@@ -27,25 +26,17 @@ local CAMPAIGN_FIELDS = util.set{
 
 local MAX_RECIPIENTS = 1000
 
-local function check_fields(method, name, t, allowed)
-  for k in pairs(t) do
-    if not allowed[k] then
-      util.fail(method, name, "unknown field '" .. tostring(k) .. "'")
-    end
-  end
-end
-
 local function additional_field(method, a)
   if a == nil then
     return nil
   end
   util.table(method, "campaign.additional", a)
-  check_fields(method, "campaign.additional", a,
+  util.known_keys(method, "campaign.additional", a,
                util.set{ "button", "image", "resend_sms" })
   local out = {}
   if a.button ~= nil then
     util.table(method, "campaign.additional.button", a.button)
-    check_fields(method, "campaign.additional.button", a.button, util.set{ "text", "link" })
+    util.known_keys(method, "campaign.additional.button", a.button, util.set{ "text", "link" })
     out.button = {
       text = check_string(method, "campaign.additional.button.text", a.button.text),
       link = check_string(method, "campaign.additional.button.link", a.button.link),
@@ -53,7 +44,7 @@ local function additional_field(method, a)
   end
   if a.image ~= nil then
     util.table(method, "campaign.additional.image", a.image)
-    check_fields(method, "campaign.additional.image", a.image, util.set{ "link" })
+    util.known_keys(method, "campaign.additional.image", a.image, util.set{ "link" })
     out.image = { link = check_string(method, "campaign.additional.image.link",
                                       a.image.link) }
   end
@@ -61,7 +52,7 @@ local function additional_field(method, a)
     local r = a.resend_sms
     local name = "campaign.additional.resend_sms"
     util.table(method, name, r)
-    check_fields(method, name, r, util.set{ "status", "sms_text", "sms_sender_name" })
+    util.known_keys(method, name, r, util.set{ "status", "sms_text", "sms_sender_name" })
     out.resend_sms = {
       status = util.boolean(method, name .. ".status", r.status),
       sms_text = check_string(method, name .. ".sms_text", r.sms_text, not r.status),
@@ -76,7 +67,7 @@ end
 -- fields required; an update sends only the fields given.
 local function campaign_body(method, c, creating)
   util.table(method, "campaign", c)
-  check_fields(method, "campaign", c, CAMPAIGN_FIELDS)
+  util.known_keys(method, "campaign", c, CAMPAIGN_FIELDS)
   local body = {
     task_name = check_string(method, "campaign.task_name", c.task_name, not creating),
     sender_id = check_id(method, "campaign.sender_id", c.sender_id, not creating),
@@ -118,8 +109,7 @@ local function campaign_body(method, c, creating)
     end
     local numbers = {}
     for i, p in ipairs(c.recipients) do
-      local digits = util.phone(method, "campaign.recipients[" .. i .. "]", p)
-      numbers[i] = tonumber((digits:gsub("^%+", "")))
+      numbers[i] = tonumber(util.phone_digits(method, "campaign.recipients[" .. i .. "]", p))
     end
     body.recipients = numbers
   end

@@ -1,7 +1,11 @@
--- Test access to the local sandbox: its address, its admin API, and
--- clients configured for it. The sandbox is started by `make test`
--- (tools/run-tests), which exports its URL and CA file.
+-- Test access to the local sandbox: its address, its admin API, clients
+-- configured for it, and what the specs ask of the requests it logged.
+-- The sandbox is started by `make test` (tools/run-tests), which exports
+-- its URL and CA file.
 local sendpulse = require "sendpulse"
+-- luassert is the specs' `assert`; this module, loaded with require, runs
+-- outside busted's spec environment and so has to ask for it.
+local assert = require "luassert"
 
 local M = {}
 
@@ -55,6 +59,73 @@ function M.count(key)
   return M.stats().requests[key] or 0
 end
 
+-- The logged requests for "METHOD /path" (the query is not part of the
+-- path), oldest first.
+function M.requests(key)
+  local out = {}
+  for _, e in ipairs(M.log()) do
+    if e.method .. " " .. e.path == key then
+      out[#out + 1] = e
+    end
+  end
+  return out
+end
+
+-- The last logged request; with a key, the last one for "METHOD /path",
+-- which must exist.
+function M.last(key)
+  if key == nil then
+    local log = M.log()
+    return log[#log]
+  end
+  local all = M.requests(key)
+  if #all == 0 then
+    error("no request " .. key .. " in the sandbox log", 2)
+  end
+  return all[#all]
+end
+
+-- The JSON body of M.last(key), decoded.
+function M.last_body(key)
+  return sendpulse.json.decode(M.last(key).body)
+end
+
+-- A percent-encoded string (a logged query or path) decoded.
+function M.unescape(s)
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- Runs fn and checks that no request reached the sandbox meanwhile.
+function M.sends_nothing(fn)
+  local before = M.stats().total
+  fn()
+  assert.equal(before, M.stats().total)
+end
+
+-- fn must raise an error holding `text` (plain text, not a pattern) before
+-- sending anything. Returns the error message.
+function M.raises(text, fn)
+  local msg
+  M.sends_nothing(function()
+    local ok, err = pcall(fn)
+    assert.is_false(ok, "expected an error containing: " .. text)
+    msg = tostring(err)
+    assert.is_truthy(msg:find(text, 1, true), "expected '" .. text .. "' in: " .. msg)
+  end)
+  return msg
+end
+
+-- fn must raise "bad argument 'name'" before sending anything; with
+-- at_caller, the error must also point at a line of the file that called
+-- bad_argument (the spec), not at the library.
+function M.bad_argument(name, fn, at_caller)
+  local file = debug.getinfo(2, "S").short_src:match("[^/\\]+$")
+  local msg = M.raises("bad argument '" .. name .. "'", fn)
+  if at_caller then
+    assert.truthy(msg:find(file .. ":", 1, true), msg)
+  end
+end
+
 function M.token_requests()
   return M.stats().token_requests
 end
@@ -62,26 +133,39 @@ end
 -- Marks an option to remove from the defaults: M.client{ca_file = M.NONE}.
 M.NONE = setmetatable({}, { __tostring = function() return "NONE" end })
 
+-- defaults with the fields of overrides set over them (a field set to
+-- M.NONE is removed); defaults itself is changed and returned.
+function M.merge(defaults, overrides)
+  for k, v in pairs(overrides or {}) do
+    if v == M.NONE then
+      defaults[k] = nil
+    else
+      defaults[k] = v
+    end
+  end
+  return defaults
+end
+
 -- An OAuth client for the sandbox; opts override the defaults. Pacing is
 -- off unless a spec asks for it (the sandbox's limit is off by default in
 -- specs too, see reset calls), and retries wait 10 ms instead of 0.5 s.
 function M.client(opts)
-  local o = {
+  local o = M.merge({
     client_id = M.client_id, client_secret = M.client_secret,
     base_url = M.url, ca_file = M.ca, rate_limit = false,
     retry_delay = 0.01,
-  }
-  for k, v in pairs(opts or {}) do
-    if v == M.NONE then
-      o[k] = nil
-    else
-      o[k] = v
-    end
-  end
+  }, opts)
   if o.api_key then
     o.client_id, o.client_secret = nil, nil
   end
   return sendpulse.new(o)
+end
+
+-- A clean sandbox (see reset) and a new client for it: what most specs do
+-- before each test.
+function M.fresh_client(opts)
+  M.reset()
+  return M.client(opts)
 end
 
 -- The seed's sample responses as served by the sandbox.

@@ -4,6 +4,7 @@
 
 local util = require "sandbox.util"
 local config = require "sandbox.config"
+local seed_errors = require "sandbox.seed_errors"
 
 local _M = {}
 
@@ -31,9 +32,8 @@ end
 
 --- The 429 answer: status, body, headers.
 function _M.too_many_requests()
-    return 429,
-           { error_code = 2020202020, message = "More than 10 requests per second" },
-           { ["Retry-After"] = "1" }
+    local status, body = seed_errors.answer(429, 2020202020)
+    return status, body, { ["Retry-After"] = "1" }
 end
 
 return _M

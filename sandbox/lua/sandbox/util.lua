@@ -1,6 +1,8 @@
 -- Small helpers shared by every sandbox module: JSON encoding that keeps
 -- empty arrays as "[]", JSON/form body decoding, a FIFO deque for sliding
--- time windows, and the canonical error bodies.
+-- time windows, the canonical error bodies, and the request parsing the
+-- API areas have in common (paging, ids, phones, addresses, dates). The
+-- seed document's error codes and texts are in sandbox.seed_errors.
 
 local cjson = require "cjson.safe"
 
@@ -15,6 +17,7 @@ local setmetatable = setmetatable
 local getmetatable = getmetatable
 local math_floor = math.floor
 local math_huge = math.huge
+local str_format = string.format
 local table_concat = table.concat
 local table_sort = table.sort
 local str_find = string.find
@@ -240,13 +243,35 @@ function _M.decode_body(body, content_type)
                 or ("malformed JSON: " .. tostring(err))
 end
 
+--- The SendPulse error body `{"error_code": code, "message": text}`.
+function _M.api_error(status, code, message)
+    return status, { error_code = code, message = message }
+end
+
+--- The real API's answer to data it cannot use: 422, error_code 999.
+function _M.badly_formed()
+    return _M.api_error(422, 999, "Badly formed incoming data")
+end
+
+-- The sandbox's own answers where no code of the seed's table fits: the
+-- HTTP status doubles as the error code.
+
+--- 400 "Invalid <what>", for a malformed field or query argument.
+function _M.invalid(what)
+    return _M.api_error(400, 400, "Invalid " .. what)
+end
+
+--- 404 "<What> not found", for an unknown object.
+function _M.not_found(what)
+    return _M.api_error(404, 404, what .. " not found")
+end
+
 --- The request body decoded by decode_body(), or nil plus the API's answer
--- to a body it cannot parse (status 422, error_code 999, as the real API
--- answers badly formed data).
+-- to a body it cannot parse (badly_formed()).
 function _M.request_params(req)
     local params = _M.decode_body(req.body, req.content_type)
     if params == nil then
-        return nil, 422, { error_code = 999, message = "Badly formed incoming data" }
+        return nil, _M.badly_formed()
     end
     return params
 end
@@ -263,27 +288,164 @@ function _M.parse_count(value, default)
     return tonumber(value)
 end
 
---- Trims surrounding white space.
-function _M.trim(s)
-    return (str_gsub(s, "^%s*(.-)%s*$", "%1"))
+--- The page size and offset of a list request: the query arguments
+-- `limit` and `offset` (or the names given), the size capped at
+-- max_limit (also its default). Returns limit, offset; or nil, nil plus
+-- the answer to an argument that is not a whole number ("Invalid limit").
+function _M.pagination(args, max_limit, limit_key, offset_key)
+    limit_key, offset_key = limit_key or "limit", offset_key or "offset"
+    local limit = _M.parse_count(args[limit_key], max_limit)
+    if not limit then
+        return nil, nil, _M.invalid(limit_key)
+    end
+    local offset = _M.parse_count(args[offset_key], 0)
+    if not offset then
+        return nil, nil, _M.invalid(offset_key)
+    end
+    if limit > max_limit then
+        limit = max_limit
+    end
+    return limit, offset
 end
 
---- The SendPulse error body `{"error_code": code, "message": text}`.
-function _M.api_error(status, code, message)
-    return status, { error_code = code, message = message }
-end
-
---- The page [offset+1 .. offset+limit] of a list, as a JSON array.
-function _M.slice(list, offset, limit)
+--- The page [offset+1 .. offset+limit] of a list, as a JSON array; each
+-- item passed through view(item) when a view is given.
+function _M.slice(list, offset, limit, view)
     local out = _M.array()
     for i = offset + 1, offset + limit do
         local v = list[i]
         if v == nil then
             break
         end
+        if view then
+            v = view(v)
+        end
         out[#out + 1] = v
     end
     return out
+end
+
+--- Trims surrounding white space.
+function _M.trim(s)
+    return (str_gsub(s, "^%s*(.-)%s*$", "%1"))
+end
+
+--- true for a string holding more than white space.
+function _M.non_blank(v)
+    return type(v) == "string" and _M.trim(v) ~= ""
+end
+
+--- A non-empty list from a request field: a JSON array, or a string
+-- holding one (older wrappers send lists JSON-encoded). nil when absent,
+-- empty or not a list.
+function _M.json_list(value)
+    if type(value) == "string" then
+        value = _M.decode(value)
+    end
+    if type(value) ~= "table" or not _M.is_array(value) or #value == 0 then
+        return nil
+    end
+    return value
+end
+
+--- An id from a path capture or a JSON value: a whole number, or a string
+-- of digits. nil for anything else.
+function _M.parse_id(v)
+    if type(v) == "number" and v == math_floor(v) then
+        return v
+    end
+    if type(v) == "string" and str_match(v, "^%d+$") then
+        return tonumber(v)
+    end
+    return nil
+end
+
+--- A phone number as stored: its digits (a leading "+" dropped), from a
+-- string or a whole positive JSON number; nil for anything else.
+function _M.phone_digits(value)
+    if type(value) == "number" and value == math_floor(value) and value > 0 then
+        value = ("%d"):format(value)
+    end
+    if type(value) ~= "string" then
+        return nil
+    end
+    return str_match(value, "^%+?(%d+)$")
+end
+
+--- true when s looks like an address: one "@" with text on both sides,
+-- and no white space.
+function _M.valid_email(s)
+    return type(s) == "string" and str_match(s, "^[^@%s]+@[^@%s]+$") ~= nil
+end
+
+--- true for a "YYYY-MM-DD HH:MM:SS" string (the shape only: digits in
+-- plausible ranges, not a calendar check).
+function _M.is_datetime(v)
+    return type(v) == "string"
+           and str_match(v, "^%d%d%d%d%-[01]%d%-[0-3]%d [0-2]%d:[0-5]%d:[0-5]%d$") ~= nil
+end
+
+-- Days since 1970-01-01 of a civil date (proleptic Gregorian), so that
+-- dates convert to epoch seconds without the server's time zone.
+local function days_from_civil(y, m, d)
+    if m <= 2 then
+        y = y - 1
+    end
+    local era = math_floor(y / 400)
+    local yoe = y - era * 400
+    local mp = (m + 9) % 12
+    local doy = math_floor((153 * mp + 2) / 5) + d - 1
+    local doe = yoe * 365 + math_floor(yoe / 4) - math_floor(yoe / 100) + doy
+    return era * 146097 + doe - 719468
+end
+
+--- "YYYY-MM-DD HH:MM:SS" (or "YYYY-MM-DD", midnight) read as UTC:
+-- seconds since the epoch; nil when malformed.
+function _M.epoch(text)
+    if type(text) ~= "string" then
+        return nil
+    end
+    local y, mo, d, rest = str_match(text, "^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
+    if not y then
+        return nil
+    end
+    local h, mi, s = 0, 0, 0
+    if rest ~= "" then
+        h, mi, s = str_match(rest, "^ (%d%d):(%d%d):(%d%d)$")
+        if not h then
+            return nil
+        end
+    end
+    y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+    h, mi, s = tonumber(h), tonumber(mi), tonumber(s)
+    if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or s > 60 then
+        return nil
+    end
+    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
+end
+
+--- Seconds since the epoch (fractions dropped) as "YYYY-MM-DD HH:MM:SS"
+-- in UTC: the inverse of epoch().
+function _M.format_epoch(t)
+    t = math_floor(t)
+    local days = math_floor(t / 86400)
+    local secs = t - days * 86400
+    -- civil_from_days
+    local z = days + 719468
+    local era = math_floor(z / 146097)
+    local doe = z - era * 146097
+    local yoe = math_floor((doe - math_floor(doe / 1460) + math_floor(doe / 36524)
+                            - math_floor(doe / 146096)) / 365)
+    local y = yoe + era * 400
+    local doy = doe - (365 * yoe + math_floor(yoe / 4) - math_floor(yoe / 100))
+    local mp = math_floor((5 * doy + 2) / 153)
+    local d = doy - math_floor((153 * mp + 2) / 5) + 1
+    local m = mp < 10 and mp + 3 or mp - 9
+    if m <= 2 then
+        y = y + 1
+    end
+    return str_format("%04d-%02d-%02d %02d:%02d:%02d", y, m, d,
+                      math_floor(secs / 3600), math_floor(secs % 3600 / 60), secs % 60)
 end
 
 --- Reads a whole file; nil, err on failure.

@@ -30,6 +30,7 @@ local table_sort = table.sort
 local table_remove = table.remove
 
 local util = require "sandbox.util"
+local seed_errors = require "sandbox.seed_errors"
 
 local _M = {}
 
@@ -60,40 +61,6 @@ function _M.reset()
 end
 
 _M.reset()
-
--- Errors, with the seed document's texts.
-local function no_data()
-    return util.api_error(400, 8, "No data")
-end
-
-local function empty_name()
-    return util.api_error(400, 201, "Empty mailing list name")
-end
-
-local function name_taken()
-    return util.api_error(400, 203, "This mailing list name already exists")
-end
-
-local function book_empty()
-    return util.api_error(400, 211, "Mailing list empty")
-end
-
-local function book_not_found()
-    return util.api_error(404, 213, "Mailing list not found")
-end
-
-local function email_syntax_error()
-    return util.api_error(400, 906, "Email address syntax error")
-end
-
-local function email_not_found()
-    return util.api_error(404, 17, "Can’t find the email address")
-end
-
--- No code of the seed's table fits an unknown phone number.
-local function phone_not_found()
-    return util.api_error(404, 404, "Phone number not found")
-end
 
 local function find_book(id_text)
     if type(id_text) ~= "string" or not str_match(id_text, "^%d+$") then
@@ -217,21 +184,8 @@ end
 
 -- limit/offset query arguments; nil plus an error answer when invalid
 local function pagination(req)
-    local args = req.args()
-    local limit = util.parse_count(args.limit, _M.MAX_LIMIT)
-    if not limit then
-        return nil, nil, util.api_error(400, 400, "Invalid limit")
-    end
-    local offset = util.parse_count(args.offset, 0)
-    if not offset then
-        return nil, nil, util.api_error(400, 400, "Invalid offset")
-    end
-    if limit > _M.MAX_LIMIT then
-        limit = _M.MAX_LIMIT
-    end
-    return limit, offset
+    return util.pagination(req.args(), _M.MAX_LIMIT)
 end
-_M.pagination = pagination
 
 local function valid_email(s)
     return type(s) == "string" and str_match(s, "^[^@]+@[^@]+$") ~= nil
@@ -259,18 +213,6 @@ local function variables_map(value)
     return vars
 end
 
--- A phone as stored: digits (a leading "+" dropped), from a string or a
--- whole number; nil for anything else.
-local function phone_digits(value)
-    if type(value) == "number" and value == math_floor(value) and value > 0 then
-        value = ("%d"):format(value)
-    end
-    if type(value) ~= "string" then
-        return nil
-    end
-    return str_match(value, "^%+?(%d+)$")
-end
-
 -- Remembers the variables' names and types in the book.
 local function note_variables(book, vars)
     for name, value in pairs(vars) do
@@ -282,19 +224,6 @@ local function note_variables(book, vars)
     end
 end
 
--- The `emails` field as a list: a JSON array, or a string holding one
--- (older wrappers send it JSON-encoded). nil when absent or empty.
-local function email_list(value)
-    if type(value) == "string" then
-        value = util.decode(value)
-    end
-    if type(value) ~= "table" or not util.is_array(value) or #value == 0 then
-        return nil
-    end
-    return value
-end
-_M.email_list = email_list
-
 -- POST /addressbooks
 local function create_book(req)
     local params, status, body = util.request_params(req)
@@ -303,10 +232,10 @@ local function create_book(req)
     end
     local name = book_name(params.bookName)
     if not name then
-        return empty_name()
+        return seed_errors.answer(400, 201)
     end
     if name_in_use(name) then
-        return name_taken()
+        return seed_errors.answer(400, 203)
     end
     local id = next_id
     next_id = next_id + 1
@@ -330,22 +259,16 @@ local function list_books(req)
     if not limit then
         return status, body
     end
-    local out = util.array()
-    for i = offset + 1, offset + limit do
-        local id = book_ids[i]
-        if not id then
-            break
-        end
-        out[#out + 1] = book_view(books_by_id[id])
-    end
-    return 200, out
+    return 200, util.slice(book_ids, offset, limit, function(id)
+        return book_view(books_by_id[id])
+    end)
 end
 
 -- GET /addressbooks/{id}: a one-element array, as the real API answers
 local function get_book(_, params)
     local book = find_book(params.id)
     if not book then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     return 200, util.array({ book_view(book) })
 end
@@ -354,7 +277,7 @@ end
 local function rename_book(req, params)
     local book = find_book(params.id)
     if not book then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     local body_params, status, body = util.request_params(req)
     if not body_params then
@@ -362,10 +285,10 @@ local function rename_book(req, params)
     end
     local name = book_name(body_params.name)
     if not name then
-        return empty_name()
+        return seed_errors.answer(400, 201)
     end
     if name_in_use(name, book.id) then
-        return name_taken()
+        return seed_errors.answer(400, 203)
     end
     book.name = name
     return 200, { result = true }
@@ -375,7 +298,7 @@ end
 local function delete_book(_, params)
     local book = find_book(params.id)
     if not book then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     books_by_id[book.id] = nil
     for i, id in ipairs(book_ids) do
@@ -387,20 +310,30 @@ local function delete_book(_, params)
     return 200, { result = true }
 end
 
--- POST /addressbooks/{id}/emails: all or nothing, a single bad address
--- rejects the whole request
-local function add_emails(req, params)
+-- The book of the path and the `emails` field of the body, or nil plus
+-- the answer (213 for no such book, 8 for no addresses).
+local function book_and_emails(req, params)
     local book = find_book(params.id)
     if not book then
-        return book_not_found()
+        return nil, seed_errors.answer(404, 213)
     end
     local body_params, status, body = util.request_params(req)
     if not body_params then
-        return status, body
+        return nil, status, body
     end
-    local items = email_list(body_params.emails)
+    local items = util.json_list(body_params.emails)
     if not items then
-        return no_data()
+        return nil, seed_errors.answer(400, 8)
+    end
+    return book, items
+end
+
+-- POST /addressbooks/{id}/emails: all or nothing, a single bad address
+-- rejects the whole request
+local function add_emails(req, params)
+    local book, items, body = book_and_emails(req, params)
+    if not book then
+        return items, body
     end
 
     local additions = {}
@@ -410,13 +343,13 @@ local function add_emails(req, params)
             email, vars = item, {}
         elseif type(item) == "table" then
             email, vars = item.email, variables_map(item.variables)
-            phone = phone_digits(item.phone)
+            phone = util.phone_digits(item.phone)
         end
         if not valid_email(email) then
-            return email_syntax_error()
+            return seed_errors.answer(400, 906)
         end
         additions[i] = { email = email, variables = vars,
-                         phone = phone or phone_digits(vars.phone or vars.Phone) }
+                         phone = phone or util.phone_digits(vars.phone or vars.Phone) }
     end
 
     local now = ngx.utctime()
@@ -446,28 +379,20 @@ end
 local function list_emails(req, params)
     local book = find_book(params.id)
     if not book then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     local limit, offset, status, body = pagination(req)
     if not limit then
         return status, body
     end
-    local out = util.array()
-    for i = offset + 1, offset + limit do
-        local contact = book.contacts[i]
-        if not contact then
-            break
-        end
-        out[#out + 1] = contact_view(contact)
-    end
-    return 200, out
+    return 200, util.slice(book.contacts, offset, limit, contact_view)
 end
 
 -- GET /addressbooks/{id}/emails/total
 local function count_emails(_, params)
     local book = find_book(params.id)
     if not book then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     return 200, { total = #book.contacts }
 end
@@ -476,11 +401,11 @@ end
 local function get_email(_, params)
     local book = find_book(params.id)
     if not book then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     local contact = book.by_email[str_lower(params.email)]
     if not contact then
-        return email_not_found()
+        return seed_errors.answer(404, 17)
     end
     return 200, {
         email = contact.email,
@@ -506,17 +431,9 @@ _M.addresses = addresses
 
 -- DELETE /addressbooks/{id}/emails (a DELETE with a body)
 local function delete_emails(req, params)
-    local book = find_book(params.id)
+    local book, items, body = book_and_emails(req, params)
     if not book then
-        return book_not_found()
-    end
-    local body_params, status, body = util.request_params(req)
-    if not body_params then
-        return status, body
-    end
-    local items = email_list(body_params.emails)
-    if not items then
-        return no_data()
+        return items, body
     end
     local removed = {}
     for _, email in ipairs(addresses(items)) do
@@ -543,17 +460,9 @@ end
 -- POST /addressbooks/{id}/emails/unsubscribe: addresses not in the book
 -- are skipped, as DELETE skips them
 local function unsubscribe_emails(req, params)
-    local book = find_book(params.id)
+    local book, items, body = book_and_emails(req, params)
     if not book then
-        return book_not_found()
-    end
-    local body_params, status, body = util.request_params(req)
-    if not body_params then
-        return status, body
-    end
-    local items = email_list(body_params.emails)
-    if not items then
-        return no_data()
+        return items, body
     end
     for _, email in ipairs(addresses(items)) do
         local contact = book.by_email[str_lower(email)]
@@ -570,7 +479,7 @@ end
 local function list_variables(_, params)
     local book = find_book(params.id)
     if not book then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     local out = util.array()
     for i, v in ipairs(book.variables) do
@@ -584,7 +493,7 @@ end
 local function emails_by_variable(_, params)
     local book = find_book(params.id)
     if not book then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     local out = util.array()
     for _, contact in ipairs(book.contacts) do
@@ -625,7 +534,7 @@ local function set_variables(book, contact, vars)
     for k, v in pairs(vars) do
         contact.variables[k] = v
     end
-    local phone = phone_digits(vars.phone or vars.Phone)
+    local phone = util.phone_digits(vars.phone or vars.Phone)
     if phone then
         contact.phone = phone
     end
@@ -636,7 +545,7 @@ end
 local function update_email_variables(req, params)
     local book = find_book(params.id)
     if not book then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     local body_params, status, body = util.request_params(req)
     if not body_params then
@@ -644,15 +553,15 @@ local function update_email_variables(req, params)
     end
     local email = body_params.email
     if type(email) ~= "string" or email == "" then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     local vars = variable_updates(body_params.variables)
     if not vars then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     local contact = book.by_email[str_lower(email)]
     if not contact then
-        return email_not_found()
+        return seed_errors.answer(404, 17)
     end
     set_variables(book, contact, vars)
     return 200, { result = true }
@@ -662,19 +571,19 @@ end
 local function update_phone_variables(req, params)
     local book = find_book(params.id)
     if not book then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     local body_params, status, body = util.request_params(req)
     if not body_params then
         return status, body
     end
-    local phone = phone_digits(body_params.phone)
+    local phone = util.phone_digits(body_params.phone)
     if not phone then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     local vars = variable_updates(body_params.variables)
     if not vars then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     local found = false
     for _, contact in ipairs(book.contacts) do
@@ -684,7 +593,8 @@ local function update_phone_variables(req, params)
         end
     end
     if not found then
-        return phone_not_found()
+        -- no code of the seed's table fits an unknown phone number
+        return util.not_found("Phone number")
     end
     return 200, { result = true }
 end
@@ -698,11 +608,11 @@ end
 local function cost(_, params)
     local book = find_book(params.id)
     if not book then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     local qty = #book.contacts - book.unsubscribed
     if qty == 0 then
-        return book_empty()
+        return seed_errors.answer(400, 211)
     end
     local overdraft = qty - _M.EMAILS_LEFT
     if overdraft < 0 then
@@ -735,7 +645,7 @@ end
 local function book_campaigns(req, params)
     local book = find_book(params.id)
     if not book then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     local limit, offset, status, body = pagination(req)
     if not limit then

@@ -23,11 +23,9 @@ local ngx = ngx
 local type = type
 local pairs = pairs
 local ipairs = ipairs
-local tonumber = tonumber
-local math_floor = math.floor
-local str_match = string.match
 
 local util = require "sandbox.util"
+local seed_errors = require "sandbox.seed_errors"
 
 local _M = {}
 
@@ -108,36 +106,6 @@ end
 
 _M.reset()
 
-local function no_contact()
-    return util.api_error(400, 1101, "Email address not specified")
-end
-
-local function email_syntax_error()
-    return util.api_error(400, 906, "Email address syntax error")
-end
-
-local function badly_formed()
-    return util.api_error(422, 999, "Badly formed incoming data")
-end
-
-local function automation_not_found()
-    return util.api_error(404, 404, "Automation not found")
-end
-
-local function block_not_found()
-    return util.api_error(404, 404, "Block not found")
-end
-
-local function to_id(v)
-    if type(v) == "number" and v == math_floor(v) then
-        return v
-    end
-    if type(v) == "string" and str_match(v, "^%d+$") then
-        return tonumber(v)
-    end
-    return nil
-end
-
 local function contact_key(email, phone)
     if email then
         return "e:" .. email:lower()
@@ -197,15 +165,15 @@ local function start_event(req, params)
         return status, body
     end
     if not util.is_object(p) then
-        return badly_formed()
+        return util.badly_formed()
     end
     local email, phone = p.email, p.phone
     if (email ~= nil and type(email) ~= "string")
        or (phone ~= nil and type(phone) ~= "string") then
-        return badly_formed()
+        return util.badly_formed()
     end
     if (email == nil or email == "") and (phone == nil or phone == "") then
-        return no_contact()
+        return seed_errors.answer(400, 1101)
     end
     if email == "" then
         email = nil
@@ -213,18 +181,18 @@ local function start_event(req, params)
     if phone == "" then
         phone = nil
     end
-    if email and not str_match(email, "^[^@%s]+@[^@%s]+$") then
-        return email_syntax_error()
+    if email and not util.valid_email(email) then
+        return seed_errors.answer(400, 906)
     end
     local automation_id
     if p.automation_id ~= nil then
         if type(p.automation_id) ~= "number" then
-            return badly_formed()
+            return util.badly_formed()
         end
         automation_id = p.automation_id
         local flow = flows_by_id[automation_id]
         if not flow or flow.event ~= params.slug then
-            return automation_not_found()
+            return util.not_found("Automation")
         end
     end
     local now = ngx.utctime()
@@ -252,7 +220,7 @@ local function start_event(req, params)
 end
 
 local function find_flow(params)
-    return flows_by_id[to_id(params.id) or -1]
+    return flows_by_id[util.parse_id(params.id) or -1]
 end
 
 local function last_send(flow)
@@ -269,7 +237,7 @@ end
 local function get_flow(_, params)
     local flow = find_flow(params)
     if not flow then
-        return automation_not_found()
+        return util.not_found("Automation")
     end
     local blocks = util.array()
     for i, b in ipairs(flow.blocks) do
@@ -292,9 +260,9 @@ end
 -- GET /a360/stats/{kind}/{block_id}/group-stat
 local function block_stats(_, params)
     local af_type = KINDS[params.kind]
-    local block = blocks_by_id[to_id(params.block_id) or -1]
+    local block = blocks_by_id[util.parse_id(params.block_id) or -1]
     if not af_type or not block or block.af_type ~= af_type then
-        return block_not_found()
+        return util.not_found("Block")
     end
     local data = { flow_id = block.id, last_send = block.last_send }
     if af_type == "email" then
@@ -321,7 +289,7 @@ end
 local function conversions(_, params)
     local flow = find_flow(params)
     if not flow then
-        return automation_not_found()
+        return util.not_found("Automation")
     end
     local main = block_of(flow, "maintrigger")
     local goals = util.array()
@@ -349,7 +317,7 @@ end
 local function conversion_contacts(_, params)
     local flow = find_flow(params)
     if not flow then
-        return automation_not_found()
+        return util.not_found("Automation")
     end
     local items = util.array()
     for i = #flow.conversions, 1, -1 do

@@ -16,9 +16,9 @@ local type = type
 local ipairs = ipairs
 local str_gmatch = string.gmatch
 local str_lower = string.lower
-local str_match = string.match
 
 local util = require "sandbox.util"
+local seed_errors = require "sandbox.seed_errors"
 local addressbooks = require "sandbox.areas.addressbooks"
 
 local _M = {}
@@ -44,18 +44,6 @@ function _M.find(email)
     return type(email) == "string" and by_email[str_lower(email)] or nil
 end
 
-local function no_data()
-    return util.api_error(400, 8, "No data")
-end
-
-local function badly_formed()
-    return util.api_error(422, 999, "Badly formed incoming data")
-end
-
-local function email_syntax_error()
-    return util.api_error(400, 906, "Email address syntax error")
-end
-
 -- The addresses of a request's base64 `emails` field, or nil plus the
 -- error answer.
 local function decoded_emails(req)
@@ -65,27 +53,27 @@ local function decoded_emails(req)
     end
     local encoded = params.emails
     if encoded == nil or encoded == "" then
-        return nil, no_data()
+        return nil, seed_errors.answer(400, 8)
     end
     if type(encoded) ~= "string" then
-        return nil, badly_formed()
+        return nil, util.badly_formed()
     end
     local text = ngx.decode_base64(encoded)
     if not text then
-        return nil, badly_formed()
+        return nil, util.badly_formed()
     end
     local list = {}
     for item in str_gmatch(text, "[^,]+") do
-        local email = str_match(item, "^%s*(.-)%s*$")
+        local email = util.trim(item)
         if email ~= "" then
             if not addressbooks.valid_email(email) then
-                return nil, email_syntax_error()
+                return nil, seed_errors.answer(400, 906)
             end
             list[#list + 1] = email
         end
     end
     if #list == 0 then
-        return nil, no_data()
+        return nil, seed_errors.answer(400, 8)
     end
     return list, params
 end
@@ -114,19 +102,13 @@ end
 
 -- GET /blacklist?limit=&offset=
 local function list_entries(req)
-    local limit, offset, status, body = addressbooks.pagination(req)
+    local limit, offset, status, body = util.pagination(req.args(), addressbooks.MAX_LIMIT)
     if not limit then
         return status, body
     end
-    local out = util.array()
-    for i = offset + 1, offset + limit do
-        local entry = entries[i]
-        if not entry then
-            break
-        end
-        out[#out + 1] = entry.email
-    end
-    return 200, out
+    return 200, util.slice(entries, offset, limit, function(entry)
+        return entry.email
+    end)
 end
 
 -- DELETE /blacklist (a DELETE with a body); addresses not listed are

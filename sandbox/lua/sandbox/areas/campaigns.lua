@@ -23,9 +23,6 @@ local pairs = pairs
 local pcall = pcall
 local require = require
 local ipairs = ipairs
-local tonumber = tonumber
-local os_date = os.date
-local math_floor = math.floor
 local str_lower = string.lower
 local str_upper = string.upper
 local str_match = string.match
@@ -34,6 +31,7 @@ local table_concat = table.concat
 local table_sort = table.sort
 
 local util = require "sandbox.util"
+local seed_errors = require "sandbox.seed_errors"
 local addressbooks = require "sandbox.areas.addressbooks"
 local senders = require "sandbox.areas.senders"
 local templates = require "sandbox.areas.templates"
@@ -67,114 +65,22 @@ end
 
 _M.reset()
 
--- Errors, with the seed document's texts.
-local function no_data()
-    return util.api_error(400, 8, "No data")
-end
-
-local function list_empty()
-    return util.api_error(400, 211, "Mailing list empty")
-end
-
-local function already_sent()
-    return util.api_error(400, 602,
-        "Can’t find the campaign. Probably, it has already been sent.")
-end
-
-local function sender_missing()
-    return util.api_error(400, 701, "Sender email address or name not specified.")
-end
-
-local function list_not_found()
-    return util.api_error(400, 703, "Can’t find the mailing list")
-end
-
-local function subject_missing()
-    return util.api_error(400, 720, "Empty subject field")
-end
-
-local function message_empty()
-    return util.api_error(400, 721, "Email message empty")
-end
-
-local function list_missing()
-    return util.api_error(400, 722, "Mailing list ID not specified")
-end
-
-local function hourly_limit()
-    return util.api_error(400, 791, "API-campaigns limit exceeded (4 per hour)")
-end
-
-local function bad_date()
-    return util.api_error(400, 799,
-        "Incorrect date format. Use YYYY-MM-DD hh:ii:ss that equals or greater "
-        .. "than the current date")
-end
-
-local function not_found()
-    return util.api_error(404, 802, "Campaign not found")
-end
-
-local function free_mail()
-    return util.api_error(400, 97,
-        "Invalid email address type. Using free email services is not allowed.")
-end
-
-local function syntax_error()
-    return util.api_error(400, 906, "Email address syntax error")
-end
-
-local function badly_formed()
-    return util.api_error(422, 999, "Badly formed incoming data")
-end
-
--- Days since 1970-01-01 of a civil date (proleptic Gregorian).
-local function days_from_civil(y, m, d)
-    if m <= 2 then
-        y = y - 1
-    end
-    local era = math_floor(y / 400)
-    local yoe = y - era * 400
-    local mp = (m + 9) % 12
-    local doy = math_floor((153 * mp + 2) / 5) + d - 1
-    local doe = yoe * 365 + math_floor(yoe / 4) - math_floor(yoe / 100) + doy
-    return era * 146097 + doe - 719468
-end
-
---- "YYYY-MM-DD HH:MM:SS" (UTC) -> seconds since the epoch, or nil.
+--- "YYYY-MM-DD HH:MM:SS" (UTC) -> seconds since the epoch, or nil. A bare
+-- date, which util.epoch takes, is not a send_date.
 function _M.parse_datetime(s)
-    if type(s) ~= "string" then
+    if type(s) ~= "string" or #s ~= 19 then
         return nil
     end
-    local y, mo, d, h, mi, sec =
-        str_match(s, "^(%d%d%d%d)%-(%d%d)%-(%d%d) (%d%d):(%d%d):(%d%d)$")
-    if not y then
-        return nil
-    end
-    y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-    h, mi, sec = tonumber(h), tonumber(mi), tonumber(sec)
-    if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or sec > 60 then
-        return nil
-    end
-    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec
+    return util.epoch(s)
 end
 
-local function format_time(t)
-    return os_date("!%Y-%m-%d %H:%M:%S", math_floor(t))
-end
-
+-- An id as util.parse_id reads it, except that a JSON number must be
+-- positive (a string of digits may still be "0").
 local function parse_id(v)
-    if type(v) == "number" and v == math_floor(v) and v > 0 then
-        return v
+    if type(v) == "number" and v <= 0 then
+        return nil
     end
-    if type(v) == "string" and str_match(v, "^%d+$") then
-        return tonumber(v)
-    end
-    return nil
-end
-
-local function non_empty_string(v)
-    return type(v) == "string" and util.trim(v) ~= ""
+    return util.parse_id(v)
 end
 
 -- the country of an address, from its top-level domain
@@ -341,19 +247,19 @@ end
 local function check_fields(p, partial, now)
     local f = {}
     if partial then
-        if p.sender_name ~= nil and not non_empty_string(p.sender_name)
-           or p.sender_email ~= nil and not non_empty_string(p.sender_email) then
-            return nil, sender_missing()
+        if p.sender_name ~= nil and not util.non_blank(p.sender_name)
+           or p.sender_email ~= nil and not util.non_blank(p.sender_email) then
+            return nil, seed_errors.answer(400, 701)
         end
-    elseif not non_empty_string(p.sender_name) or not non_empty_string(p.sender_email) then
-        return nil, sender_missing()
+    elseif not util.non_blank(p.sender_name) or not util.non_blank(p.sender_email) then
+        return nil, seed_errors.answer(400, 701)
     end
     if p.sender_email ~= nil then
-        if not senders.valid_email(p.sender_email) then
-            return nil, syntax_error()
+        if not util.valid_email(p.sender_email) then
+            return nil, seed_errors.answer(400, 906)
         end
         if senders.is_free_mail(p.sender_email) then
-            return nil, free_mail()
+            return nil, seed_errors.answer(400, 97)
         end
         f.sender_email = p.sender_email
     end
@@ -361,34 +267,34 @@ local function check_fields(p, partial, now)
         f.sender_name = util.trim(p.sender_name)
     end
     if not partial or p.subject ~= nil then
-        if not non_empty_string(p.subject) then
-            return nil, subject_missing()
+        if not util.non_blank(p.subject) then
+            return nil, seed_errors.answer(400, 720)
         end
         f.subject = p.subject
     end
 
     if p.body ~= nil and p.template_id ~= nil then
-        return nil, badly_formed()
+        return nil, util.badly_formed()
     end
     if p.body ~= nil then
         local html = decode64(p.body)
         if not html then
-            return nil, badly_formed()
+            return nil, util.badly_formed()
         end
         f.html = html
     elseif p.template_id ~= nil then
         local t = templates.find(p.template_id)
         if not t then
-            return nil, util.api_error(404, 404, "Template not found")
+            return nil, util.not_found("Template")
         end
         f.html, f.template_id = t.html, p.template_id
     elseif not partial then
-        return nil, message_empty()
+        return nil, seed_errors.answer(400, 721)
     end
     if p.body_amp ~= nil then
         local amp = decode64(p.body_amp)
         if not amp then
-            return nil, badly_formed()
+            return nil, util.badly_formed()
         end
         f.amp = amp
     end
@@ -396,44 +302,44 @@ local function check_fields(p, partial, now)
     if p.list_id ~= nil then
         local book = addressbooks.find(parse_id(p.list_id) or -1)
         if not book then
-            return nil, list_not_found()
+            return nil, seed_errors.answer(400, 703)
         end
         if #book.contacts == 0 then
-            return nil, list_empty()
+            return nil, seed_errors.answer(400, 211)
         end
         f.list_id, f.all_email_qty = book.id, #active_recipients(book)
     elseif p.segment_id ~= nil then
         local segment = parse_id(p.segment_id)
         if not segment then
-            return nil, badly_formed()
+            return nil, util.badly_formed()
         end
         f.segment_id, f.all_email_qty = segment, 0
     elseif not partial then
-        return nil, list_missing()
+        return nil, seed_errors.answer(400, 722)
     end
 
     if p.send_date ~= nil and p.send_date ~= "" then
         local t = _M.parse_datetime(p.send_date)
         if not t or t < now - PAST_TOLERANCE then
-            return nil, bad_date()
+            return nil, seed_errors.answer(400, 799)
         end
         f.send_epoch, f.send_date = t, p.send_date
     end
     if p.attachments ~= nil then
         f.attachments = attachment_map(p.attachments, false)
         if not f.attachments then
-            return nil, badly_formed()
+            return nil, util.badly_formed()
         end
     end
     if p.attachments_binary ~= nil then
         f.attachments_binary = attachment_map(p.attachments_binary, true)
         if not f.attachments_binary then
-            return nil, badly_formed()
+            return nil, util.badly_formed()
         end
     end
     if p.name ~= nil then
         if type(p.name) ~= "string" then
-            return nil, badly_formed()
+            return nil, util.badly_formed()
         end
         f.name = p.name
     end
@@ -459,7 +365,7 @@ local function create(req)
     end
     created_at = recent
     if #created_at >= _M.CAMPAIGNS_PER_HOUR then
-        return hourly_limit()
+        return seed_errors.answer(400, 791)
     end
     created_at[#created_at + 1] = now
 
@@ -474,7 +380,7 @@ local function create(req)
         c.status = _M.SCHEDULED
     else
         c.send_epoch = now
-        c.send_date = format_time(now)
+        c.send_date = util.format_epoch(now)
         send(c, now)
     end
     campaigns[#campaigns + 1] = c
@@ -488,34 +394,20 @@ end
 
 -- GET /campaigns
 local function list(req)
-    local args = req.args()
-    local limit = util.parse_count(args.limit, _M.MAX_LIMIT)
+    local limit, offset, status, body = util.pagination(req.args(), _M.MAX_LIMIT)
     if not limit then
-        return util.api_error(400, 400, "Invalid limit")
+        return status, body
     end
-    local offset = util.parse_count(args.offset, 0)
-    if not offset then
-        return util.api_error(400, 400, "Invalid offset")
-    end
-    if limit > _M.MAX_LIMIT then
-        limit = _M.MAX_LIMIT
-    end
-    local out = util.array()
-    for i = offset + 1, offset + limit do
-        local c = campaigns[i]
-        if not c then
-            break
-        end
-        out[#out + 1] = summary_view(refresh(c, req.time))
-    end
-    return 200, out
+    return 200, util.slice(campaigns, offset, limit, function(c)
+        return summary_view(refresh(c, req.time))
+    end)
 end
 
 -- GET /campaigns/{id}
 local function get(req, params)
     local c = find(params.id, req.time)
     if not c then
-        return not_found()
+        return seed_errors.answer(404, 802)
     end
     return 200, full_view(c)
 end
@@ -524,10 +416,10 @@ end
 local function edit(req, params)
     local c = find(params.id, req.time)
     if not c then
-        return not_found()
+        return seed_errors.answer(404, 802)
     end
     if c.status ~= _M.SCHEDULED then
-        return already_sent()
+        return seed_errors.answer(400, 602)
     end
     local body_params, status, body = util.request_params(req)
     if not body_params then
@@ -538,7 +430,7 @@ local function edit(req, params)
         return s, b
     end
     if next(f) == nil then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     if f.list_id then
         c.segment_id = nil
@@ -559,10 +451,10 @@ end
 local function cancel(req, params)
     local c = find(params.id, req.time)
     if not c then
-        return not_found()
+        return seed_errors.answer(404, 802)
     end
     if c.status ~= _M.SCHEDULED then
-        return already_sent()
+        return seed_errors.answer(400, 602)
     end
     c.status = _M.CANCELLED
     return 200, { result = true }
@@ -572,7 +464,7 @@ end
 local function countries(req, params)
     local c = find(params.id, req.time)
     if not c then
-        return not_found()
+        return seed_errors.answer(404, 802)
     end
     if c.status ~= _M.SENT or #c.recipients == 0 then
         return 200, util.array() -- an empty map, as the real API sends it
@@ -589,7 +481,7 @@ end
 local function referrals(req, params)
     local c = find(params.id, req.time)
     if not c then
-        return not_found()
+        return seed_errors.answer(404, 802)
     end
     local out = util.array()
     if c.status ~= _M.SENT then

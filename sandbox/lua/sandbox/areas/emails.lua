@@ -15,22 +15,11 @@ local require = require
 local str_lower = string.lower
 
 local util = require "sandbox.util"
+local seed_errors = require "sandbox.seed_errors"
 local addressbooks = require "sandbox.areas.addressbooks"
 local blacklist = require "sandbox.areas.blacklist"
 
 local _M = {}
-
-local function no_data()
-    return util.api_error(400, 8, "No data")
-end
-
-local function email_not_found()
-    return util.api_error(404, 17, "Can’t find the email address")
-end
-
-local function campaign_not_found()
-    return util.api_error(404, 802, "Campaign not found")
-end
 
 -- The books holding an address, with its contact in each: {book, contact}
 -- pairs, by book id.
@@ -95,13 +84,13 @@ local function requested_emails(req)
     if not params then
         return nil, status, body
     end
-    local items = addressbooks.email_list(params.emails)
+    local items = util.json_list(params.emails)
     if not items then
-        return nil, no_data()
+        return nil, seed_errors.answer(400, 8)
     end
     local list = addressbooks.addresses(items)
     if #list == 0 then
-        return nil, no_data()
+        return nil, seed_errors.answer(400, 8)
     end
     return list
 end
@@ -124,7 +113,7 @@ end
 local function email_info(_, params)
     local out = info_list(params.email)
     if #out == 0 then
-        return email_not_found()
+        return seed_errors.answer(404, 17)
     end
     return 200, out
 end
@@ -154,7 +143,7 @@ local function email_details(_, params)
         }
     end
     if #out == 0 then
-        return email_not_found()
+        return seed_errors.answer(404, 17)
     end
     return 200, out
 end
@@ -163,7 +152,7 @@ end
 local function delete_email(_, params)
     local found = holdings(params.email)
     if #found == 0 then
-        return email_not_found()
+        return seed_errors.answer(404, 17)
     end
     for _, h in ipairs(found) do
         addressbooks.remove_contact(h.book, params.email)
@@ -214,7 +203,7 @@ local function campaign_email(_, params)
     local area = campaigns_area()
     local c = area and area.find(params.id)
     if not c then
-        return campaign_not_found()
+        return seed_errors.answer(404, 802)
     end
     if received(c, params.email) then
         return 200, {
@@ -231,7 +220,7 @@ local function campaign_email(_, params)
             detail_status = 0, detail_status_explain = "In queue",
         }
     end
-    return email_not_found()
+    return seed_errors.answer(404, 17)
 end
 
 _M.routes = {

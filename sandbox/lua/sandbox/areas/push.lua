@@ -17,14 +17,12 @@ local type = type
 local pairs = pairs
 local ipairs = ipairs
 local tostring = tostring
-local tonumber = tonumber
 local math_abs = math.abs
-local math_floor = math.floor
 local str_match = string.match
-local str_format = string.format
 local table_sort = table.sort
 
 local util = require "sandbox.util"
+local seed_errors = require "sandbox.seed_errors"
 
 local _M = {}
 
@@ -120,124 +118,10 @@ end
 
 _M.reset()
 
--- Errors. 711, 799 and 8 carry the seed document's texts.
-local function no_data()
-    return util.api_error(400, 8, "No data")
-end
-
-local function wait_before_new_task()
-    return util.api_error(400, 711, "Wait before create new push campaign by this website")
-end
-
-local function bad_date()
-    return util.api_error(400, 799, "Incorrect date format. Use YYYY-MM-DD hh:ii:ss "
-                          .. "that equals or greater than the current date")
-end
-
-local function website_not_found()
-    return util.api_error(404, 404, "Website not found")
-end
-
-local function task_not_found()
-    return util.api_error(404, 404, "Push campaign not found")
-end
-
-local function subscription_not_found()
-    return util.api_error(404, 404, "Subscription not found")
-end
-
-local function invalid(what)
-    return util.api_error(400, 400, "Invalid " .. what)
-end
-
--- Days since 1970-01-01 of a civil date (proleptic Gregorian), so that
--- dates convert to epoch seconds without the server's time zone.
-local function days_from_civil(y, m, d)
-    if m <= 2 then
-        y = y - 1
-    end
-    local era = math_floor(y / 400)
-    local yoe = y - era * 400
-    local mp = (m + 9) % 12
-    local doy = math_floor((153 * mp + 2) / 5) + d - 1
-    local doe = yoe * 365 + math_floor(yoe / 4) - math_floor(yoe / 100) + doy
-    return era * 146097 + doe - 719468
-end
-
--- "YYYY-MM-DD HH:MM:SS" (or "YYYY-MM-DD") as seconds, read as UTC; nil
--- when malformed.
-local function epoch(text)
-    if type(text) ~= "string" then
-        return nil
-    end
-    local y, mo, d, rest = str_match(text, "^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
-    if not y then
-        return nil
-    end
-    local h, mi, s = 0, 0, 0
-    if rest ~= "" then
-        h, mi, s = str_match(rest, "^ (%d%d):(%d%d):(%d%d)$")
-        if not h then
-            return nil
-        end
-    end
-    y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-    h, mi, s = tonumber(h), tonumber(mi), tonumber(s)
-    if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or s > 60 then
-        return nil
-    end
-    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
-end
-
-local function format_epoch(t)
-    local days = math_floor(t / 86400)
-    local secs = t - days * 86400
-    -- civil_from_days
-    local z = days + 719468
-    local era = math_floor(z / 146097)
-    local doe = z - era * 146097
-    local yoe = math_floor((doe - math_floor(doe / 1460) + math_floor(doe / 36524)
-                            - math_floor(doe / 146096)) / 365)
-    local y = yoe + era * 400
-    local doy = doe - (365 * yoe + math_floor(yoe / 4) - math_floor(yoe / 100))
-    local mp = math_floor((5 * doy + 2) / 153)
-    local d = doy - math_floor((153 * mp + 2) / 5) + 1
-    local m = mp < 10 and mp + 3 or mp - 9
-    if m <= 2 then
-        y = y + 1
-    end
-    return str_format("%04d-%02d-%02d %02d:%02d:%02d", y, m, d,
-                      math_floor(secs / 3600), math_floor(secs % 3600 / 60), secs % 60)
-end
+local epoch = util.epoch
 
 local function now()
     return epoch(ngx.utctime())
-end
-
--- An id from a path capture or a JSON value (number or decimal string).
-local function to_id(v)
-    if type(v) == "number" and v == math_floor(v) then
-        return v
-    end
-    if type(v) == "string" and str_match(v, "^%d+$") then
-        return tonumber(v)
-    end
-    return nil
-end
-
-local function pagination(args)
-    local limit = util.parse_count(args.limit, _M.MAX_LIMIT)
-    if not limit then
-        return nil, nil, invalid("limit")
-    end
-    local offset = util.parse_count(args.offset, 0)
-    if not offset then
-        return nil, nil, invalid("offset")
-    end
-    if limit > _M.MAX_LIMIT then
-        limit = _M.MAX_LIMIT
-    end
-    return limit, offset
 end
 
 -- A from/to filter: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS"; a bare day
@@ -258,28 +142,16 @@ local function date_filters(args)
     local from = date_bound(args.from, false)
     local to = date_bound(args.to, true)
     if from == nil then
-        return nil, nil, invalid("from")
+        return nil, nil, util.invalid("from")
     end
     if to == nil then
-        return nil, nil, invalid("to")
+        return nil, nil, util.invalid("to")
     end
     return from, to
 end
 
 local function in_range(t, from, to)
     return (not from or t >= from) and (not to or t <= to)
-end
-
-local function list_page(items, limit, offset, view)
-    local out = util.array()
-    for i = offset + 1, offset + limit do
-        local item = items[i]
-        if item == nil then
-            break
-        end
-        out[#out + 1] = view(item)
-    end
-    return out
 end
 
 local function active_count(site)
@@ -304,7 +176,7 @@ local function task_summary(task)
         body = task.body,
         website_id = task.website_id,
         from = task.send_date,
-        to = format_epoch(task.send_time + task.ttl),
+        to = util.format_epoch(task.send_time + task.ttl),
         status = task_status(task),
     }
 end
@@ -312,7 +184,7 @@ end
 -- GET /push/tasks
 local function list_tasks(req)
     local args = req.args()
-    local limit, offset, status, body = pagination(args)
+    local limit, offset, status, body = util.pagination(args, _M.MAX_LIMIT)
     if not limit then
         return status, body
     end
@@ -322,9 +194,9 @@ local function list_tasks(req)
     end
     local website_id = false
     if args.website_id ~= nil then
-        website_id = to_id(args.website_id)
+        website_id = util.parse_id(args.website_id)
         if not website_id then
-            return invalid("website_id")
+            return util.invalid("website_id")
         end
     end
     local matching = {}
@@ -335,14 +207,14 @@ local function list_tasks(req)
             matching[#matching + 1] = task
         end
     end
-    return 200, list_page(matching, limit, offset, task_summary)
+    return 200, util.slice(matching, offset, limit, task_summary)
 end
 
 -- GET /push/tasks/{id}: statistics; "send" is a string, as the API sends it
 local function get_task(_, params)
-    local task = tasks_by_id[to_id(params.id) or -1]
+    local task = tasks_by_id[util.parse_id(params.id) or -1]
     if not task then
-        return task_not_found()
+        return util.not_found("Push campaign")
     end
     local site = websites[task.website_id]
     local sent = task_status(task) == 13 and task.recipients or 0
@@ -390,59 +262,55 @@ local function valid_filter(v)
     return true
 end
 
-local function nonempty_string(v)
-    return type(v) == "string" and util.trim(v) ~= ""
-end
-
 -- POST /push/tasks
 local function create_task(req)
     local p, status, body = util.request_params(req)
     if not p then
         return status, body
     end
-    if not nonempty_string(p.title) or not nonempty_string(p.body)
+    if not util.non_blank(p.title) or not util.non_blank(p.body)
        or p.website_id == nil or p.ttl == nil then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
-    local site = websites[to_id(p.website_id) or -1]
+    local site = websites[util.parse_id(p.website_id) or -1]
     if not site then
-        return website_not_found()
+        return util.not_found("Website")
     end
-    local ttl = to_id(p.ttl)
+    local ttl = util.parse_id(p.ttl)
     if not ttl then
-        return invalid("ttl")
+        return util.invalid("ttl")
     end
     local send_time = now()
     local send_date = ngx.utctime()
     if p.send_date ~= nil then
         send_time = epoch(p.send_date)
         if not send_time or #p.send_date ~= 19 or send_time < now() then
-            return bad_date()
+            return seed_errors.answer(400, 799)
         end
         send_date = p.send_date
     end
     for _, key in ipairs({ "filter_subscription_date_from", "filter_subscription_date_to" }) do
         if p[key] ~= nil and not epoch(p[key]) then
-            return bad_date()
+            return seed_errors.answer(400, 799)
         end
     end
     if p.image ~= nil and not valid_file(p.image) then
-        return invalid("image")
+        return util.invalid("image")
     end
     if p.icon ~= nil and not valid_file(p.icon) then
-        return invalid("icon")
+        return util.invalid("icon")
     end
     if p.buttons ~= nil and not valid_buttons(p.buttons) then
-        return invalid("buttons")
+        return util.invalid("buttons")
     end
     if p.filter ~= nil and not valid_filter(p.filter) then
-        return invalid("filter")
+        return util.invalid("filter")
     end
     for _, id in ipairs(task_ids) do
         local other = tasks_by_id[id]
         if other.website_id == site.id
            and math_abs(other.send_time - send_time) < _M.SPACING then
-            return wait_before_new_task()
+            return seed_errors.answer(400, 711)
         end
     end
     local id = next_task_id
@@ -468,7 +336,7 @@ end
 
 -- GET /push/websites
 local function list_websites(req)
-    local limit, offset, status, body = pagination(req.args())
+    local limit, offset, status, body = util.pagination(req.args(), _M.MAX_LIMIT)
     if not limit then
         return status, body
     end
@@ -476,7 +344,7 @@ local function list_websites(req)
     for i, id in ipairs(website_ids) do
         sites[i] = websites[id]
     end
-    return 200, list_page(sites, limit, offset, website_view)
+    return 200, util.slice(sites, offset, limit, website_view)
 end
 
 -- GET /push/websites/total
@@ -485,14 +353,14 @@ local function count_websites()
 end
 
 local function find_site(params)
-    return websites[to_id(params.id) or -1]
+    return websites[util.parse_id(params.id) or -1]
 end
 
 -- GET /push/websites/{id}/variables
 local function website_variables(_, params)
     local site = find_site(params)
     if not site then
-        return website_not_found()
+        return util.not_found("Website")
     end
     local out = util.array()
     for i, v in ipairs(site.variables) do
@@ -528,10 +396,10 @@ end
 local function list_subscriptions(req, params)
     local site = find_site(params)
     if not site then
-        return website_not_found()
+        return util.not_found("Website")
     end
     local args = req.args()
-    local limit, offset, status, body = pagination(args)
+    local limit, offset, status, body = util.pagination(args, _M.MAX_LIMIT)
     if not limit then
         return status, body
     end
@@ -545,14 +413,14 @@ local function list_subscriptions(req, params)
             matching[#matching + 1] = s
         end
     end
-    return 200, list_page(matching, limit, offset, subscription_view)
+    return 200, util.slice(matching, offset, limit, subscription_view)
 end
 
 -- GET /push/websites/{id}/subscriptions/total
 local function count_subscriptions(_, params)
     local site = find_site(params)
     if not site then
-        return website_not_found()
+        return util.not_found("Website")
     end
     return 200, { total = #site.subscriptions }
 end
@@ -561,7 +429,7 @@ end
 local function website_info(_, params)
     local site = find_site(params)
     if not site then
-        return website_not_found()
+        return util.not_found("Website")
     end
     local active = active_count(site)
     local today = ngx.utctime():sub(1, 10)
@@ -588,7 +456,7 @@ end
 local function website_code(_, params)
     local site = find_site(params)
     if not site then
-        return website_not_found()
+        return util.not_found("Website")
     end
     return 200, {
         script_code = '<script charset="UTF-8" src="//web.webpushs.com/js/push/'
@@ -603,15 +471,15 @@ local function set_state(req)
         return status, body
     end
     if p.id == nil or p.state == nil then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
-    local sub = subscriptions[to_id(p.id) or -1]
+    local sub = subscriptions[util.parse_id(p.id) or -1]
     if not sub then
-        return subscription_not_found()
+        return util.not_found("Subscription")
     end
-    local state = to_id(p.state)
+    local state = util.parse_id(p.state)
     if state ~= 0 and state ~= 1 then
-        return invalid("state")
+        return util.invalid("state")
     end
     sub.status = state
     return 200, { result = true }

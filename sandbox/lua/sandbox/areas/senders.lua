@@ -15,6 +15,7 @@ local str_match = string.match
 local table_remove = table.remove
 
 local util = require "sandbox.util"
+local seed_errors = require "sandbox.seed_errors"
 
 local _M = {}
 
@@ -44,53 +45,6 @@ function _M.reset()
 end
 
 _M.reset()
-
--- Errors, with the seed document's texts.
-local function free_mail()
-    return util.api_error(400, 20, "Using free email services (not allowed)")
-end
-
-local function no_waiting_sender()
-    return util.api_error(400, 21, "No such email address awaiting activation")
-end
-
-local function name_missing()
-    return util.api_error(400, 901, "Sender name not specified")
-end
-
-local function address_in_use()
-    return util.api_error(400, 902, "Selected email address already in use")
-end
-
-local function email_missing()
-    return util.api_error(400, 903, "Sender email address not specified")
-end
-
-local function quota_reached()
-    return util.api_error(400, 905, "Sender address quota reached")
-end
-
-local function syntax_error()
-    return util.api_error(400, 906, "Email address syntax error")
-end
-
-local function unknown_sender()
-    return util.api_error(404, 1003, "The specified sender doesn’t exist")
-end
-
-local function wait_before_resend()
-    return util.api_error(400, 1004,
-        "The activation code has been sent. Wait 15 minutes to retry")
-end
-
-local function code_missing()
-    return util.api_error(400, 1104, "Activation code not specified")
-end
-
---- true when s looks like an address: one "@" with text on both sides.
-function _M.valid_email(s)
-    return type(s) == "string" and str_match(s, "^[^@%s]+@[^@%s]+$") ~= nil
-end
 
 --- true when the address (or a bare domain) belongs to a free mail service.
 function _M.is_free_mail(email)
@@ -152,23 +106,23 @@ local function add_sender(req)
     end
     local name = type(params.name) == "string" and util.trim(params.name) or ""
     if name == "" then
-        return name_missing()
+        return seed_errors.answer(400, 901)
     end
     local email = params.email
     if email == nil or email == "" then
-        return email_missing()
+        return seed_errors.answer(400, 903)
     end
-    if not _M.valid_email(email) then
-        return syntax_error()
+    if not util.valid_email(email) then
+        return seed_errors.answer(400, 906)
     end
     if _M.is_free_mail(email) then
-        return free_mail()
+        return seed_errors.answer(400, 20)
     end
     if find_index(email) then
-        return address_in_use()
+        return seed_errors.answer(400, 902)
     end
     if #senders >= _M.MAX_SENDERS then
-        return quota_reached()
+        return seed_errors.answer(400, 905)
     end
     senders[#senders + 1] = { name = name, email = email, status = _M.WAITING }
     return 200, { result = true }
@@ -181,11 +135,11 @@ local function delete_sender(req)
         return status, body
     end
     if params.email == nil or params.email == "" then
-        return email_missing()
+        return seed_errors.answer(400, 903)
     end
     local i = find_index(params.email)
     if not i then
-        return unknown_sender()
+        return seed_errors.answer(404, 1003)
     end
     table_remove(senders, i)
     return 200, { result = true }
@@ -195,13 +149,13 @@ end
 local function send_code(req, params)
     local s = _M.find(params.email)
     if not s then
-        return unknown_sender()
+        return seed_errors.answer(404, 1003)
     end
     if s.status ~= _M.WAITING then
-        return no_waiting_sender()
+        return seed_errors.answer(400, 21)
     end
     if s.code_sent_at and req.time - s.code_sent_at < _M.RESEND_WAIT then
-        return wait_before_resend()
+        return seed_errors.answer(400, 1004)
     end
     s.code_sent_at = req.time
     return 200, { result = true }
@@ -218,14 +172,14 @@ local function activate(req, params)
         code = ("%d"):format(code)
     end
     if type(code) ~= "string" or code == "" then
-        return code_missing()
+        return seed_errors.answer(400, 1104)
     end
     local s = _M.find(params.email)
     if not s then
-        return unknown_sender()
+        return seed_errors.answer(404, 1003)
     end
     if s.status ~= _M.WAITING or code ~= _M.ACTIVATION_CODE then
-        return no_waiting_sender()
+        return seed_errors.answer(400, 21)
     end
     s.status = _M.ACTIVE
     s.code_sent_at = nil

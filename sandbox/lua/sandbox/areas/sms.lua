@@ -21,13 +21,13 @@ local pairs = pairs
 local ipairs = ipairs
 local tonumber = tonumber
 local math_ceil = math.ceil
-local math_floor = math.floor
 local str_match = string.match
 local str_format = string.format
 local table_remove = table.remove
 local table_sort = table.sort
 
 local util = require "sandbox.util"
+local seed_errors = require "sandbox.seed_errors"
 local addressbooks = require "sandbox.areas.addressbooks"
 
 local _M = {}
@@ -60,92 +60,31 @@ end
 
 _M.reset()
 
--- Errors, with the seed document's texts where a code applies.
-local function no_data()
-    return util.api_error(400, 8, "No data")
-end
-
-local function no_recipients()
-    return util.api_error(400, 11, "Can’t find recipients addresses")
-end
-
-local function book_empty()
-    return util.api_error(400, 211, "Mailing list empty")
-end
-
-local function book_not_found()
-    return util.api_error(404, 213, "Mailing list not found")
-end
-
-local function already_sent()
-    return util.api_error(400, 602, "Can’t find the campaign. Probably, it has already been sent.")
-end
-
-local function bad_date()
-    return util.api_error(400, 799, "Incorrect date format. Use YYYY-MM-DD hh:ii:ss "
-                          .. "that equals or greater than the current date")
-end
-
-local function campaign_not_found()
-    return util.api_error(404, 802, "Campaign not found")
-end
-
-local function no_such_sender()
-    return util.api_error(400, 1003, "The specified sender doesn’t exist")
-end
-
-local function phone_not_found()
-    return util.api_error(404, 404, "Phone number not found")
-end
-
-local function invalid(what)
-    return util.api_error(400, 400, "Invalid " .. what)
-end
-
--- A phone number as digits (from a string or a JSON number); nil when it
--- is not one.
-local function digits(v)
-    if type(v) == "number" and v > 0 and v == math_floor(v) then
-        v = str_format("%.0f", v)
-    end
-    if type(v) ~= "string" then
+--- For other areas (Viber) too: a phone number SMS takes, as its digits
+-- (util.phone_digits: a leading "+" dropped), 7 to 15 of them; nil when
+-- it is not one.
+function _M.phone_digits(v)
+    local digits = util.phone_digits(v)
+    if not digits or #digits < 7 or #digits > 15 then
         return nil
     end
-    v = v:gsub("^%+", "")
-    if not str_match(v, "^%d+$") or #v < 7 or #v > 15 then
-        return nil
-    end
-    return v
+    return digits
 end
+local digits = _M.phone_digits
 
 -- Digits as a JSON number (the API answers phones as numbers).
 local function phone_number(p)
     return tonumber(p)
 end
 
-local function is_datetime(v)
-    return type(v) == "string"
-           and str_match(v, "^%d%d%d%d%-[01]%d%-[0-3]%d [0-2]%d:[0-5]%d:[0-5]%d$") ~= nil
-end
-
 local function is_day(v)
     return type(v) == "string" and str_match(v, "^%d%d%d%d%-[01]%d%-[0-3]%d$") ~= nil
-end
-
-local function to_id(v)
-    if type(v) == "number" and v == math_floor(v) then
-        return v
-    end
-    if type(v) == "string" and str_match(v, "^%d+$") then
-        return tonumber(v)
-    end
-    return nil
 end
 
 -- The phones of a mailing list (created on first use), or nil when the
 -- list does not exist.
 local function book_numbers(id)
-    local book = addressbooks.find(to_id(id) or -1)
+    local book = addressbooks.find(util.parse_id(id) or -1)
     if not book then
         return nil
     end
@@ -169,17 +108,6 @@ function _M.phones(book_id)
         out[i] = n.phone
     end
     return out
-end
-
--- A list of phones from a request: a JSON array, or a string holding one.
-local function phone_list(value)
-    if type(value) == "string" then
-        value = util.decode(value)
-    end
-    if type(value) ~= "table" or not util.is_array(value) or #value == 0 then
-        return nil
-    end
-    return value
 end
 
 -- Variables as name -> {type, value}; nil when one is malformed (a date
@@ -224,19 +152,30 @@ local function add_number(entry, phone, vars)
     return true
 end
 
--- POST /sms/numbers
-local function add_numbers(req)
+-- A request on the numbers of a list: its parameters, the list's numbers
+-- and the `phones` field as a list; or nil plus the answer (213 for no
+-- such list, 8 for no phones).
+local function numbers_request(req)
     local p, status, body = util.request_params(req)
     if not p then
-        return status, body
+        return nil, status, body
     end
     local entry = book_numbers(p.addressBookId)
     if not entry then
-        return book_not_found()
+        return nil, seed_errors.answer(404, 213)
     end
-    local phones = phone_list(p.phones)
+    local phones = util.json_list(p.phones)
     if not phones then
-        return no_data()
+        return nil, seed_errors.answer(400, 8)
+    end
+    return p, entry, phones
+end
+
+-- POST /sms/numbers
+local function add_numbers(req)
+    local p, entry, phones = numbers_request(req)
+    if not p then
+        return entry, phones
     end
     local added, exceptions, exists = 0, 0, 0
     for _, v in ipairs(phones) do
@@ -262,14 +201,14 @@ local function add_numbers_with_variables(req)
     end
     local entry = book_numbers(p.addressBookId)
     if not entry then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     local phones = p.phones
     if type(phones) == "string" then
         phones = util.decode(phones)
     end
     if not util.is_object(phones) or next(phones) == nil then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     -- a stable order: the order of the phones is not kept by JSON objects
     local keys = {}
@@ -310,21 +249,16 @@ end
 -- PUT /sms/numbers: sets variables on existing numbers; answered in a
 -- one-element array, as documented
 local function update_numbers(req)
-    local p, status, body = util.request_params(req)
+    local p, entry, phones = numbers_request(req)
     if not p then
-        return status, body
+        return entry, phones
     end
-    local entry = book_numbers(p.addressBookId)
-    if not entry then
-        return book_not_found()
-    end
-    local phones = phone_list(p.phones)
-    if not phones or p.variables == nil then
-        return no_data()
+    if p.variables == nil then
+        return seed_errors.answer(400, 8)
     end
     local vars = variable_map(p.variables)
     if not vars then
-        return invalid("variables")
+        return util.invalid("variables")
     end
     local updated = 0
     for _, v in ipairs(phones) do
@@ -341,17 +275,9 @@ end
 
 -- DELETE /sms/numbers (a DELETE with a body)
 local function delete_numbers(req)
-    local p, status, body = util.request_params(req)
+    local p, entry, phones = numbers_request(req)
     if not p then
-        return status, body
-    end
-    local entry = book_numbers(p.addressBookId)
-    if not entry then
-        return book_not_found()
-    end
-    local phones = phone_list(p.phones)
-    if not phones then
-        return no_data()
+        return entry, phones
     end
     local gone = {}
     local deleted = 0
@@ -377,11 +303,11 @@ end
 local function number_info(_, params)
     local entry = book_numbers(params.book_id)
     if not entry then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     local n = entry.by_phone[digits(params.phone) or ""]
     if not n then
-        return phone_not_found()
+        return util.not_found("Phone number")
     end
     local vars = {}
     for k, v in pairs(n.variables) do
@@ -406,9 +332,9 @@ end
 
 -- GET /sms/black_list/by_numbers?phones=[...] (a JSON array in the query)
 local function blacklist_by_numbers(req)
-    local phones = phone_list(req.args().phones)
+    local phones = util.json_list(req.args().phones)
     if not phones then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     local out = util.array()
     for _, v in ipairs(phones) do
@@ -426,9 +352,9 @@ local function add_blacklist(req)
     if not p then
         return status, body
     end
-    local phones = phone_list(p.phones)
+    local phones = util.json_list(p.phones)
     if not phones then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     local description = type(p.description) == "string" and p.description or ""
     local added, exists = 0, 0
@@ -452,9 +378,9 @@ local function remove_blacklist(req)
     if not p then
         return status, body
     end
-    local phones = phone_list(p.phones)
+    local phones = util.json_list(p.phones)
     if not phones then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     local removed = 0
     for _, v in ipairs(phones) do
@@ -518,21 +444,20 @@ end
 -- Validates what both ways of sending share; returns a campaign without
 -- recipients, or nil plus the error answer.
 local function campaign_from(p)
-    if type(p.sender) ~= "string" or p.sender == ""
-       or type(p.body) ~= "string" or util.trim(p.body) == "" then
-        return nil, no_data()
+    if type(p.sender) ~= "string" or p.sender == "" or not util.non_blank(p.body) then
+        return nil, seed_errors.answer(400, 8)
     end
     if not active_sender(p.sender) then
-        return nil, no_such_sender()
+        return nil, seed_errors.answer(400, 1003)
     end
     if not valid_route(p.route) then
-        return nil, invalid("route")
+        return nil, util.invalid("route")
     end
     local send_date = ngx.utctime()
     local scheduled = false
     if p.date ~= nil then
-        if not is_datetime(p.date) then
-            return nil, bad_date()
+        if not util.is_datetime(p.date) then
+            return nil, seed_errors.answer(400, 799)
         end
         scheduled = p.date > send_date
         send_date = p.date
@@ -567,7 +492,7 @@ local function send_to_book(req)
     end
     local entry, book = book_numbers(p.addressBookId)
     if not entry then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     local c, s2, b2 = campaign_from(p)
     if not c then
@@ -580,7 +505,7 @@ local function send_to_book(req)
         end
     end
     if #phones == 0 then
-        return book_empty()
+        return seed_errors.answer(400, 211)
     end
     c.address_book_id = book.id
     store_campaign(c, phones)
@@ -594,9 +519,9 @@ local function send_to_phones(req)
     if not p then
         return status, body
     end
-    local list = phone_list(p.phones)
+    local list = util.json_list(p.phones)
     if not list then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     local c, s2, b2 = campaign_from(p)
     if not c then
@@ -612,7 +537,7 @@ local function send_to_phones(req)
         end
     end
     if #phones == 0 then
-        return no_recipients()
+        return seed_errors.answer(400, 11)
     end
     store_campaign(c, phones)
     return 200, { result = true, campaign_id = c.id,
@@ -627,10 +552,10 @@ end
 local function list_campaigns(req)
     local args = req.args()
     if args.dateFrom == nil or args.dateTo == nil then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
-    if not is_datetime(args.dateFrom) or not is_datetime(args.dateTo) then
-        return bad_date()
+    if not util.is_datetime(args.dateFrom) or not util.is_datetime(args.dateTo) then
+        return seed_errors.answer(400, 799)
     end
     local out = util.array()
     for _, id in ipairs(campaign_ids) do
@@ -653,14 +578,14 @@ local function list_campaigns(req)
 end
 
 local function find_campaign(id)
-    return campaigns_by_id[to_id(id) or -1]
+    return campaigns_by_id[util.parse_id(id) or -1]
 end
 
 -- GET /sms/campaigns/info/{id}: `data` is a one-element array
 local function campaign_info(_, params)
     local c = find_campaign(params.id)
     if not c then
-        return campaign_not_found()
+        return seed_errors.answer(404, 802)
     end
     local sent = c.status == "sent"
     local each = parts(c.body) * _M.PRICE
@@ -692,10 +617,10 @@ end
 local function cancel_campaign(_, params)
     local c = find_campaign(params.id)
     if not c then
-        return campaign_not_found()
+        return seed_errors.answer(404, 802)
     end
     if c.status ~= "scheduled" then
-        return already_sent()
+        return seed_errors.answer(400, 602)
     end
     c.status = "cancelled"
     return 200, { result = true }
@@ -705,25 +630,25 @@ end
 local function campaign_cost(req)
     local args = req.args()
     if type(args.body) ~= "string" or args.body == "" then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     if args.sender ~= nil and not active_sender(args.sender) then
-        return no_such_sender()
+        return seed_errors.answer(400, 1003)
     end
     if not valid_route(args.route) then
-        return invalid("route")
+        return util.invalid("route")
     end
     local count
     if args.addressBookId ~= nil then
         local entry = book_numbers(args.addressBookId)
         if not entry then
-            return book_not_found()
+            return seed_errors.answer(404, 213)
         end
         count = #entry.list
     else
-        local list = phone_list(args.phones)
+        local list = util.json_list(args.phones)
         if not list then
-            return no_data()
+            return seed_errors.answer(400, 8)
         end
         count = 0
         for _, v in ipairs(list) do
@@ -743,11 +668,11 @@ local function delete_campaign(req)
         return status, body
     end
     if p.id == nil then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     local c = find_campaign(p.id)
     if not c then
-        return campaign_not_found()
+        return seed_errors.answer(404, 802)
     end
     campaigns_by_id[c.id] = nil
     for i, id in ipairs(campaign_ids) do

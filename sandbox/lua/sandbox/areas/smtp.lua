@@ -27,9 +27,9 @@ local str_sub = string.sub
 local str_format = string.format
 local table_concat = table.concat
 local table_remove = table.remove
-local os_date = os.date
 
 local util = require "sandbox.util"
+local seed_errors = require "sandbox.seed_errors"
 local senders = require "sandbox.areas.senders"
 local templates = require "sandbox.areas.templates"
 
@@ -55,58 +55,7 @@ end
 
 _M.reset()
 
--- Errors, with the seed document's texts.
-local function no_data()
-    return util.api_error(400, 8, "No data")
-end
-
-local function sender_missing()
-    return util.api_error(400, 10, "Sender email address missing")
-end
-
-local function no_recipients()
-    return util.api_error(400, 11, "Can’t find recipients addresses")
-end
-
-local function content_missing()
-    return util.api_error(400, 13, "Empty email message content field")
-end
-
-local function unknown_message()
-    return util.api_error(404, 14, "Can’t find email address with the specified ID")
-end
-
-local function unknown_address()
-    return util.api_error(404, 17, "Can’t find the email address")
-end
-
-local function already_exists()
-    return util.api_error(400, 19, "Email address already exists")
-end
-
-local function free_mail()
-    return util.api_error(400, 20, "Using free email services (not allowed)")
-end
-
-local function subject_missing()
-    return util.api_error(400, 720, "Empty subject field")
-end
-
-local function bad_date()
-    return util.api_error(400, 799,
-        "Incorrect date format. Use YYYY-MM-DD hh:ii:ss that equals or greater "
-        .. "than the current date")
-end
-
-local function syntax_error()
-    return util.api_error(400, 906, "Email address syntax error")
-end
-
-local function badly_formed()
-    return util.api_error(422, 999, "Badly formed incoming data")
-end
-
-local valid_email = senders.valid_email
+local valid_email = util.valid_email
 
 local function today()
     return str_sub(ngx.utctime(), 1, 10)
@@ -114,22 +63,6 @@ end
 
 local function is_date(s)
     return type(s) == "string" and str_match(s, "^%d%d%d%d%-%d%d%-%d%d$") ~= nil
-end
-
--- limit/offset query arguments; nil plus an answer when invalid
-local function pagination(args)
-    local limit = util.parse_count(args.limit, _M.MAX_LIMIT)
-    if not limit then
-        return nil, nil, util.api_error(400, 400, "Invalid limit")
-    end
-    local offset = util.parse_count(args.offset, 0)
-    if not offset then
-        return nil, nil, util.api_error(400, 400, "Invalid offset")
-    end
-    if limit > _M.MAX_LIMIT then
-        limit = _M.MAX_LIMIT
-    end
-    return limit, offset
 end
 
 local BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -225,29 +158,29 @@ local function send(req)
         email = util.decode(email)
     end
     if type(email) ~= "table" or not util.is_object(email) then
-        return badly_formed()
+        return util.badly_formed()
     end
 
     local to = recipients(email.to, true)
     local cc = recipients(email.cc, false)
     local bcc = recipients(email.bcc, false)
     if email.to == nil then
-        return no_recipients()
+        return seed_errors.answer(400, 11)
     end
     if not to or not cc or not bcc then
-        return badly_formed()
+        return util.badly_formed()
     end
     if #to == 0 then
-        return no_recipients()
+        return seed_errors.answer(400, 11)
     end
     local all = {}
     for _, list in ipairs({ to, cc, bcc }) do
         for _, r in ipairs(list) do
             if type(r) ~= "table" or not util.is_object(r) then
-                return badly_formed()
+                return util.badly_formed()
             end
             if not valid_email(r.email) then
-                return syntax_error()
+                return seed_errors.answer(400, 906)
             end
             all[#all + 1] = r.email
         end
@@ -255,59 +188,59 @@ local function send(req)
 
     local from = email.from
     if type(from) ~= "table" or from.email == nil or from.email == "" then
-        return sender_missing()
+        return seed_errors.answer(400, 10)
     end
     if not valid_email(from.email) then
-        return syntax_error()
+        return seed_errors.answer(400, 906)
     end
-    if type(email.subject) ~= "string" or util.trim(email.subject) == "" then
-        return subject_missing()
+    if not util.non_blank(email.subject) then
+        return seed_errors.answer(400, 720)
     end
 
     local size = #email.subject
     if email.html ~= nil then
         local html = type(email.html) == "string" and ngx.decode_base64(email.html)
         if not html then
-            return badly_formed()
+            return util.badly_formed()
         end
         size = size + #html
     end
     if email.text ~= nil then
         if type(email.text) ~= "string" then
-            return badly_formed()
+            return util.badly_formed()
         end
         size = size + #email.text
     end
     if email.template ~= nil then
         local t = email.template
         if type(t) ~= "table" or t.id == nil then
-            return badly_formed()
+            return util.badly_formed()
         end
         if t.variables ~= nil and type(t.variables) ~= "table" then
-            return badly_formed()
+            return util.badly_formed()
         end
         local template = templates.find(t.id)
         if not template then
-            return util.api_error(404, 404, "Template not found")
+            return util.not_found("Template")
         end
         size = size + #template.html
     end
     if (email.html == nil or email.html == "") and (email.text == nil or email.text == "")
        and email.template == nil then
-        return content_missing()
+        return seed_errors.answer(400, 13)
     end
     for key, binary in pairs({ attachments = false, attachments_binary = true }) do
         if email[key] ~= nil then
             local n = attachment_map(email[key], binary)
             if not n then
-                return badly_formed()
+                return util.badly_formed()
             end
             size = size + n
         end
     end
 
     local now = req.time
-    local date = os_date("!%Y-%m-%d %H:%M:%S", math_floor(now))
+    local date = util.format_epoch(now)
     local first
     for _, address in ipairs(all) do
         local r = {
@@ -336,37 +269,30 @@ end
 -- GET /smtp/emails
 local function list(req)
     local args = req.args()
-    local limit, offset, status, body = pagination(args)
+    local limit, offset, status, body = util.pagination(args, _M.MAX_LIMIT)
     if not limit then
         return status, body
     end
     for _, key in ipairs({ "from", "to" }) do
         if args[key] ~= nil and not is_date(args[key]) then
-            return bad_date()
+            return seed_errors.answer(400, 799)
         end
     end
     if args.country ~= nil and args.country ~= "on" and args.country ~= "off" then
-        return util.api_error(400, 400, "Invalid country")
+        return util.invalid("country")
     end
     local sender = type(args.sender) == "string" and str_lower(args.sender) or nil
     local recipient = type(args.recipient) == "string" and str_lower(args.recipient) or nil
-    local out = util.array()
-    local skipped = 0
+    local matching = {}
     for _, r in ipairs(records) do
         local day = str_sub(r.send_date, 1, 10)
         if (not args.from or day >= args.from) and (not args.to or day <= args.to)
            and (not sender or str_lower(r.sender) == sender)
            and (not recipient or str_lower(r.recipient) == recipient) then
-            if skipped < offset then
-                skipped = skipped + 1
-            elseif #out < limit then
-                out[#out + 1] = record_view(r)
-            else
-                break
-            end
+            matching[#matching + 1] = r
         end
     end
-    return 200, out
+    return 200, util.slice(matching, offset, limit, record_view)
 end
 
 -- GET /smtp/emails/total
@@ -378,7 +304,7 @@ end
 local function get(_, params)
     local r = by_id[params.id]
     if not r then
-        return unknown_message()
+        return seed_errors.answer(404, 14)
     end
     return 200, record_view(r)
 end
@@ -397,22 +323,17 @@ end
 -- ones in this answer, `request_limit` the page size applied.
 local function bounces(req)
     local args = req.args()
-    local limit, offset, status, body = pagination(args)
+    local limit, offset, status, body = util.pagination(args, _M.MAX_LIMIT)
     if not limit then
         return status, body
     end
     local day = args.date
     if day ~= nil and not is_date(day) then
-        return bad_date()
+        return seed_errors.answer(400, 799)
     end
     local all = bounces_of(day or today())
-    local emails = util.array()
-    for i = offset + 1, offset + limit do
-        local r = all[i]
-        if not r then
-            break
-        end
-        emails[#emails + 1] = {
+    local emails = util.slice(all, offset, limit, function(r)
+        return {
             email_to = r.recipient,
             sender = r.sender,
             send_date = r.send_date,
@@ -421,7 +342,7 @@ local function bounces(req)
             smtp_answer_subcode = r.subcode,
             smtp_answer_data = r.data,
         }
-    end
+    end)
     return 200, { total = #all, emails = emails, request_limit = limit, found = #emails }
 end
 
@@ -440,47 +361,31 @@ local function find_unsubscribed(email)
     return nil
 end
 
--- The `emails` field: an array, or a string holding one (older wrappers).
-local function email_items(value)
-    if type(value) == "string" then
-        value = util.decode(value)
-    end
-    if type(value) ~= "table" or not util.is_array(value) or #value == 0 then
-        return nil
-    end
-    return value
-end
-
 -- GET /smtp/unsubscribe
 local function list_unsubscribed(req)
     local args = req.args()
-    local limit, offset, status, body = pagination(args)
+    local limit, offset, status, body = util.pagination(args, _M.MAX_LIMIT)
     if not limit then
         return status, body
     end
     if args.date ~= nil and not is_date(args.date) then
-        return bad_date()
+        return seed_errors.answer(400, 799)
     end
-    local out = util.array()
-    local skipped = 0
+    local matching = {}
     for _, u in ipairs(unsubscribed) do
         if not args.date or str_sub(u.date, 1, 10) == args.date then
-            if skipped < offset then
-                skipped = skipped + 1
-            elseif #out < limit then
-                out[#out + 1] = {
-                    email = u.email,
-                    unsubscribe_by_link = 0,
-                    unsubscribe_by_user = 1,
-                    spam_complaint = 0,
-                    date = u.date,
-                }
-            else
-                break
-            end
+            matching[#matching + 1] = u
         end
     end
-    return 200, out
+    return 200, util.slice(matching, offset, limit, function(u)
+        return {
+            email = u.email,
+            unsubscribe_by_link = 0,
+            unsubscribe_by_user = 1,
+            spam_complaint = 0,
+            date = u.date,
+        }
+    end)
 end
 
 -- POST /smtp/unsubscribe: all or nothing
@@ -489,9 +394,9 @@ local function unsubscribe(req)
     if not params then
         return status, body
     end
-    local items = email_items(params.emails)
+    local items = util.json_list(params.emails)
     if not items then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     local adds = {}
     for i, item in ipairs(items) do
@@ -502,11 +407,11 @@ local function unsubscribe(req)
             email = item
         end
         if not valid_email(email) then
-            return syntax_error()
+            return seed_errors.answer(400, 906)
         end
         adds[i] = { email = email, comment = type(comment) == "string" and comment or "" }
     end
-    local date = os_date("!%Y-%m-%d %H:%M:%S", math_floor(req.time))
+    local date = util.format_epoch(req.time)
     for _, a in ipairs(adds) do
         local i = find_unsubscribed(a.email)
         if i then
@@ -524,13 +429,13 @@ local function remove_unsubscribed(req)
     if not params then
         return status, body
     end
-    local items = email_items(params.emails)
+    local items = util.json_list(params.emails)
     if not items then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     for _, item in ipairs(items) do
         if not valid_email(item) then
-            return syntax_error()
+            return seed_errors.answer(400, 906)
         end
     end
     for _, item in ipairs(items) do
@@ -580,17 +485,17 @@ local function add_domain(req)
     end
     local email = params.email
     if email == nil or email == "" then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
     if not valid_email(email) then
-        return syntax_error()
+        return seed_errors.answer(400, 906)
     end
     if senders.is_free_mail(email) then
-        return free_mail()
+        return seed_errors.answer(400, 20)
     end
     local name = domain_of(email)
     if find_domain(name) then
-        return already_exists()
+        return seed_errors.answer(400, 19)
     end
     domains[#domains + 1] = { domain = name, email = email, verified = false }
     return 200, { result = true }
@@ -599,11 +504,11 @@ end
 -- GET /smtp/domains/{email}: verification (immediate in the sandbox)
 local function verify_domain(_, params)
     if not valid_email(params.email) then
-        return syntax_error()
+        return seed_errors.answer(400, 906)
     end
     local i = find_domain(domain_of(params.email))
     if not i then
-        return unknown_address()
+        return seed_errors.answer(404, 17)
     end
     domains[i].verified = true
     return 200, { result = true }

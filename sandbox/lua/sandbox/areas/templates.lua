@@ -16,6 +16,7 @@ local str_match = string.match
 local str_gsub = string.gsub
 
 local util = require "sandbox.util"
+local seed_errors = require "sandbox.seed_errors"
 
 local _M = {}
 
@@ -83,18 +84,6 @@ end
 
 _M.reset()
 
-local function not_found()
-    return util.api_error(404, 404, "Template not found")
-end
-
-local function no_data()
-    return util.api_error(400, 8, "No data")
-end
-
-local function badly_formed()
-    return util.api_error(422, 999, "Badly formed incoming data")
-end
-
 --- For other areas (campaigns, SMTP): the template with this real_id (a
 -- number or a decimal string) or hash id, or nil. Its `html` field holds
 -- the decoded body.
@@ -138,14 +127,14 @@ end
 -- A base64 body from a request: the decoded HTML, or nil plus the answer.
 local function decode_body(value)
     if value == nil or value == "" then
-        return nil, no_data()
+        return nil, seed_errors.answer(400, 8)
     end
     if type(value) ~= "string" then
-        return nil, badly_formed()
+        return nil, util.badly_formed()
     end
     local html = ngx.decode_base64(value)
     if html == nil or html == "" then
-        return nil, badly_formed()
+        return nil, util.badly_formed()
     end
     return html
 end
@@ -186,10 +175,10 @@ end
 local function edit(req, params)
     local t = _M.find(params.id)
     if not t then
-        return not_found()
+        return util.not_found("Template")
     end
     if t.owner ~= "me" then
-        return util.api_error(403, 800, "Invalid operation")
+        return seed_errors.answer(403, 800)
     end
     local body_params, status, body = util.request_params(req)
     if not body_params then
@@ -210,7 +199,7 @@ end
 local function get(_, params)
     local t = _M.find(params.id)
     if not t then
-        return not_found()
+        return util.not_found("Template")
     end
     return 200, view(t, true)
 end
@@ -218,20 +207,13 @@ end
 -- GET /templates?limit=&offset=&owner=
 local function list(req)
     local args = req.args()
-    local limit = util.parse_count(args.limit, _M.MAX_LIMIT)
+    local limit, offset, status, body = util.pagination(args, _M.MAX_LIMIT)
     if not limit then
-        return util.api_error(400, 400, "Invalid limit")
-    end
-    local offset = util.parse_count(args.offset, 0)
-    if not offset then
-        return util.api_error(400, 400, "Invalid offset")
-    end
-    if limit > _M.MAX_LIMIT then
-        limit = _M.MAX_LIMIT
+        return status, body
     end
     local owner = args.owner
     if owner ~= nil and owner ~= "me" and owner ~= "sendpulse" then
-        return util.api_error(400, 400, "Invalid owner")
+        return util.invalid("owner")
     end
     local matching = {}
     for _, t in ipairs(templates) do
@@ -239,15 +221,9 @@ local function list(req)
             matching[#matching + 1] = t
         end
     end
-    local out = util.array()
-    for i = offset + 1, offset + limit do
-        local t = matching[i]
-        if not t then
-            break
-        end
-        out[#out + 1] = view(t, false)
-    end
-    return 200, out
+    return 200, util.slice(matching, offset, limit, function(t)
+        return view(t, false)
+    end)
 end
 
 _M.routes = {

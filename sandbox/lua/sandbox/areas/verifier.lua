@@ -29,9 +29,9 @@ local tostring = tostring
 local str_lower = string.lower
 local str_match = string.match
 local str_find = string.find
-local math_floor = math.floor
 
 local util = require "sandbox.util"
+local seed_errors = require "sandbox.seed_errors"
 local addressbooks = require "sandbox.areas.addressbooks"
 
 local _M = {}
@@ -71,28 +71,9 @@ end
 
 _M.reset()
 
-local function list_id_missing()
-    return util.api_error(400, 722, "Mailing list ID not specified")
-end
-
-local function book_empty()
-    return util.api_error(400, 211, "Mailing list empty")
-end
-
-local function book_not_found()
-    return util.api_error(404, 213, "Mailing list not found")
-end
-
-local function email_missing()
-    return util.api_error(400, 1101, "Email address not specified")
-end
-
-local function email_not_found()
-    return util.api_error(404, 17, "Can’t find the email address")
-end
-
+-- A list that exists but was never verified has "No data" (8).
 local function not_verified()
-    return util.api_error(404, 8, "No data")
+    return seed_errors.answer(404, 8)
 end
 
 --- The checks of one address: {status, valid_format, disposable, webmail,
@@ -126,11 +107,9 @@ end
 
 -- A positive integer from a query or body field (number or digits).
 local function positive_id(value)
-    if type(value) == "string" and str_match(value, "^%d+$") then
-        value = tonumber(value)
-    end
-    if type(value) == "number" and value >= 1 and value == math_floor(value) then
-        return value
+    local id = util.parse_id(value)
+    if id and id >= 1 then
+        return id
     end
     return nil
 end
@@ -186,14 +165,14 @@ local function verify_list(req)
         return status, body
     end
     if params.id == nil then
-        return list_id_missing()
+        return seed_errors.answer(400, 722)
     end
     local book = addressbooks.find(positive_id(params.id) or -1)
     if not book then
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     if #book.contacts == 0 then
-        return book_empty()
+        return seed_errors.answer(400, 211)
     end
     local addresses = {}
     for i, contact in ipairs(book.contacts) do
@@ -216,7 +195,7 @@ end
 local function verification_of(req)
     local id = positive_id(req.args().id)
     if not id then
-        return nil, list_id_missing()
+        return nil, seed_errors.answer(400, 722)
     end
     local v = lists[id]
     if v then
@@ -225,7 +204,7 @@ local function verification_of(req)
     if addressbooks.find(id) then
         return nil, not_verified()
     end
-    return nil, book_not_found()
+    return nil, seed_errors.answer(404, 213)
 end
 
 -- GET /verifier-service/get-progress/?id=
@@ -249,26 +228,14 @@ end
 
 -- GET /verifier-service/check-list?start=&count=
 local function check_list(req)
-    local args = req.args()
-    local count = util.parse_count(args.count, _M.MAX_COUNT)
+    local count, start, status, body =
+        util.pagination(req.args(), _M.MAX_COUNT, "count", "start")
     if not count then
-        return util.api_error(400, 400, "Invalid count")
+        return status, body
     end
-    local start = util.parse_count(args.start, 0)
-    if not start then
-        return util.api_error(400, 400, "Invalid start")
-    end
-    if count > _M.MAX_COUNT then
-        count = _M.MAX_COUNT
-    end
-    local list = util.array()
-    for i = start + 1, start + count do
-        local id = list_order[i]
-        if not id then
-            break
-        end
-        list[#list + 1] = summary(lists[id])
-    end
+    local list = util.slice(list_order, start, count, function(id)
+        return summary(lists[id])
+    end)
     return 200, { total = #list_order, list = list }
 end
 
@@ -280,7 +247,7 @@ local function verify_single(req)
     end
     local email = params.email
     if type(email) ~= "string" or email == "" then
-        return email_missing()
+        return seed_errors.answer(400, 1101)
     end
     singles[str_lower(email)] = { email = email, checks = _M.judge(email) }
     return 200, { result = true }
@@ -290,11 +257,11 @@ end
 local function single_result(req)
     local email = req.args().email
     if type(email) ~= "string" or email == "" then
-        return email_missing()
+        return seed_errors.answer(400, 1101)
     end
     local entry = singles[str_lower(email)]
     if not entry then
-        return email_not_found()
+        return seed_errors.answer(404, 17)
     end
     return 200, { result = true, data = { email = entry.email, checks = entry.checks } }
 end
@@ -307,11 +274,11 @@ local function delete_single(req)
         email = type(params) == "table" and params.email or nil
     end
     if type(email) ~= "string" or email == "" then
-        return email_missing()
+        return seed_errors.answer(400, 1101)
     end
     local key = str_lower(email)
     if not singles[key] then
-        return email_not_found()
+        return seed_errors.answer(404, 17)
     end
     singles[key] = nil
     return 200, { result = true }
@@ -324,7 +291,7 @@ local function make_report(req)
         return status, body
     end
     if params.id == nil then
-        return list_id_missing()
+        return seed_errors.answer(400, 722)
     end
     local id = positive_id(params.id)
     local v = id and lists[id]
@@ -332,7 +299,7 @@ local function make_report(req)
         if id and addressbooks.find(id) then
             return not_verified()
         end
-        return book_not_found()
+        return seed_errors.answer(404, 213)
     end
     local statuses
     local wanted = params.status
@@ -344,7 +311,7 @@ local function make_report(req)
         for _, s in ipairs(wanted) do
             local n = tonumber(s)
             if not n or not STATUS_TEXT[n] then
-                return util.api_error(400, 400, "Invalid status")
+                return util.invalid("status")
             end
             statuses[n] = true
         end

@@ -14,11 +14,10 @@ local pairs = pairs
 local ipairs = ipairs
 local tostring = tostring
 local tonumber = tonumber
-local math_floor = math.floor
-local str_match = string.match
-local str_format = string.format
+local str_sub = string.sub
 
 local util = require "sandbox.util"
+local seed_errors = require "sandbox.seed_errors"
 local addressbooks = require "sandbox.areas.addressbooks"
 local sms = require "sandbox.areas.sms"
 
@@ -56,81 +55,23 @@ end
 
 _M.reset()
 
--- Errors, with the seed document's texts where a code applies.
-local function no_data()
-    return util.api_error(400, 8, "No data")
-end
-
-local function no_recipients()
-    return util.api_error(400, 11, "Can’t find recipients addresses")
-end
-
-local function book_empty()
-    return util.api_error(400, 211, "Mailing list empty")
-end
-
-local function book_not_found()
-    return util.api_error(404, 213, "Mailing list not found")
-end
-
-local function already_sent()
-    return util.api_error(400, 602, "Can’t find the campaign. Probably, it has already been sent.")
-end
-
-local function bad_date()
-    return util.api_error(400, 799, "Incorrect date format. Use YYYY-MM-DD hh:ii:ss "
-                          .. "that equals or greater than the current date")
-end
-
-local function campaign_not_found()
-    return util.api_error(404, 802, "Campaign not found")
-end
-
-local function no_such_sender()
-    return util.api_error(400, 1003, "The specified sender doesn’t exist")
-end
-
-local function sender_not_found()
-    return util.api_error(404, 1003, "The specified sender doesn’t exist")
-end
-
-local function invalid(what)
-    return util.api_error(400, 400, "Invalid " .. what)
-end
-
-local function to_id(v)
-    if type(v) == "number" and v == math_floor(v) then
-        return v
-    end
-    if type(v) == "string" and str_match(v, "^%d+$") then
-        return tonumber(v)
-    end
-    return nil
-end
-
+-- A recipient: a phone number as SMS takes it, except that a leading "+",
+-- which SMS drops, is refused.
 local function digits(v)
-    if type(v) == "number" and v > 0 and v == math_floor(v) then
-        v = str_format("%.0f", v)
-    end
-    if type(v) ~= "string" or not str_match(v, "^%d+$") or #v < 7 or #v > 15 then
+    if type(v) == "string" and str_sub(v, 1, 1) == "+" then
         return nil
     end
-    return v
+    return sms.phone_digits(v)
 end
 
 local function find_sender(id)
-    id = to_id(id)
+    id = util.parse_id(id)
     for _, s in ipairs(SENDERS) do
         if s.id == id then
             return s
         end
     end
     return nil
-end
-
-local function is_datetime(v)
-    return type(v) == "string"
-           and str_match(v, "^%d%d%d%d%-[01]%d%-[0-3]%d [0-2]%d:[0-5]%d:[0-5]%d$") ~= nil
 end
 
 local function optional_string(v)
@@ -170,29 +111,29 @@ end
 -- true, or nil plus the error answer. `creating` makes the fields required.
 local function apply(task, p, creating)
     if creating or p.task_name ~= nil then
-        if type(p.task_name) ~= "string" or util.trim(p.task_name) == "" then
-            return nil, no_data()
+        if not util.non_blank(p.task_name) then
+            return nil, seed_errors.answer(400, 8)
         end
         task.name = p.task_name
     end
     if creating or p.message_type ~= nil then
-        local t = to_id(p.message_type)
+        local t = util.parse_id(p.message_type)
         if t ~= 2 and t ~= 3 then
-            return nil, invalid("message_type")
+            return nil, util.invalid("message_type")
         end
         task.message_type = t
     end
     if creating or p.sender_id ~= nil then
         local s = find_sender(p.sender_id)
         if not s or s.status ~= "verified" then
-            return nil, no_such_sender()
+            return nil, seed_errors.answer(400, 1003)
         end
         task.sender = s
     end
     if creating or p.message_live_time ~= nil then
-        local t = to_id(p.message_live_time)
+        local t = util.parse_id(p.message_live_time)
         if not t or t < 60 or t > 86400 then
-            return nil, invalid("message_live_time")
+            return nil, util.invalid("message_live_time")
         end
         task.message_live_time = t
     end
@@ -200,8 +141,8 @@ local function apply(task, p, creating)
         local now = ngx.utctime()
         if p.send_date == nil or p.send_date == "now" then
             task.send_date = now
-        elseif not is_datetime(p.send_date) or p.send_date < now then
-            return nil, bad_date()
+        elseif not util.is_datetime(p.send_date) or p.send_date < now then
+            return nil, seed_errors.answer(400, 799)
         else
             task.send_date = p.send_date
         end
@@ -209,57 +150,57 @@ local function apply(task, p, creating)
     end
     if p.message ~= nil then
         if type(p.message) ~= "string" or #p.message > 1000 then
-            return nil, invalid("message")
+            return nil, util.invalid("message")
         end
         task.message = p.message
     end
     if p.additional ~= nil then
         if not valid_additional(p.additional) then
-            return nil, invalid("additional")
+            return nil, util.invalid("additional")
         end
         task.additional = p.additional
     end
     if p.stretch_time ~= nil then
-        if not to_id(p.stretch_time) then
-            return nil, invalid("stretch_time")
+        if not util.parse_id(p.stretch_time) then
+            return nil, util.invalid("stretch_time")
         end
-        task.stretch_time = to_id(p.stretch_time)
+        task.stretch_time = util.parse_id(p.stretch_time)
     end
     local additional = task.additional or {}
-    if (task.message == nil or util.trim(task.message) == "") and not additional.image then
-        return nil, no_data()
+    if not util.non_blank(task.message) and not additional.image then
+        return nil, seed_errors.answer(400, 8)
     end
     if p.address_book ~= nil and p.address_book ~= util.null
        and p.recipients ~= nil and p.recipients ~= util.null then
-        return nil, invalid("recipients: give address_book or recipients, not both")
+        return nil, util.invalid("recipients: give address_book or recipients, not both")
     end
     if p.address_book ~= nil and p.address_book ~= util.null then
-        local book = addressbooks.find(to_id(p.address_book) or -1)
+        local book = addressbooks.find(util.parse_id(p.address_book) or -1)
         if not book then
-            return nil, book_not_found()
+            return nil, seed_errors.answer(404, 213)
         end
         local phones = sms.phones(book.id)
         if #phones == 0 then
-            return nil, book_empty()
+            return nil, seed_errors.answer(400, 211)
         end
         task.address_book = book.id
         task.recipients = phones
     elseif p.recipients ~= nil and p.recipients ~= util.null then
         if not util.is_array(p.recipients) or #p.recipients > _M.MAX_RECIPIENTS then
-            return nil, invalid("recipients")
+            return nil, util.invalid("recipients")
         end
         local phones = {}
         for i, v in ipairs(p.recipients) do
             phones[i] = digits(v)
             if not phones[i] then
-                return nil, invalid("recipients")
+                return nil, util.invalid("recipients")
             end
         end
         task.address_book = nil
         task.recipients = phones
     end
     if not task.recipients or #task.recipients == 0 then
-        return nil, no_recipients()
+        return nil, seed_errors.answer(400, 11)
     end
     return true
 end
@@ -319,14 +260,14 @@ local function update_task(req)
         return status, body
     end
     if p.main_task_id == nil then
-        return no_data()
+        return seed_errors.answer(400, 8)
     end
-    local task = tasks_by_id[to_id(p.main_task_id) or -1]
+    local task = tasks_by_id[util.parse_id(p.main_task_id) or -1]
     if not task then
-        return campaign_not_found()
+        return seed_errors.answer(404, 802)
     end
     if task.status ~= "scheduled" then
-        return already_sent()
+        return seed_errors.answer(400, 602)
     end
     -- validate on a copy: a refused update changes nothing
     local copy = {}
@@ -364,38 +305,24 @@ end
 
 -- GET /viber/task?limit=&offset=
 local function list_tasks(req)
-    local args = req.args()
-    local limit = util.parse_count(args.limit, _M.MAX_LIMIT)
+    local limit, offset, status, body = util.pagination(req.args(), _M.MAX_LIMIT)
     if not limit then
-        return invalid("limit")
+        return status, body
     end
-    local offset = util.parse_count(args.offset, 0)
-    if not offset then
-        return invalid("offset")
-    end
-    if limit > _M.MAX_LIMIT then
-        limit = _M.MAX_LIMIT
-    end
-    local out = util.array()
-    for i = offset + 1, offset + limit do
-        local id = task_ids[i]
-        if not id then
-            break
-        end
-        out[#out + 1] = summary(tasks_by_id[id])
-    end
-    return 200, out
+    return 200, util.slice(task_ids, offset, limit, function(id)
+        return summary(tasks_by_id[id])
+    end)
 end
 
 local function find_task(params)
-    return tasks_by_id[to_id(params.id) or -1]
+    return tasks_by_id[util.parse_id(params.id) or -1]
 end
 
 -- GET /viber/task/{id}: the campaign with its statistics
 local function get_task(_, params)
     local task = find_task(params)
     if not task then
-        return campaign_not_found()
+        return seed_errors.answer(404, 802)
     end
     local view = summary(task)
     local sent = task.status == "send" and #task.recipients or 0
@@ -408,7 +335,7 @@ end
 local function task_recipients(_, params)
     local task = find_task(params)
     if not task then
-        return campaign_not_found()
+        return seed_errors.answer(404, 802)
     end
     local sent = task.status == "send"
     local out = util.array()
@@ -451,7 +378,7 @@ end
 local function get_sender(_, params)
     local s = find_sender(params.id)
     if not s then
-        return sender_not_found()
+        return seed_errors.answer(404, 1003)
     end
     return 200, sender_view(s)
 end
