@@ -59,7 +59,8 @@ enum { CONT_SEND, CONT_FAIL, CONT_RETRY };
 #define BACKOFF_MAX 30.0
 
 /* How a failed step should be reported when the call ends. */
-enum { FAIL_RESPONSE, FAIL_TRANSPORT, FAIL_TOKEN_DECODE, FAIL_CLOSED };
+enum { FAIL_RESPONSE, FAIL_TRANSPORT, FAIL_TOKEN_DECODE, FAIL_CLOSED,
+	FAIL_TOKEN_LOOP };
 
 typedef struct sp_call_ext {
 	sp_call k;
@@ -176,6 +177,9 @@ static int finish_fail(lua_State *L, sp_call_ext *x)
 		break;
 	case FAIL_CLOSED:
 		sp_push_plain_error(L, k, SP_KIND_TRANSPORT, x->fail_why);
+		break;
+	case FAIL_TOKEN_LOOP:
+		sp_push_plain_error(L, k, SP_KIND_AUTH, x->fail_why);
 		break;
 	default:
 		sp_push_response_error(L, k, x->fail_kind, x->fail_retry_after);
@@ -418,6 +422,17 @@ sleep_then_acquire:
 	return 2;
 
 fetch_token:
+	/* Tokens that expire before they can be used (a server sending a
+	 * tiny expires_in) must not turn into a stream of token requests. */
+	if (++k->token_fetches > c->max_retries + 2) {
+		release_fetch(c, k);
+		x->fail_how = FAIL_TOKEN_LOOP;
+		x->fail_why = "every new token expired before it could be used";
+		k->cont = CONT_FAIL;
+		if (k->locked)
+			goto unlock;
+		return finish_fail(L, x);
+	}
 	k->req_is_token = 1;
 	goto dispatch;
 

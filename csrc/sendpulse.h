@@ -128,6 +128,7 @@ typedef struct sp_call {
 	int state, cont;
 	int retries;			/* retries spent */
 	int attempts;			/* requests transmitted */
+	int token_fetches;		/* token requests made for this call */
 	int refreshed;			/* the one 401 refresh was used */
 	int locked;			/* holds the store lock */
 	unsigned used_gen;		/* token generation sent with the request */

@@ -102,6 +102,20 @@ describe("OAuth token", function()
     assert.equal(3, sandbox.token_requests())
   end)
 
+  it("stops when every token expires before it can be used", function()
+    -- paced at one request per second, a token living 0.3 s is stale by
+    -- the time the API request may leave: without a bound this would
+    -- fetch tokens forever
+    sandbox.config{ token_lifetime = 0.3 }
+    local c = sandbox.client{ max_retries = 0, rate_limit = 1 }
+    local res, err = c:user_info()
+    assert.is_nil(res)
+    assert.equal("auth", err.kind)
+    assert.matches("expired before it could be used", err.message)
+    assert.equal(2, sandbox.token_requests())         -- max_retries + 2
+    assert.equal(0, sandbox.count("GET /user/info"))
+  end)
+
   it("rejects a token response without a usable token", function()
     local c = sandbox.client()
     sandbox.fault{ path = "/oauth/access_token", status = 200,
