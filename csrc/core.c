@@ -448,6 +448,9 @@ static int core_escape_segment(lua_State *L)
 	s = lua_tolstring(L, 1, &n);
 	if (n == 0)
 		return luaL_error(L, "sendpulse: a path segment must not be empty");
+	if (sp_is_dot_segment(s, n))
+		return luaL_error(L, "sendpulse: a path segment cannot be '.' or "
+			"'..' (a server would resolve it, encoded or not)");
 	b = push_scratch(L);
 	if (!sp_escape_segment(b, s, n))
 		return luaL_error(L, "out of memory");

@@ -7,6 +7,8 @@
  * string that goes into an error, whatever the server chose to echo.
  */
 #define _GNU_SOURCE		/* memmem */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +146,65 @@ static void push_redacted(lua_State *L, sp_client *c, sp_call *k,
 	luaL_pushresult(&b);
 }
 
+/* Occurrences of needle in s. */
+static size_t count_in(const char *s, size_t n, const sp_buf *needle)
+{
+	size_t count = 0;
+	const char *p = s, *end = s + n;
+	while (p < end) {
+		const char *hit = memmem(p, (size_t)(end - p), needle->data,
+			needle->len);
+		if (!hit)
+			break;
+		count++;
+		p = hit + needle->len;
+	}
+	return count;
+}
+
+/* Occurrences of needle in the strings (keys and values) of the decoded
+ * value at idx. */
+static size_t count_in_decoded(lua_State *L, int idx, const sp_buf *needle,
+	int depth)
+{
+	size_t count = 0, n;
+	const char *s;
+
+	if (lua_type(L, idx) == LUA_TSTRING) {
+		s = lua_tolstring(L, idx, &n);
+		return count_in(s, n, needle);
+	}
+	if (!lua_istable(L, idx) || depth > 64)
+		return 0;
+	idx = sp_absindex(L, idx);
+	luaL_checkstack(L, 3, "error body");
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		count += count_in_decoded(L, -1, needle, depth + 1);
+		count += count_in_decoded(L, -2, needle, depth + 1);
+		lua_pop(L, 1);
+	}
+	return count;
+}
+
+/*
+ * Redaction works on the raw bytes; a server could send a secret as JSON
+ * escapes ("\/" or "\u0053..."), which decode to the secret but do not
+ * match it. When the decoded body (at idx) holds a secret more often than
+ * the raw body shows it, the raw body cannot be made safe: withhold it.
+ */
+static int escapes_a_secret(lua_State *L, sp_client *c, sp_call *k, int idx,
+	const char *raw, size_t n)
+{
+	const sp_buf *secrets[NSECRETS];
+	int ns = collect_secrets(c, k, secrets), i;
+	for (i = 0; i < ns; i++)
+		if (count_in_decoded(L, idx, secrets[i], 0) >
+				count_in(raw, n, secrets[i]))
+			return 1;
+	return 0;
+}
+
 /* ---- the error object -------------------------------------------------- */
 
 void sp_push_error_k(lua_State *L, sp_client *c, sp_call *k,
@@ -168,8 +229,13 @@ void sp_push_error_k(lua_State *L, sp_client *c, sp_call *k,
 		lua_setfield(L, -2, "retry_after");
 	}
 	if (e->body) {
-		push_redacted(L, c, k, e->body, e->body_len > SP_ERROR_BODY_MAX
-			? SP_ERROR_BODY_MAX : e->body_len);
+		/* redact first, cut after: a secret across the 4 KiB limit
+		 * must not leave its first bytes behind */
+		push_redacted(L, c, k, e->body, e->body_len);
+		if (sp_rawlen(L, -1) > SP_ERROR_BODY_MAX) {
+			lua_pushlstring(L, lua_tostring(L, -1), SP_ERROR_BODY_MAX);
+			lua_remove(L, -2);
+		}
 		lua_setfield(L, -2, "body");
 	}
 	if (e->method) {
@@ -242,18 +308,25 @@ static void read_error_body(lua_State *L, sp_call *k, sp_errinfo *e,
 	if (!lua_istable(L, -1))
 		return;
 	lua_getfield(L, -1, "error_code");
-	if (lua_type(L, -1) == LUA_TNUMBER) {
-		e->has_code = 1;
-		e->code = (long long)lua_tonumber(L, -1);
+	if (sp_isinteger(L, -1)) {
 #if SP_HAVE_INTEGERS
-		if (lua_isinteger(L, -1))
-			e->code = (long long)lua_tointeger(L, -1);
+		e->has_code = 1;
+		e->code = (long long)lua_tointeger(L, -1);
 #endif
+	} else if (lua_type(L, -1) == LUA_TNUMBER) {
+		/* an integral float within range; 1e300 is no error code */
+		double v = (double)lua_tonumber(L, -1);
+		if (v == floor(v) && v >= -9.2e18 && v <= 9.2e18) {
+			e->has_code = 1;
+			e->code = (long long)v;
+		}
 	} else if (lua_type(L, -1) == LUA_TSTRING) {
 		const char *cs = lua_tostring(L, -1);
 		char *endp;
-		long long v = strtoll(cs, &endp, 10);
-		if (*cs && *endp == '\0') {
+		long long v;
+		errno = 0;
+		v = strtoll(cs, &endp, 10);
+		if (*cs && *endp == '\0' && errno == 0) {
 			e->has_code = 1;
 			e->code = v;
 		}
@@ -348,6 +421,12 @@ void sp_push_response_error(lua_State *L, sp_call *k, int kind_hint,
 	e.retry_after = e.kind == SP_KIND_RATE_LIMIT ? retry_after : -1;
 	e.body = body;
 	e.body_len = k->resp.len;
+	/* the decoded body is on top (its message string, if any, below) */
+	if (pushed && escapes_a_secret(L, k->client, k, -1, body,
+			k->resp.len)) {
+		e.body = "[withheld: the body holds a credential in escaped form]";
+		e.body_len = strlen(e.body);
+	}
 	describe_request(k, &e, path, sizeof path);
 
 	if (e.message == NULL && e.has_code) {
@@ -504,7 +583,13 @@ static int error_tostring(lua_State *L)
 		: "(no message)");
 	method = lua_isstring(L, 5) ? lua_tostring(L, 5) : NULL;
 	path = lua_isstring(L, 6) ? lua_tostring(L, 6) : NULL;
-	status = lua_type(L, 7) == LUA_TNUMBER ? (int)lua_tonumber(L, 7) : 0;
+	if (lua_type(L, 7) == LUA_TNUMBER) {
+		/* a user may have changed the field: keep the cast defined */
+		double v = (double)lua_tonumber(L, 7);
+		status = v >= 1 && v <= 999 ? (int)v : 0;
+	} else {
+		status = 0;
+	}
 	retry_after = lua_type(L, 8) == LUA_TNUMBER ? (double)lua_tonumber(L, 8)
 		: -1;
 

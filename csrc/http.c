@@ -443,7 +443,7 @@ int sp_http_poll(lua_State *L, sp_client *c, double timeout)
 		if (c->xfers[i]->call && c->xfers[i]->done)
 			n++;
 	if (n == 0 && running > 0 && timeout > 0) {
-		ms = (int)(timeout * 1000);
+		ms = timeout < 3600 ? (int)(timeout * 1000) : 3600 * 1000;
 		curl_multi_poll(c->multi, NULL, 0, ms > 0 ? ms : 1, NULL);
 		curl_multi_perform(c->multi, &running);
 		read_messages(c);

@@ -587,20 +587,26 @@ int sp_json_string(sp_buf *out, const char *s, size_t n)
 	return put_string(out, s, n) == 1;
 }
 
-/* Shortest of %.15g..%.17g that reads back exactly; decimal point forced. */
-static int put_float(sp_buf *out, double v)
+/* The shortest of %.15g..%.17g that reads back exactly, with a decimal
+ * point whatever the locale (buf: at least 32 bytes). */
+void sp_format_double(char *buf, size_t n, double v)
 {
-	char tmp[40];
 	int prec;
 	for (prec = 15; prec <= 17; prec++) {
 		char *c;
-		snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-		for (c = tmp; *c; c++)
+		snprintf(buf, n, "%.*g", prec, v);
+		for (c = buf; *c; c++)
 			if (*c == ',')
 				*c = '.';	/* a locale's decimal comma */
-		if (strtod(tmp, NULL) == v || prec == 17)
+		if (strtod(buf, NULL) == v || prec == 17)
 			break;
 	}
+}
+
+static int put_float(sp_buf *out, double v)
+{
+	char tmp[40];
+	sp_format_double(tmp, sizeof tmp, v);
 	return sp_buf_adds(out, tmp);
 }
 

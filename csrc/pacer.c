@@ -43,6 +43,8 @@ void sp_sleep(double seconds)
 	struct timespec ts, rem;
 	if (!(seconds > 0))
 		return;
+	if (seconds > 86400.0 * 365)
+		seconds = 86400.0 * 365;	/* keep the conversion defined */
 	ts.tv_sec = (time_t)seconds;
 	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &rem) != 0 && errno == EINTR)

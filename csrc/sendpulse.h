@@ -171,6 +171,7 @@ void sp_http_cleanup(sp_client *c);
 
 const char *sp_parse_base_url(sp_client *c, const char *url, size_t len);
 int sp_escape_segment(sp_buf *b, const char *s, size_t n);
+int sp_is_dot_segment(const char *s, size_t n);
 const char *sp_check_path(const char *p, size_t n);
 void sp_encode_query(lua_State *L, int idx, sp_buf *b, const char *argname);
 const char *sp_check_header_value(const char *s, size_t n);
@@ -190,6 +191,7 @@ int sp_json_decode(lua_State *L, const char *s, size_t n, int maxdepth,
 int sp_json_encode(lua_State *L, int idx, sp_buf *out, const char *root,
 	char *err, size_t errlen);
 int sp_json_string(sp_buf *out, const char *s, size_t n);
+void sp_format_double(char *buf, size_t n, double v);
 
 /* ---- errors.c ---------------------------------------------------------- */
 

@@ -6,6 +6,7 @@
  * intent; silently "fixing" it would send a request nobody asked for).
  * Values that go inside a path or a query are percent-encoded here.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,14 +27,14 @@ static int is_hex(unsigned char c)
 		(c >= 'A' && c <= 'F');
 }
 
-static int pct_encode(sp_buf *b, const char *s, size_t n, int dots)
+static int pct_encode(sp_buf *b, const char *s, size_t n)
 {
 	size_t i;
 	if (!sp_buf_reserve(b, n * 3))
 		return 0;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (is_unreserved(c) && !(dots && c == '.')) {
+		if (is_unreserved(c)) {
 			b->data[b->len++] = (char)c;
 		} else {
 			b->data[b->len++] = '%';
@@ -47,14 +48,18 @@ static int pct_encode(sp_buf *b, const char *s, size_t n, int dots)
 
 /*
  * One path segment: everything outside the unreserved set is encoded, so
- * "/", "?", "#", "@" and "+" cannot change the URL's shape. A segment that
- * is exactly "." or ".." gets its dots encoded too, otherwise the server
- * would resolve it as a relative step.
+ * "/", "?", "#", "@" and "+" cannot change the URL's shape.
  */
 int sp_escape_segment(sp_buf *b, const char *s, size_t n)
 {
-	int dots = (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
-	return pct_encode(b, s, n, dots);
+	return pct_encode(b, s, n);
+}
+
+/* "." and "..": no encoding stops a server from resolving them (%2E is
+ * the same character), so they cannot be path segments at all. */
+int sp_is_dot_segment(const char *s, size_t n)
+{
+	return (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
 }
 
 static int is_pchar(unsigned char c)
@@ -167,10 +172,14 @@ const char *sp_parse_base_url(sp_client *c, const char *url, size_t len)
 	}
 	h = p;
 	if (p < end && *p == '[') {
-		while (p < end && *p != ']')
+		/* an IPv6 literal: hex digits, colons and dots, nothing else
+		 * (it becomes the Host header) */
+		p++;
+		while (p < end && (is_hex((unsigned char)*p) || *p == ':' ||
+				*p == '.'))
 			p++;
-		if (p >= end)
-			return "has an unterminated IPv6 address";
+		if (p >= end || *p != ']' || p == h + 1)
+			return "has an invalid IPv6 address";
 		p++;
 	} else {
 		while (p < end && *p != ':' && *p != '/') {
@@ -261,17 +270,13 @@ static void put_scalar(lua_State *L, int idx, sp_buf *b, const char *argname,
 #endif
 		} else {
 			double v = (double)lua_tonumber(L, idx);
-			char *c;
 			if (v != v || v - v != 0)
 				luaL_error(L, "%s.%s: cannot send NaN or infinity",
 					argname, key);
-			if (v == (double)(long long)v && v > -9.2e18 && v < 9.2e18)
+			if (v > -9.2e18 && v < 9.2e18 && v == floor(v))
 				snprintf(num, sizeof num, "%lld", (long long)v);
 			else
-				snprintf(num, sizeof num, "%.17g", v);
-			for (c = num; *c; c++)
-				if (*c == ',')
-					*c = '.';
+				sp_format_double(num, sizeof num, v);
 		}
 		s = num;
 		n = strlen(num);
@@ -285,7 +290,7 @@ static void put_scalar(lua_State *L, int idx, sp_buf *b, const char *argname,
 			argname, key, luaL_typename(L, idx));
 		return;
 	}
-	if (!pct_encode(b, s, n, 0))
+	if (!pct_encode(b, s, n))
 		luaL_error(L, "out of memory");
 }
 
@@ -324,7 +329,7 @@ void sp_encode_query(lua_State *L, int idx, sp_buf *b, const char *argname)
 			for (j = 1; j <= len; j++) {
 				lua_rawgeti(L, -1, (int)j);
 				if ((!first && !sp_buf_addc(b, '&')) ||
-						!pct_encode(b, keys[i].s, keys[i].n, 0) ||
+						!pct_encode(b, keys[i].s, keys[i].n) ||
 						!sp_buf_adds(b, "%5B%5D="))
 					luaL_error(L, "out of memory");
 				put_scalar(L, -1, b, argname, keys[i].s);
@@ -333,7 +338,7 @@ void sp_encode_query(lua_State *L, int idx, sp_buf *b, const char *argname)
 			}
 		} else {
 			if ((!first && !sp_buf_addc(b, '&')) ||
-					!pct_encode(b, keys[i].s, keys[i].n, 0) ||
+					!pct_encode(b, keys[i].s, keys[i].n) ||
 					!sp_buf_addc(b, '='))
 				luaL_error(L, "out of memory");
 			put_scalar(L, -1, b, argname, keys[i].s);

@@ -61,6 +61,17 @@ describe("errors", function()
                  .. "(GET /user/info, HTTP 422)", tostring(err))
   end)
 
+  it("ignores error codes that are no integers (found by fuzzing)", function()
+    for _, code in ipairs{ "1e300", "-1e300", "1.5", '"99999999999999999999"' } do
+      sandbox.fault{ path = "/user/info", status = 400,
+                     body = '{"error_code":' .. code .. ',"message":"odd"}' }
+      local _, err = client:user_info()
+      assert.equal("api", err.kind)
+      assert.is_nil(err.code)
+      assert.equal("odd", err.message)
+    end
+  end)
+
   it("accepts error codes sent as strings", function()
     sandbox.fault{ path = "/user/info", status = 400, body = '{"error_code":"213"}' }
     local _, err = client:user_info()

@@ -107,6 +107,29 @@ describe("secrets", function()
     assert_clean{ SECRET, APIKEY }
   end)
 
+  it("are absent when a server sends them JSON-escaped (found by fuzzing)", function()
+    local c = sandbox.client{ api_key = APIKEY }
+    local escaped = APIKEY:gsub("%-", "\\u002d")       -- the same text, escaped
+    sandbox.fault{ path = "/user/info", status = 400,
+                   body = '{"error_code":800,"message":"key ' .. escaped .. '"}' }
+    local _, err = c:user_info()
+    capture(err)
+    assert.matches("withheld", err.body)
+    assert.matches("%[REDACTED%]", err.message)
+    assert_clean{ APIKEY }
+  end)
+
+  it("are not cut in half by the 4 KiB body limit (found by fuzzing)", function()
+    local c = sandbox.client{ api_key = APIKEY, max_retries = 0 }
+    for offset = 4096 - #APIKEY + 1, 4096 - 1, 5 do
+      sandbox.fault{ path = "/user/info", status = 500,
+                     body = string.rep("x", offset) .. APIKEY .. string.rep("y", 100) }
+      local _, err = c:user_info()
+      assert.equal(4096, #err.body)
+      assert.is_nil(err.body:find(APIKEY:sub(1, 8), 1, true), "offset " .. offset)
+    end
+  end)
+
   it("API key mode: absent even when the server echoes the key", function()
     local c = sandbox.client{ api_key = APIKEY }
     sandbox.fault{ path = "/user/info", status = 403,
