@@ -140,6 +140,17 @@ static int push_key(lua_State *L, sp_call *k, const char *action)
 	return 2;
 }
 
+/* The response is in Lua now: its buffer can serve the next transfer
+ * (saves growing a new one on every call). */
+static void recycle_response(sp_call *k)
+{
+	sp_client *c = k->client;
+	if (c && !c->closed && c->spare.cap == 0 && k->resp.cap <= 65536) {
+		sp_buf_clear(&k->resp);
+		sp_buf_swap(&c->spare, &k->resp);
+	}
+}
+
 static int finish_done(lua_State *L, sp_call_ext *x)
 {
 	sp_call *k = &x->k;
@@ -152,8 +163,10 @@ static int finish_done(lua_State *L, sp_call_ext *x)
 		return 2;
 	}
 	if (sp_json_decode(L, k->resp.data ? k->resp.data : "", k->resp.len, 0,
-			err, sizeof err))
+			err, sizeof err)) {
+		recycle_response(k);
 		return 2;
+	}
 	lua_pop(L, 1);
 	x->fail_how = FAIL_RESPONSE;
 	x->fail_kind = SP_KIND_DECODE;
@@ -185,6 +198,7 @@ static int finish_fail(lua_State *L, sp_call_ext *x)
 		sp_push_response_error(L, k, x->fail_kind, x->fail_retry_after);
 		break;
 	}
+	recycle_response(k);
 	return 2;
 }
 

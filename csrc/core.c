@@ -216,7 +216,8 @@ void sp_client_release(sp_client *c)
 	sp_buf *secret[] = { &c->client_secret, &c->api_key, &c->token,
 		&c->prev_token, &c->auth_header, &c->token_body };
 	sp_buf *plain[] = { &c->client_id, &c->host, &c->origin, &c->base_path,
-		&c->token_target, &c->ca_file, &c->proxy, &c->user_agent };
+		&c->token_target, &c->ca_file, &c->proxy, &c->user_agent,
+		&c->spare };
 	size_t i;
 
 	sp_http_cleanup(c);

@@ -310,6 +310,8 @@ static int configure(sp_xfer *t, sp_call *k)
 	t->resend_refused = 0;
 	t->retry_after = -1;
 	t->errbuf[0] = '\0';
+	if (t->body.cap == 0)
+		sp_buf_swap(&t->body, &c->spare);	/* a finished call's */
 	sp_buf_clear(&t->body);
 	return 1;
 }

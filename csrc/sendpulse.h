@@ -115,6 +115,7 @@ typedef struct sp_client {
 	CURLSH *share;
 	sp_xfer **xfers;
 	int nxfers;
+	sp_buf spare;			/* a response buffer to reuse */
 } sp_client;
 
 sp_client *sp_check_client(lua_State *L, int idx);
