@@ -625,6 +625,7 @@ int sp_call_open(lua_State *L)
 	size_t plen;
 	const char *path, *why;
 	int method = method_from_name(mname);
+	int inline_io = lua_toboolean(L, 6);	/* before anything is pushed */
 	sp_call_ext *x;
 	sp_call *k;
 	char err[256];
@@ -657,7 +658,7 @@ int sp_call_open(lua_State *L)
 	k->method = method;
 	k->retry_after = -1;
 	k->pace_slot = -1;
-	x->inline_io = lua_toboolean(L, 6);
+	x->inline_io = inline_io;
 	x->fail_kind = -1;
 
 	if (!sp_buf_add(&k->target, c->base_path.data, c->base_path.len) ||

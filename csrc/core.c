@@ -105,10 +105,15 @@ static void parse_options(lua_State *L, sp_client *c, int opts)
 		switch (i) {
 		case 0:
 			opt_string(L, name, &c->client_id, 0);
+			if (!sp_utf8_valid(c->client_id.data, c->client_id.len))
+				opt_fail(L, name, "is not valid UTF-8");
 			has_id = 1;
 			break;
 		case 1:
 			opt_string(L, name, &c->client_secret, 0);
+			if (!sp_utf8_valid(c->client_secret.data,
+					c->client_secret.len))
+				opt_fail(L, name, "is not valid UTF-8");
 			has_secret = 1;
 			break;
 		case 2:

@@ -162,47 +162,84 @@ static size_t count_in(const char *s, size_t n, const sp_buf *needle)
 	return count;
 }
 
-/* Occurrences of needle in the strings (keys and values) of the decoded
- * value at idx. */
-static size_t count_in_decoded(lua_State *L, int idx, const sp_buf *needle,
-	int depth)
+/*
+ * Pushes s with its JSON escapes decoded, leniently: whatever the rest of
+ * the text is (a truncated body is not JSON), "\\/" becomes "/", "\\u0041"
+ * becomes "A" and so on. What a reader of the body would take it to say.
+ */
+static void push_unescaped(lua_State *L, const char *s, size_t n)
 {
-	size_t count = 0, n;
-	const char *s;
+	luaL_Buffer b;
+	size_t i = 0;
 
-	if (lua_type(L, idx) == LUA_TSTRING) {
-		s = lua_tolstring(L, idx, &n);
-		return count_in(s, n, needle);
+	luaL_buffinit(L, &b);
+	while (i < n) {
+		if (s[i] != '\\' || i + 1 >= n) {
+			luaL_addchar(&b, s[i++]);
+			continue;
+		}
+		switch (s[i + 1]) {
+		case '/': case '"': case '\\':
+			luaL_addchar(&b, s[i + 1]);
+			i += 2;
+			break;
+		case 'u': {
+			unsigned cp = 0, j;
+			for (j = 0; j < 4 && i + 2 + j < n; j++) {
+				char h = s[i + 2 + j];
+				int v = h >= '0' && h <= '9' ? h - '0'
+					: h >= 'a' && h <= 'f' ? h - 'a' + 10
+					: h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+				if (v < 0)
+					break;
+				cp = cp << 4 | (unsigned)v;
+			}
+			if (j < 4) {
+				luaL_addchar(&b, s[i++]);
+				break;
+			}
+			if (cp < 0x80) {
+				luaL_addchar(&b, (char)cp);
+			} else if (cp < 0x800) {
+				luaL_addchar(&b, (char)(0xC0 | cp >> 6));
+				luaL_addchar(&b, (char)(0x80 | (cp & 0x3F)));
+			} else {
+				luaL_addchar(&b, (char)(0xE0 | cp >> 12));
+				luaL_addchar(&b, (char)(0x80 | (cp >> 6 & 0x3F)));
+				luaL_addchar(&b, (char)(0x80 | (cp & 0x3F)));
+			}
+			i += 6;
+			break;
+		}
+		default:
+			luaL_addchar(&b, s[i++]);
+		}
 	}
-	if (!lua_istable(L, idx) || depth > 64)
-		return 0;
-	idx = sp_absindex(L, idx);
-	luaL_checkstack(L, 3, "error body");
-	lua_pushnil(L);
-	while (lua_next(L, idx)) {
-		count += count_in_decoded(L, -1, needle, depth + 1);
-		count += count_in_decoded(L, -2, needle, depth + 1);
-		lua_pop(L, 1);
-	}
-	return count;
+	luaL_pushresult(&b);
 }
 
 /*
  * Redaction works on the raw bytes; a server could send a secret as JSON
- * escapes ("\/" or "\u0053..."), which decode to the secret but do not
- * match it. When the decoded body (at idx) holds a secret more often than
- * the raw body shows it, the raw body cannot be made safe: withhold it.
+ * escapes ("\\/" or "\\u0053..."), which a reader decodes to the secret but
+ * which do not match it. When the unescaped body holds a secret more often
+ * than the raw body shows it, the raw body cannot be made safe: withhold it.
  */
-static int escapes_a_secret(lua_State *L, sp_client *c, sp_call *k, int idx,
+static int escapes_a_secret(lua_State *L, sp_client *c, sp_call *k,
 	const char *raw, size_t n)
 {
 	const sp_buf *secrets[NSECRETS];
-	int ns = collect_secrets(c, k, secrets), i;
-	for (i = 0; i < ns; i++)
-		if (count_in_decoded(L, idx, secrets[i], 0) >
-				count_in(raw, n, secrets[i]))
-			return 1;
-	return 0;
+	int ns = collect_secrets(c, k, secrets), i, found = 0;
+	size_t un;
+	const char *u;
+
+	if (ns == 0 || memchr(raw, '\\', n) == NULL)
+		return 0;
+	push_unescaped(L, raw, n);
+	u = lua_tolstring(L, -1, &un);
+	for (i = 0; i < ns && !found; i++)
+		found = count_in(u, un, secrets[i]) > count_in(raw, n, secrets[i]);
+	lua_pop(L, 1);
+	return found;
 }
 
 /* ---- the error object -------------------------------------------------- */
@@ -243,7 +280,11 @@ void sp_push_error_k(lua_State *L, sp_client *c, sp_call *k,
 		lua_setfield(L, -2, "method");
 	}
 	if (e->path) {
-		push_redacted(L, c, k, e->path, strlen(e->path));
+		push_redacted(L, c, k, e->path, e->path_len);
+		if (sp_rawlen(L, -1) > SP_ERROR_PATH_MAX) {	/* cut after */
+			lua_pushlstring(L, lua_tostring(L, -1), SP_ERROR_PATH_MAX);
+			lua_remove(L, -2);
+		}
 		lua_setfield(L, -2, "path");
 	}
 	if (k && k->attempts) {
@@ -260,26 +301,23 @@ void sp_push_error(lua_State *L, sp_client *c, const sp_errinfo *e)
 }
 
 /* The request's method and path (query dropped) for the error. */
-static void describe_request(sp_call *k, sp_errinfo *e, char *path,
-	size_t pathlen)
+static void describe_request(sp_call *k, sp_errinfo *e)
 {
 	const sp_buf *t = k->req_is_token ? &k->client->token_target : &k->target;
-	size_t n = 0;
 	const char *base = k->client->base_path.data ? k->client->base_path.data
 		: "";
-	size_t blen = strlen(base);
+	size_t blen = strlen(base), n = 0;
 	const char *s = t->data ? t->data : "";
 
-	/* show the API path as the caller wrote it, without the base prefix */
+	/* show the API path as the caller wrote it, without the base prefix
+	 * or the query; whole, so that redaction sees every secret whole */
 	if (blen && strncmp(s, base, blen) == 0)
 		s += blen;
-	while (s[n] && s[n] != '?' && n + 1 < pathlen) {
-		path[n] = s[n];
+	while (s[n] && s[n] != '?')
 		n++;
-	}
-	path[n] = '\0';
 	e->method = sp_method_names[k->req_is_token ? SP_POST : k->method];
-	e->path = path;
+	e->path = s;
+	e->path_len = n;
 }
 
 /*
@@ -411,7 +449,7 @@ void sp_push_response_error(lua_State *L, sp_call *k, int kind_hint,
 {
 	sp_errinfo e;
 	int pushed, is_json;
-	char path[512], desc[320];
+	char desc[320];
 	const char *body = k->resp.data ? k->resp.data : "";
 
 	memset(&e, 0, sizeof e);
@@ -421,13 +459,11 @@ void sp_push_response_error(lua_State *L, sp_call *k, int kind_hint,
 	e.retry_after = e.kind == SP_KIND_RATE_LIMIT ? retry_after : -1;
 	e.body = body;
 	e.body_len = k->resp.len;
-	/* the decoded body is on top (its message string, if any, below) */
-	if (pushed && escapes_a_secret(L, k->client, k, -1, body,
-			k->resp.len)) {
+	if (escapes_a_secret(L, k->client, k, body, k->resp.len)) {
 		e.body = "[withheld: the body holds a credential in escaped form]";
 		e.body_len = strlen(e.body);
 	}
-	describe_request(k, &e, path, sizeof path);
+	describe_request(k, &e);
 
 	if (e.message == NULL && e.has_code) {
 		e.message = sp_seed_error_text(e.code);
@@ -503,7 +539,6 @@ int sp_failure_kind(int code)
 void sp_push_failure_error(lua_State *L, sp_call *k)
 {
 	sp_errinfo e;
-	char path[512];
 
 	memset(&e, 0, sizeof e);
 	e.kind = sp_failure_kind(k->failure);
@@ -518,7 +553,7 @@ void sp_push_failure_error(lua_State *L, sp_call *k)
 		e.message = curl_easy_strerror((CURLcode)k->failure);
 		e.message_len = strlen(e.message);
 	}
-	describe_request(k, &e, path, sizeof path);
+	describe_request(k, &e);
 	sp_push_error_k(L, k->client, k, &e);
 }
 
@@ -526,14 +561,13 @@ void sp_push_plain_error(lua_State *L, sp_call *k, int kind,
 	const char *message)
 {
 	sp_errinfo e;
-	char path[512];
 	memset(&e, 0, sizeof e);
 	e.kind = kind;
 	e.retry_after = -1;
 	e.message = message;
 	e.message_len = strlen(message);
 	if (k)
-		describe_request(k, &e, path, sizeof path);
+		describe_request(k, &e);
 	sp_push_error_k(L, k ? k->client : NULL, k, &e);
 }
 

@@ -531,6 +531,23 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return 0;
 }
 
+int sp_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k;
+	while (i < n) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = utf8_seq(u + i, n - i);
+		if (k == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
 /* Appends s as a quoted JSON string. Returns -1 on invalid UTF-8, 0 on
  * memory exhaustion, 1 on success. */
 static int put_string(sp_buf *out, const char *s, size_t n)
@@ -627,7 +644,16 @@ static int classify(jenc *e, int idx, size_t *n)
 		isarray = lua_rawequal(L, -1, -2);
 		lua_pop(L, 2);
 		if (isarray) {
+			/* marked as an array: other keys would be lost, say so */
 			*n = sp_rawlen(L, idx);
+			lua_pushnil(L);
+			while (lua_next(L, idx)) {
+				lua_pop(L, 1);
+				count++;
+			}
+			if (count != *n)
+				return efail(e, "table marked as an array has keys "
+					"outside 1..n");
 			return 1;
 		}
 	}

@@ -25,6 +25,7 @@
 #define SP_ARRAY_MT "sendpulse.array"
 
 #define SP_ERROR_BODY_MAX 4096		/* err.body keeps at most this much */
+#define SP_ERROR_PATH_MAX 1024		/* and err.path */
 #define SP_JSON_MAXDEPTH 512		/* decode nesting limit */
 #define SP_JSON_ENC_MAXDEPTH 128	/* encode nesting limit (catches cycles) */
 #define SP_TOKEN_MAX 16384		/* longest access token accepted */
@@ -193,6 +194,7 @@ int sp_json_encode(lua_State *L, int idx, sp_buf *out, const char *root,
 	char *err, size_t errlen);
 int sp_json_string(sp_buf *out, const char *s, size_t n);
 void sp_format_double(char *buf, size_t n, double v);
+int sp_utf8_valid(const char *s, size_t n);
 
 /* ---- errors.c ---------------------------------------------------------- */
 
@@ -206,7 +208,8 @@ typedef struct sp_errinfo {
 	double retry_after;		/* < 0: absent */
 	const char *body;
 	size_t body_len;
-	const char *method, *path;
+	const char *method, *path;	/* path: path_len bytes */
+	size_t path_len;
 } sp_errinfo;
 
 const char *sp_seed_error_text(long long code);

@@ -106,6 +106,12 @@ describe("json.encode", function()
       assert.is_false(ok)
       assert.matches(c[2], err)
     end
+    -- found by fuzzing: a marked array silently lost its other keys
+    local marked = sendpulse.array{ 1, 2 }
+    marked.extra = true
+    local ok2, err2 = pcall(json.encode, marked)
+    assert.is_false(ok2)
+    assert.matches("marked as an array", err2)
     local cycle = {}
     cycle.self = cycle
     local ok, err = pcall(json.encode, cycle)

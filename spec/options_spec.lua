@@ -56,6 +56,9 @@ describe("sendpulse.new", function()
     raises({ api_key = KEY, proxy = "http://p\0" }, "'proxy'.*NUL")
     raises({ client_id = "id\r", client_secret = "s" }, "'client_id'")
     raises({ client_id = "id", client_secret = "s\n" }, "'client_secret'")
+    -- found by fuzzing: this used to say "out of memory"
+    raises({ client_id = "id\255", client_secret = "s" }, "'client_id' is not valid UTF%-8")
+    raises({ client_id = "id", client_secret = "\192\128" }, "'client_secret' is not valid UTF%-8")
   end)
 
   it("validates base_url", function()

@@ -119,6 +119,28 @@ describe("secrets", function()
     assert_clean{ APIKEY }
   end)
 
+  it("are absent when escaped in a body that is not even JSON (found by fuzzing)", function()
+    local c = sandbox.client{ api_key = APIKEY, max_retries = 0 }
+    local escaped = APIKEY:gsub("%-", "\\u002d")
+    sandbox.fault{ path = "/user/info", status = 400,
+                   body = '{"error":"denied","key":"' .. escaped }    -- cut short
+    local _, err = c:user_info()
+    capture(err)
+    assert.matches("withheld", err.body)
+    assert_clean{ APIKEY }
+  end)
+
+  it("are not cut in half by the length limit of err.path (found by fuzzing)", function()
+    local c = sandbox.client{ api_key = APIKEY, max_retries = 0 }
+    for pad = 1024 - #APIKEY, 1024, 7 do
+      local _, err = c:get("/" .. string.rep("a", pad) .. "/" .. APIKEY)
+      assert.is_true(#err.path <= 1024)
+      assert.is_nil(err.path:find(APIKEY:sub(1, 8), 1, true), "pad " .. pad)
+      capture(err)
+    end
+    assert_clean{ APIKEY }
+  end)
+
   it("are not cut in half by the 4 KiB body limit (found by fuzzing)", function()
     local c = sandbox.client{ api_key = APIKEY, max_retries = 0 }
     for offset = 4096 - #APIKEY + 1, 4096 - 1, 5 do

@@ -1,0 +1,40 @@
+-- The core's call protocol, as a Lua transport or driver sees it.
+local sandbox = require "support.sandbox"
+
+describe("the core's calls", function()
+  it("leave the I/O to the driver unless asked (found by fuzzing)", function()
+    local c = sandbox.client{ api_key = sandbox.api_key, base_url = "http://127.0.0.1:9" }
+    local cc = c._core
+    -- four arguments: the optional fifth (inline I/O) is false
+    local call = cc:call("GET", "/user/info", nil, nil)
+    assert.equal("send", (call:next()))
+    call = cc:call("GET", "/user/info")
+    assert.equal("send", (call:next()))
+    -- with inline I/O the core connects by itself (and fails here)
+    call = cc:call("GET", "/user/info", nil, nil, true)
+    local action, err = call:next()
+    assert.equal("fail", action)
+    assert.equal(7, err.code)
+  end)
+
+  it("report what a Lua transport tells them", function()
+    local c = sandbox.client{ api_key = sandbox.api_key, base_url = "http://127.0.0.1:9",
+                              max_retries = 0 }
+    local call = c._core:call("GET", "/user/info")
+    assert.equal("send", (call:next()))
+    assert.matches("^GET /user/info HTTP/1%.1\r\nHost: 127%.0%.0%.1:9\r\n", call:wire())
+    call:set_response(200, '{"ok":true}')
+    local action, res = call:next()
+    assert.equal("done", action)
+    assert.is_true(res.ok)
+
+    call = c._core:call("POST", "/addressbooks", nil, { bookName = "x" })
+    assert.equal("send", (call:next()))
+    assert.is_false(call:resendable())
+    call:set_failure(52, "closed without answering", true)
+    local _, err = call:next()
+    assert.equal("transport", err.kind)
+    assert.equal(52, err.code)
+    assert.equal(1, err.attempts)
+  end)
+end)
