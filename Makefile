@@ -4,6 +4,7 @@
 #   make test       install what is missing, build both, run every suite
 #   make demo       examples/quickstart.lua against the local sandbox
 #   make lint       luacheck
+#   make test-asan / valgrind / soak / fuzz   the hardening runs
 #   make docs       the HTML reference (LDoc) in build/docs
 #   make sandbox / sandbox-stop   the local SendPulse-compatible server
 #   make install PREFIX=...       without LuaRocks
@@ -28,7 +29,7 @@ DEB_PACKAGES := gcc make pkg-config curl openssl ca-certificates \
 	libluajit2-5.1-dev lua-socket lua-ldoc
 
 .PHONY: all jit test demo lint deps sandbox sandbox-stop clean install \
-	asan test-asan valgrind soak docs
+	asan test-asan valgrind soak docs fuzz fuzz-deps fuzz-regressions
 
 all: build/sendpulse/core.so
 
@@ -77,6 +78,18 @@ valgrind: deps all
 docs: deps
 	ldoc .
 	@echo "open build/docs/index.html"
+
+# libFuzzer on every parser and encoder of the core (spec/fuzz/README.md):
+# each target for FUZZ_SECONDS; fuzz-regressions replays every input that
+# once crashed.
+FUZZ_SECONDS ?= 60
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+fuzz-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(FUZZ_PACKAGES)"
+fuzz: deps fuzz-deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz
+fuzz-regressions: deps fuzz-deps
+	tools/fuzz --regressions
 
 # 200,000 requests in one process against a fresh sandbox.
 soak: deps all
