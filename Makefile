@@ -5,6 +5,7 @@
 #   make demo       examples/quickstart.lua against the local sandbox
 #   make lint       luacheck
 #   make test-asan / valgrind / soak / fuzz   the hardening runs
+#   make bench      the performance table (BENCHMARKS.md); not part of make test
 #   make docs       the HTML reference (LDoc) in build/docs
 #   make sandbox / sandbox-stop   the local SendPulse-compatible server
 #   make install PREFIX=...       without LuaRocks
@@ -29,7 +30,7 @@ DEB_PACKAGES := gcc make pkg-config curl openssl ca-certificates \
 	libluajit2-5.1-dev lua-socket lua-ldoc
 
 .PHONY: all jit test demo lint deps sandbox sandbox-stop clean install \
-	asan test-asan valgrind soak docs fuzz fuzz-deps fuzz-regressions
+	asan test-asan valgrind soak docs fuzz fuzz-deps fuzz-regressions bench
 
 all: build/sendpulse/core.so
 
@@ -90,6 +91,11 @@ fuzz: deps fuzz-deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz
 fuzz-regressions: deps fuzz-deps
 	tools/fuzz --regressions
+
+# The benchmark: against libcurl in C, the official Node client, batches,
+# memory and pacing (bench/run; npm fetches the Node client into build/).
+bench: deps all
+	@bench/run
 
 # 200,000 requests in one process against a fresh sandbox.
 soak: deps all

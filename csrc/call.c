@@ -580,7 +580,7 @@ int sp_call_start(lua_State *L)
 		return luaL_error(L, "sendpulse: the client is closed");
 	if (k->client != c)
 		return luaL_argerror(L, 2, "a call of another client");
-	lua_pushboolean(L, sp_http_start(c, k));
+	lua_pushboolean(L, sp_http_start(c, k, 1));
 	return 1;
 }
 

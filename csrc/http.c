@@ -1,9 +1,13 @@
 /*
  * http.c - the libcurl executor for "send".
  *
- * One multi handle per client owns the connection cache, so keep-alive
- * connections (and, through the share handle, TLS sessions and DNS) are
- * reused by every transfer of the client. Easy handles are pooled: a
+ * A client has two multi handles, each with its connection cache: one for
+ * single calls, over HTTP/1.1 (one request at a time gains nothing from
+ * HTTP/2, which costs libcurl 7.88 a quarter more work per request), and
+ * one for batches, over HTTP/2 when the server offers it, many requests
+ * multiplexed on one connection (libcurl would otherwise hand a batch the
+ * single calls' HTTP/1.1 connection and open parallel ones beside it).
+ * TLS sessions and DNS are shared by both. Easy handles are pooled: a
  * sequential client uses one; a batch uses as many as it has in flight.
  * Options that never change are set once per easy handle; per request we
  * only set the URL, the method, the body and a header list that is
@@ -36,7 +40,7 @@ struct sp_xfer {
 	int sends;			/* times libcurl started sending it */
 	int resend_refused;
 	curl_socket_t last_fd;		/* the connection used last, or BAD */
-	int in_multi;
+	CURLM *in_multi;		/* the multi handle it is in, or NULL */
 	int done;
 	CURLcode result;
 };
@@ -80,6 +84,9 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 		sp_buf_clear(&t->body);
 		return n;
 	}
+	/* only two headers matter: skip the others without parsing them */
+	if (n == 0 || ((p[0] | 0x20) != 'r' && (p[0] | 0x20) != 'c'))
+		return n;
 	if (!sp_header_split(p, n, &name, &nlen, &value, &vlen))
 		return n;
 	if (nlen == 11 && strncasecmp(name, "Retry-After", 11) == 0) {
@@ -124,8 +131,8 @@ static void xfer_free(sp_xfer *t)
 {
 	int i;
 	if (t->easy) {
-		if (t->in_multi && t->client->multi)
-			curl_multi_remove_handle(t->client->multi, t->easy);
+		if (t->in_multi)
+			curl_multi_remove_handle(t->in_multi, t->easy);
 		curl_easy_cleanup(t->easy);
 	}
 	for (i = 0; i < 4; i++)
@@ -135,18 +142,32 @@ static void xfer_free(sp_xfer *t)
 	free(t);
 }
 
+static CURLM *new_multi(int multiplex)
+{
+	CURLM *m = curl_multi_init();
+	if (m == NULL)
+		return NULL;
+	curl_multi_setopt(m, CURLMOPT_PIPELINING,
+		multiplex ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+	/* Keep idle connections: by default the cache holds 4 per handle in
+	 * the multi handle, and ours leave it after each transfer, so a
+	 * batch's parallel connections were closed and opened again, with a
+	 * new TLS handshake each time. */
+	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 64L);
+	return m;
+}
+
 static int setup_client(sp_client *c)
 {
 	if (c->multi)
 		return 1;
-	c->multi = curl_multi_init();
 	c->share = curl_share_init();
-	if (!c->multi || !c->share)
+	c->multi = new_multi(0);
+	c->batch_multi = new_multi(1);
+	if (!c->multi || !c->batch_multi || !c->share)
 		return 0;
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	/* HTTP/2 multiplexing when the server offers it (batches) */
-	curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
 	return 1;
 }
 
@@ -200,7 +221,6 @@ static sp_xfer *xfer_new(sp_client *c)
 	curl_easy_setopt(e, CURLOPT_PROXY, c->proxy.len ? c->proxy.data : "");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent.data);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	return t;
 }
 
@@ -354,8 +374,8 @@ static void collect(sp_xfer *t)
 			: curl_easy_strerror(t->result));
 	}
 	if (t->in_multi) {
-		curl_multi_remove_handle(t->client->multi, t->easy);
-		t->in_multi = 0;
+		curl_multi_remove_handle(t->in_multi, t->easy);
+		t->in_multi = NULL;
 	}
 	t->call = NULL;
 	k->xfer = NULL;
@@ -369,12 +389,12 @@ static void fail_call(sp_call *k, int code, const char *msg)
 	sp_buf_set(&k->errmsg, msg, strlen(msg));
 }
 
-/* Drains finished transfers from the multi handle. */
-static void read_messages(sp_client *c)
+/* Drains finished transfers from a multi handle. */
+static void read_messages(CURLM *multi)
 {
 	CURLMsg *m;
 	int left;
-	while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
 		sp_xfer *t = NULL;
 		if (m->msg != CURLMSG_DONE)
 			continue;
@@ -386,20 +406,26 @@ static void read_messages(sp_client *c)
 	}
 }
 
-int sp_http_start(sp_client *c, sp_call *k)
+/* multiplex: part of a batch (see the top of this file). */
+int sp_http_start(sp_client *c, sp_call *k, int multiplex)
 {
 	sp_xfer *t;
+	CURLM *multi;
 	if (!setup_client(c) || (t = xfer_idle(c)) == NULL || !configure(t, k)) {
 		fail_call(k, CURLE_OUT_OF_MEMORY, "out of memory");
 		return 0;
 	}
-	if (curl_multi_add_handle(c->multi, t->easy) != CURLM_OK) {
+	curl_easy_setopt(t->easy, CURLOPT_HTTP_VERSION, multiplex
+		? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(t->easy, CURLOPT_PIPEWAIT, multiplex ? 1L : 0L);
+	multi = multiplex ? c->batch_multi : c->multi;
+	if (curl_multi_add_handle(multi, t->easy) != CURLM_OK) {
 		t->call = NULL;
 		k->xfer = NULL;
 		fail_call(k, CURLE_FAILED_INIT, "cannot start the transfer");
 		return 0;
 	}
-	t->in_multi = 1;
+	t->in_multi = multi;
 	return 1;
 }
 
@@ -409,7 +435,7 @@ int sp_http_perform(sp_client *c, sp_call *k)
 	sp_xfer *t;
 	int running;
 
-	if (!sp_http_start(c, k))
+	if (!sp_http_start(c, k, 0))
 		return 0;
 	t = k->xfer;
 	for (;;) {
@@ -418,7 +444,7 @@ int sp_http_perform(sp_client *c, sp_call *k)
 			t->done = 1;
 			t->result = CURLE_FAILED_INIT;
 		}
-		read_messages(c);
+		read_messages(c->multi);
 		if (t->done)
 			break;
 		curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
@@ -437,18 +463,18 @@ int sp_http_poll(lua_State *L, sp_client *c, double timeout)
 	int running = 0, i, n = 0, ms;
 
 	lua_newtable(L);
-	if (c->multi == NULL)
+	if (c->batch_multi == NULL)
 		return 1;
-	curl_multi_perform(c->multi, &running);
-	read_messages(c);
+	curl_multi_perform(c->batch_multi, &running);
+	read_messages(c->batch_multi);
 	for (i = 0; i < c->nxfers; i++)
 		if (c->xfers[i]->call && c->xfers[i]->done)
 			n++;
 	if (n == 0 && running > 0 && timeout > 0) {
 		ms = timeout < 3600 ? (int)(timeout * 1000) : 3600 * 1000;
-		curl_multi_poll(c->multi, NULL, 0, ms > 0 ? ms : 1, NULL);
-		curl_multi_perform(c->multi, &running);
-		read_messages(c);
+		curl_multi_poll(c->batch_multi, NULL, 0, ms > 0 ? ms : 1, NULL);
+		curl_multi_perform(c->batch_multi, &running);
+		read_messages(c->batch_multi);
 	}
 	n = 0;
 	for (i = 0; i < c->nxfers; i++) {
@@ -469,8 +495,8 @@ void sp_http_detach(sp_call *k)
 	if (t == NULL)
 		return;
 	if (t->in_multi) {
-		curl_multi_remove_handle(t->client->multi, t->easy);
-		t->in_multi = 0;
+		curl_multi_remove_handle(t->in_multi, t->easy);
+		t->in_multi = NULL;
 	}
 	t->call = NULL;
 	k->xfer = NULL;
@@ -489,6 +515,9 @@ void sp_http_cleanup(sp_client *c)
 	c->nxfers = 0;
 	if (c->multi)
 		curl_multi_cleanup(c->multi);
+	if (c->batch_multi)
+		curl_multi_cleanup(c->batch_multi);
+	c->batch_multi = NULL;
 	if (c->share)
 		curl_share_cleanup(c->share);
 	c->multi = NULL;

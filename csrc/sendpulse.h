@@ -112,7 +112,8 @@ typedef struct sp_client {
 	uint64_t rng;			/* xorshift state for backoff jitter */
 
 	/* libcurl (http.c). */
-	CURLM *multi;
+	CURLM *multi;			/* single calls, HTTP/1.1 */
+	CURLM *batch_multi;		/* batches, HTTP/2 when offered */
 	CURLSH *share;
 	sp_xfer **xfers;
 	int nxfers;
@@ -164,7 +165,7 @@ void sp_call_register(lua_State *L);
 
 int sp_http_global_init(void);
 int sp_http_perform(sp_client *c, sp_call *k);
-int sp_http_start(sp_client *c, sp_call *k);
+int sp_http_start(sp_client *c, sp_call *k, int multiplex);
 int sp_http_poll(lua_State *L, sp_client *c, double timeout);
 void sp_http_detach(sp_call *k);
 void sp_http_cleanup(sp_client *c);
