@@ -300,9 +300,28 @@ static int parse_number(jdec *d)
 
 static int parse_value(jdec *d);
 
+/* After an array item or object member: 1 when another follows (','),
+ * 0 at the closing character, -1 (with the error set) otherwise. */
+static int after_item(jdec *d, char close, const char *unterminated,
+	const char *expected)
+{
+	skip_ws(d);
+	if (d->p >= d->end)
+		return jfail(d, unterminated) - 1;
+	if (*d->p == ',') {
+		d->p++;
+		return 1;
+	}
+	if (*d->p == close) {
+		d->p++;
+		return 0;
+	}
+	return jfail(d, expected) - 1;
+}
+
 static int parse_array(jdec *d)
 {
-	int n = 0;
+	int n = 0, more;
 	if (++d->depth > d->maxdepth)
 		return jfail(d, "nesting too deep");
 	luaL_checkstack(d->L, 4, "json nesting");
@@ -318,18 +337,12 @@ static int parse_array(jdec *d)
 		if (!parse_value(d))
 			return 0;
 		lua_rawseti(d->L, -2, ++n);
-		skip_ws(d);
-		if (d->p >= d->end)
-			return jfail(d, "unterminated array");
-		if (*d->p == ',') {
-			d->p++;
-			continue;
-		}
-		if (*d->p == ']') {
-			d->p++;
+		more = after_item(d, ']', "unterminated array",
+			"expected ',' or ']'");
+		if (more < 0)
+			return 0;
+		if (!more)
 			break;
-		}
-		return jfail(d, "expected ',' or ']'");
 	}
 done:
 	lua_pushvalue(d->L, d->array_mt);
@@ -340,6 +353,8 @@ done:
 
 static int parse_object(jdec *d)
 {
+	int more;
+
 	if (++d->depth > d->maxdepth)
 		return jfail(d, "nesting too deep");
 	luaL_checkstack(d->L, 4, "json nesting");
@@ -372,18 +387,12 @@ static int parse_object(jdec *d)
 			return 0;
 		}
 		lua_rawset(d->L, -3);
-		skip_ws(d);
-		if (d->p >= d->end)
-			return jfail(d, "unterminated object");
-		if (*d->p == ',') {
-			d->p++;
-			continue;
-		}
-		if (*d->p == '}') {
-			d->p++;
+		more = after_item(d, '}', "unterminated object",
+			"expected ',' or '}'");
+		if (more < 0)
+			return 0;
+		if (!more)
 			break;
-		}
-		return jfail(d, "expected ',' or '}'");
 	}
 	d->depth--;
 	return 1;
