@@ -230,7 +230,15 @@ static size_t json_unescape(const char *s, size_t n, char *out)
 	return o;
 }
 
-static void no_secret(const char *field, const char *s, size_t n, int cut)
+/*
+ * cut: the field was shortened from raw (rawn bytes). It must not end
+ * with the start of a secret that raw held whole (redaction comes first).
+ * When raw never held the secret, ending with a few of its first bytes is
+ * only what raw said there (found in CI: a body padded to 4090 bytes then
+ * "eyJhbG", the common start of every JWT, then other bytes).
+ */
+static void no_secret(const char *field, const char *s, size_t n, int cut,
+	const char *raw, size_t rawn)
 {
 	size_t i, k;
 	for (i = 0; i < NSECRETS; i++) {
@@ -248,7 +256,7 @@ static void no_secret(const char *field, const char *s, size_t n, int cut)
 				"secret \"%s\" in JSON-escaped form", field,
 				secrets[i]);
 		}
-		if (cut) {
+		if (cut && fz_contains(raw, rawn, secrets[i], sn)) {
 			for (k = 6; k < sn && k <= n; k++)
 				FZ_CHECK_ID("truncated_secret", memcmp(s + n - k,
 					secrets[i], k) != 0, "%s was cut in the middle "
@@ -318,10 +326,11 @@ static void check_error(lua_State *L, ctx *x, int t, long long peek,
 
 	msg = get_string(L, t, "message", &mn, 1);
 	FZ_CHECK(mn > 0, "empty err.message");
-	no_secret("err.message", msg, mn, 0);
+	no_secret("err.message", msg, mn, 0, NULL, 0);
 
 	body = get_string(L, t, "body", &bn, 1);
-	no_secret("err.body", body, bn, x->k.resp.len > SP_ERROR_BODY_MAX);
+	no_secret("err.body", body, bn, x->k.resp.len > SP_ERROR_BODY_MAX,
+		x->k.resp.data, x->k.resp.len);
 	{
 		int has_secret = 0;
 		for (i = 0; i < NSECRETS; i++)
@@ -352,7 +361,8 @@ static void check_error(lua_State *L, ctx *x, int t, long long peek,
 	if (x->token_req)
 		FZ_CHECK(strcmp(path, "/oauth/access_token") == 0, "token "
 			"err.path %s", path);
-	no_secret("err.path", path, pn, x->pathsel == 3 && !x->token_req);
+	no_secret("err.path", path, pn, x->pathsel == 3 && !x->token_req,
+		x->k.target.data, x->k.target.len);
 
 	ty = lua_getfield(L, t, "retry_after");
 	if (ty != LUA_TNIL)
@@ -371,7 +381,7 @@ static void check_error(lua_State *L, ctx *x, int t, long long peek,
 	FZ_CHECK(strncmp(str, "sendpulse ", 10) == 0, "tostring: %s", str);
 	FZ_CHECK(!memchr(str, '\n', sn) && !memchr(str, '\r', sn),
 		"tostring(err) spans lines");
-	no_secret("tostring(err)", str, sn, 0);
+	no_secret("tostring(err)", str, sn, 0, NULL, 0);
 	lua_pop(L, 1);
 }
 
@@ -406,10 +416,10 @@ static int body(lua_State *L, void *ud)
 		lua_getfield(L, -1, "message");
 		m = lua_tolstring(L, -1, &mn);
 		FZ_CHECK(m != NULL, "failure without a message");
-		no_secret("failure err.message", m, mn, 0);
+		no_secret("failure err.message", m, mn, 0, NULL, 0);
 		lua_pop(L, 1);
 		s = luaL_tolstring(L, top + 1, &sn);
-		no_secret("tostring(failure)", s, sn, 0);
+		no_secret("tostring(failure)", s, sn, 0, NULL, 0);
 	}
 	lua_settop(L, top);
 	return 0;
