@@ -22,6 +22,51 @@ describe("documentation and packaging", function()
     assert.matches(" 0 problems$", out[#out], table.concat(out, "\n"))
   end)
 
+  it("every endpoint a named method calls has a sandbox route", function()
+    -- "{...}" stands for any one segment; the query and a trailing slash
+    -- do not take part
+    local function segments(p)
+      p = p:gsub("%?.*$", ""):gsub("/$", "")
+      local out = {}
+      for seg in p:gmatch("[^/]+") do
+        out[#out + 1] = seg:find("^{.*}$") and "{}" or seg
+      end
+      return out
+    end
+    local function matches(route, endpoint)
+      if #route ~= #endpoint then
+        return false
+      end
+      for i = 1, #route do
+        if route[i] ~= "{}" and endpoint[i] ~= "{}" and route[i] ~= endpoint[i] then
+          return false
+        end
+      end
+      return true
+    end
+    local routes = {}
+    for _, f in ipairs(lines_of("ls sandbox/lua/sandbox/areas/*.lua sandbox/lua/sandbox/auth.lua")) do
+      for m, p in read(f):gmatch('{%s*"(%u+)",%s*"(/[^"]*)"') do
+        routes[#routes + 1] = { method = m, path = segments(p) }
+      end
+    end
+    local endpoints = 0
+    for _, f in ipairs(lines_of("ls lua/sendpulse/*.lua")) do
+      for m, p in read(f):gmatch("@http%s+(%u+)%s+(%S+)") do
+        endpoints = endpoints + 1
+        local found = false
+        for _, r in ipairs(routes) do
+          if r.method == m and matches(r.path, segments(p)) then
+            found = true
+            break
+          end
+        end
+        assert.is_true(found, "no sandbox route for " .. m .. " " .. p .. " (" .. f .. ")")
+      end
+    end
+    assert.is_true(endpoints >= 124, endpoints .. " endpoints")
+  end)
+
   it("README shows examples/openresty/nginx.conf verbatim", function()
     local readme = read("README.md")
     assert.truthy(readme:find(read("examples/openresty/nginx.conf"), 1, true))
