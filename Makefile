@@ -77,7 +77,7 @@ valgrind: deps all
 
 # The HTML reference (LDoc) from the Lua and C sources, in build/docs.
 docs: deps
-	ldoc .
+	env -u LUA_PATH -u LUA_CPATH -u LUA_INIT ldoc .
 	@echo "open build/docs/index.html"
 
 # libFuzzer on every parser and encoder of the core (spec/fuzz/README.md):

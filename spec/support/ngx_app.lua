@@ -66,7 +66,9 @@ function M.start(workers)
                       "include " .. root .. "/spec/support/ngx_locations.conf;")
   write(dir .. "/conf/nginx.conf", conf)
 
-  local out, ok = sh(("SENDPULSE_CLIENT_ID=%s SENDPULSE_CLIENT_SECRET=%s "
+  -- (no LUA_PATH/LUA_CPATH: paths exported for Lua 5.4 would mislead LuaJIT)
+  local out, ok = sh(("env -u LUA_PATH -u LUA_CPATH -u LUA_INIT "
+    .. "SENDPULSE_CLIENT_ID=%s SENDPULSE_CLIENT_SECRET=%s "
     .. "SENDPULSE_BASE_URL=%s nginx -p %s -c %s/conf/nginx.conf -e %s/error.log")
     :format(sandbox.client_id, sandbox.client_secret, sandbox.url, dir, dir, dir))
   assert(ok, "nginx did not start: " .. out)
