@@ -38,7 +38,8 @@ describe("documentation and packaging", function()
         return false
       end
       for i = 1, #route do
-        if route[i] ~= "{}" and endpoint[i] ~= "{}" and route[i] ~= endpoint[i] then
+        local a, b = route[i], endpoint[i]
+        if a ~= "{}" and b ~= "{}" and a ~= b then
           return false
         end
       end

@@ -304,6 +304,37 @@ describe("sms", function()
       assert.equal(2, #info.task_phones_info)
     end)
 
+    it("walks the campaigns of a date range window by window", function()
+      assert(client:sms_add_phones(book, { "380501234567" }))
+      local ids = {}
+      for i, date in ipairs{ "2030-01-15 10:00:00", "2030-03-10 10:00:00",
+                             "2030-06-20 10:00:00" } do
+        ids[i] = assert(client:sms_send_to_book(book, { sender = "iQA", body = "b" .. i,
+                                                        date = date })).campaign_id
+      end
+      local before = #sandbox.requests("GET /sms/campaigns/list")
+      local seen = {}
+      -- windows of 60 days: Jan 1 - Mar 1, Mar 2 - Apr 30, May 1 - Jun 29
+      for c, err in client:each_sms_campaign("2030-01-01 00:00:00", "2030-06-29 23:59:59",
+                                             { window = 60 }) do
+        assert(c, err)
+        seen[#seen + 1] = c.id
+      end
+      assert.same(ids, seen)
+      local asked = sandbox.requests("GET /sms/campaigns/list")
+      assert.equal(3, #asked - before)         -- three windows, no extra request
+      assert.equal("dateFrom=2030-05-01 00:00:00&dateTo=2030-06-29 23:59:59",
+                   sandbox.unescape(asked[#asked].query))
+      seen = {}
+      for c in client:each_sms_campaign(os.time{ year = 2030, month = 1, day = 1, hour = 0 },
+                                        "2030-12-31 00:00:00", { max = 2 }) do
+        seen[#seen + 1] = c.id
+      end
+      assert.same({ ids[1], ids[2] }, seen)
+      refuses("'date_to' to each_sms_campaign (is before date_from)",
+              function() client:each_sms_campaign("2030-02-01", "2030-01-01") end)
+    end)
+
     it("reports a sender that does not exist", function()
       local res, err = client:sms_send{ sender = "Nobody", body = "hi",
                                         phones = { "380501234567" } }

@@ -443,6 +443,57 @@ function _M:sms_campaigns(date_from, date_to)
   })
 end
 
+--- Iterates over the SMS campaigns between two dates.
+-- The list endpoint has no pages, only a date range, and a wide range
+-- makes a big answer: the range is walked in windows of `opts.window`
+-- days, one request each, and the walk stops after the last window.
+-- @http GET /sms/campaigns/list
+-- @tparam string|number date_from a date (string or os.time())
+-- @tparam string|number date_to a date, not before date_from
+-- @tparam[opt] table opts `window` (days per request, default 30), `max`
+--   (stop after that many campaigns)
+-- @treturn function an iterator yielding one campaign at a time; on
+--   failure it yields `false, err` once
+-- @usage for c, err in client:each_sms_campaign(os.time() - 90 * 86400, os.time()) do
+--   assert(c, err) print(c.id, c.send_date) end
+function _M:each_sms_campaign(date_from, date_to, opts)
+  local m = "each_sms_campaign"
+  local from, to = util.epoch(m, "date_from", date_from), util.epoch(m, "date_to", date_to)
+  if to < from then
+    util.fail(m, "date_to", "is before date_from")
+  end
+  opts = util.options(m, opts, util.set{ "window", "max" })
+  local window = util.integer(m, "opts.window", opts.window, true, 1) or 30
+  local max = util.integer(m, "opts.max", opts.max, true, 0)
+  local client, start, list, i, yielded, finished = self, from, nil, 0, 0, false
+  return function()
+    while not finished or (list and i < #list) do
+      if max and yielded >= max then
+        return nil
+      end
+      if list and i < #list then
+        i = i + 1
+        yielded = yielded + 1
+        return list[i]
+      end
+      local stop = start + window * 86400 - 1
+      if stop >= to then
+        stop, finished = to, true
+      end
+      local res, err = client:request("GET", "/sms/campaigns/list", {
+        dateFrom = util.date(m, "date_from", start),
+        dateTo = util.date(m, "date_to", stop),
+      })
+      if res == nil then
+        finished, list = true, nil
+        return false, err
+      end
+      list, i, start = type(res.data) == "table" and res.data or {}, 0, stop + 1
+    end
+    return nil
+  end
+end
+
 --- One SMS campaign with the status of each number.
 -- @http GET /sms/campaigns/info/{id}
 -- @tparam integer id

@@ -8,6 +8,7 @@ local core = require "sendpulse.core"
 local error = error
 local floor = math.floor
 local os_date = os.date
+local os_time = os.time
 local pairs = pairs
 local select = select
 local string_format = string.format
@@ -269,6 +270,20 @@ function _M.unwrap(res)
     return res[1]
   end
   return res
+end
+
+--- A date as os.time() seconds: from an os.time() number, or from a
+-- "YYYY-MM-DD HH:MM:SS" / "YYYY-MM-DD" string read as local time.
+function _M.epoch(method, name, v)
+  if type(v) == "number" then
+    return floor(v)
+  end
+  local s = _M.date(method, name, v, false, type(v) == "string" and #v == 10)
+  local y, mo, d = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)")
+  local h, mi, sec = s:match(" (%d%d):(%d%d):(%d%d)$")
+  return os_time{ year = tonumber(y), month = tonumber(mo), day = tonumber(d),
+                  hour = tonumber(h) or 0, min = tonumber(mi) or 0,
+                  sec = tonumber(sec) or 0 }
 end
 
 --- Checks an options table: nil or a table whose keys are all in
