@@ -46,7 +46,8 @@ describe("documentation and packaging", function()
       return true
     end
     local routes = {}
-    for _, f in ipairs(lines_of("ls sandbox/lua/sandbox/areas/*.lua sandbox/lua/sandbox/auth.lua")) do
+    local areas = "ls sandbox/lua/sandbox/areas/*.lua sandbox/lua/sandbox/auth.lua"
+    for _, f in ipairs(lines_of(areas)) do
       for m, p in read(f):gmatch('{%s*"(%u+)",%s*"(/[^"]*)"') do
         routes[#routes + 1] = { method = m, path = segments(p) }
       end
