@@ -47,6 +47,9 @@ end
 function M.start(workers)
   local root = sh("pwd"):gsub("%s+$", "")
   local dir = root .. "/build/ngx-app"
+  -- an nginx a crashed run left behind would keep its workers forever
+  sh("test -s '" .. dir .. "/nginx.pid' && kill -QUIT \"$(cat '" .. dir
+     .. "/nginx.pid')\" && sleep 0.3")
   sh("rm -rf '" .. dir .. "' && mkdir -p '" .. dir .. "/conf' '" .. dir .. "/tmp'")
   local port = free_port()
   local conf = read("examples/openresty/nginx.conf")
