@@ -363,6 +363,52 @@ static inline int fz_valid_utf8(const unsigned char *s, size_t n)
 	return 1;
 }
 
+/*
+ * Deep comparison of two tables the decoder made (so neither has holes):
+ * both carry the array metatable or neither, the same length, the same
+ * keys, and `same` accepts each pair of values (a's value first, since a
+ * target's comparison may be asymmetric).
+ */
+static inline int fz_same_table(lua_State *L, int a, int b,
+	int (*same)(lua_State *L, int a, int b))
+{
+	a = lua_absindex(L, a);
+	b = lua_absindex(L, b);
+	luaL_checkstack(L, 6, "compare");
+	{
+		int ma = lua_getmetatable(L, a), mb;
+		if (ma)
+			lua_pop(L, 1);
+		mb = lua_getmetatable(L, b);
+		if (mb)
+			lua_pop(L, 1);
+		/* an empty table without the array metatable is an object */
+		if (ma != mb || lua_rawlen(L, a) != lua_rawlen(L, b))
+			return 0;
+	}
+	lua_pushnil(L);
+	while (lua_next(L, a)) {
+		lua_pushvalue(L, -2);
+		lua_rawget(L, b);
+		if (!same(L, -2, -1)) {
+			lua_pop(L, 3);
+			return 0;
+		}
+		lua_pop(L, 2);
+	}
+	lua_pushnil(L);
+	while (lua_next(L, b)) {
+		lua_pushvalue(L, -2);
+		lua_rawget(L, a);
+		if (lua_isnil(L, -1)) {
+			lua_pop(L, 3);
+			return 0;
+		}
+		lua_pop(L, 2);
+	}
+	return 1;
+}
+
 /* Splits data at the first occurrence of sep: (a, an) before, the rest after. */
 static inline int fz_cut(const uint8_t **data, size_t *size, uint8_t sep,
 	const char **a, size_t *an)

@@ -253,38 +253,7 @@ static int same_value(lua_State *L, int a, int b)
 	}
 	if (t != LUA_TTABLE)
 		return lua_rawequal(L, a, b);
-	luaL_checkstack(L, 6, "compare");
-	{
-		int ma = lua_getmetatable(L, a), mb;
-		if (ma)
-			lua_pop(L, 1);
-		mb = lua_getmetatable(L, b);
-		if (mb)
-			lua_pop(L, 1);
-		if (ma != mb || lua_rawlen(L, a) != lua_rawlen(L, b))
-			return 0;
-	}
-	lua_pushnil(L);
-	while (lua_next(L, a)) {
-		lua_pushvalue(L, -2);
-		lua_rawget(L, b);
-		if (!same_value(L, -1, -2)) {
-			lua_pop(L, 3);
-			return 0;
-		}
-		lua_pop(L, 2);
-	}
-	lua_pushnil(L);
-	while (lua_next(L, b)) {
-		lua_pushvalue(L, -2);
-		lua_rawget(L, a);
-		if (lua_isnil(L, -1)) {
-			lua_pop(L, 3);
-			return 0;
-		}
-		lua_pop(L, 2);
-	}
-	return 1;
+	return fz_same_table(L, a, b, same_value);
 }
 
 /* ---- the target -------------------------------------------------------- */

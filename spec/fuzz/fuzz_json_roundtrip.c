@@ -94,39 +94,7 @@ static int equivalent(lua_State *L, int a, int b)
 	}
 	if (t != LUA_TTABLE)
 		return lua_rawequal(L, a, b);
-	luaL_checkstack(L, 6, "equivalent");
-	{
-		int ma = lua_getmetatable(L, a), mb;
-		if (ma)
-			lua_pop(L, 1);
-		mb = lua_getmetatable(L, b);
-		if (mb)
-			lua_pop(L, 1);
-		/* an empty table without the array metatable is an object */
-		if (ma != mb)
-			return 0;
-	}
-	lua_pushnil(L);
-	while (lua_next(L, a)) {
-		lua_pushvalue(L, -2);
-		lua_rawget(L, b);
-		if (!equivalent(L, -2, -1)) {
-			lua_pop(L, 3);
-			return 0;
-		}
-		lua_pop(L, 2);
-	}
-	lua_pushnil(L);
-	while (lua_next(L, b)) {
-		lua_pushvalue(L, -2);
-		lua_rawget(L, a);
-		if (lua_isnil(L, -1)) {
-			lua_pop(L, 3);
-			return 0;
-		}
-		lua_pop(L, 2);
-	}
-	return 1;
+	return fz_same_table(L, a, b, equivalent);
 }
 
 static void check_encode_error(const char *err, size_t errlen,
