@@ -47,6 +47,17 @@ static void opt_string(lua_State *L, const char *name, sp_buf *dst,
 		luaL_error(L, "out of memory");
 }
 
+/* Error text echoed by a server is searched for the secrets; one this
+ * short could not be told from ordinary words, and no SendPulse
+ * credential is. */
+static void opt_secret_length(lua_State *L, const char *name, size_t n)
+{
+	if (n < SP_SECRET_MIN)
+		luaL_error(L, "sendpulse.new: option '%s' is too short to be a "
+			"SendPulse credential (at least %d characters)", name,
+			SP_SECRET_MIN);
+}
+
 static double opt_number(lua_State *L, const char *name, double lo,
 	double hi, int lo_open)
 {
@@ -118,7 +129,7 @@ static void parse_options(lua_State *L, sp_client *c, int opts)
 			break;
 		case 2:
 			opt_string(L, name, &c->api_key, 0);
-			if (!sp_token_acceptable(c->api_key.data, c->api_key.len))
+			if (!sp_token_chars_ok(c->api_key.data, c->api_key.len))
 				opt_fail(L, name, "must be printable ASCII without "
 					"spaces");
 			has_key = 1;
@@ -191,6 +202,10 @@ static void parse_options(lua_State *L, sp_client *c, int opts)
 			: "sendpulse.new: credentials missing: give client_id and "
 			  "client_secret, or api_key");
 	c->oauth = !has_key;
+	if (c->oauth)
+		opt_secret_length(L, "client_secret", c->client_secret.len);
+	else
+		opt_secret_length(L, "api_key", c->api_key.len);
 	if (c->host.len == 0) {
 		static const char def[] = "https://api.sendpulse.com";
 		if (sp_parse_base_url(c, def, sizeof def - 1))

@@ -4,9 +4,9 @@
  * path } with a one-line __tostring.
  *
  * Secrets (client secret, API key, access tokens) are cut out of every
- * string that goes into an error, whatever the server chose to echo.
+ * string that goes into an error, whatever the server chose to echo and
+ * however it encoded it (redact.c).
  */
-#define _GNU_SOURCE		/* memmem */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -85,169 +85,15 @@ const char *sp_seed_error_text(long long code)
 	return NULL;
 }
 
-/* ---- redaction --------------------------------------------------------- */
-
-#define NSECRETS 6
-
-/* Secrets shorter than this are not searched for: they would shred
- * ordinary words, and real secrets are far longer. */
-#define SECRET_MIN 6
-
-static int collect_secrets(sp_client *c, sp_call *k, const sp_buf **out)
-{
-	int n = 0;
-	const sp_buf *cand[NSECRETS];
-	int i;
-	cand[0] = c ? &c->client_secret : NULL;
-	cand[1] = c ? &c->api_key : NULL;
-	cand[2] = c ? &c->token : NULL;
-	cand[3] = c ? &c->prev_token : NULL;
-	cand[4] = k ? &k->rejected : NULL;
-	cand[5] = NULL;
-	for (i = 0; i < NSECRETS; i++)
-		if (cand[i] && cand[i]->len >= SECRET_MIN)
-			out[n++] = cand[i];
-	return n;
-}
-
-/* Pushes s with every secret replaced by "[REDACTED]". */
-static void push_redacted(lua_State *L, sp_client *c, sp_call *k,
-	const char *s, size_t n)
-{
-	const sp_buf *secrets[NSECRETS];
-	int ns = collect_secrets(c, k, secrets), i;
-	luaL_Buffer b;
-	size_t pos = 0;
-
-	if (ns == 0) {
-		lua_pushlstring(L, s, n);
-		return;
-	}
-	luaL_buffinit(L, &b);
-	while (pos < n) {
-		const char *best = NULL;
-		size_t bestlen = 0;
-		for (i = 0; i < ns; i++) {
-			const char *hit = memmem(s + pos, n - pos, secrets[i]->data,
-				secrets[i]->len);
-			if (hit && (best == NULL || hit < best)) {
-				best = hit;
-				bestlen = secrets[i]->len;
-			}
-		}
-		if (best == NULL) {
-			luaL_addlstring(&b, s + pos, n - pos);
-			break;
-		}
-		luaL_addlstring(&b, s + pos, (size_t)(best - (s + pos)));
-		luaL_addstring(&b, "[REDACTED]");
-		pos = (size_t)(best - s) + bestlen;
-	}
-	luaL_pushresult(&b);
-}
-
-/* Occurrences of needle in s. */
-static size_t count_in(const char *s, size_t n, const sp_buf *needle)
-{
-	size_t count = 0;
-	const char *p = s, *end = s + n;
-	while (p < end) {
-		const char *hit = memmem(p, (size_t)(end - p), needle->data,
-			needle->len);
-		if (!hit)
-			break;
-		count++;
-		p = hit + needle->len;
-	}
-	return count;
-}
-
-/*
- * Pushes s with its JSON escapes decoded, leniently: whatever the rest of
- * the text is (a truncated body is not JSON), "\\/" becomes "/", "\\u0041"
- * becomes "A" and so on. What a reader of the body would take it to say.
- */
-static void push_unescaped(lua_State *L, const char *s, size_t n)
-{
-	luaL_Buffer b;
-	size_t i = 0;
-
-	luaL_buffinit(L, &b);
-	while (i < n) {
-		if (s[i] != '\\' || i + 1 >= n) {
-			luaL_addchar(&b, s[i++]);
-			continue;
-		}
-		switch (s[i + 1]) {
-		case '/': case '"': case '\\':
-			luaL_addchar(&b, s[i + 1]);
-			i += 2;
-			break;
-		case 'u': {
-			unsigned cp = 0, j;
-			for (j = 0; j < 4 && i + 2 + j < n; j++) {
-				char h = s[i + 2 + j];
-				int v = h >= '0' && h <= '9' ? h - '0'
-					: h >= 'a' && h <= 'f' ? h - 'a' + 10
-					: h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
-				if (v < 0)
-					break;
-				cp = cp << 4 | (unsigned)v;
-			}
-			if (j < 4) {
-				luaL_addchar(&b, s[i++]);
-				break;
-			}
-			if (cp < 0x80) {
-				luaL_addchar(&b, (char)cp);
-			} else if (cp < 0x800) {
-				luaL_addchar(&b, (char)(0xC0 | cp >> 6));
-				luaL_addchar(&b, (char)(0x80 | (cp & 0x3F)));
-			} else {
-				luaL_addchar(&b, (char)(0xE0 | cp >> 12));
-				luaL_addchar(&b, (char)(0x80 | (cp >> 6 & 0x3F)));
-				luaL_addchar(&b, (char)(0x80 | (cp & 0x3F)));
-			}
-			i += 6;
-			break;
-		}
-		default:
-			luaL_addchar(&b, s[i++]);
-		}
-	}
-	luaL_pushresult(&b);
-}
-
-/*
- * Redaction works on the raw bytes; a server could send a secret as JSON
- * escapes ("\\/" or "\\u0053..."), which a reader decodes to the secret but
- * which do not match it. When the unescaped body holds a secret more often
- * than the raw body shows it, the raw body cannot be made safe: withhold it.
- */
-static int escapes_a_secret(lua_State *L, sp_client *c, sp_call *k,
-	const char *raw, size_t n)
-{
-	const sp_buf *secrets[NSECRETS];
-	int ns = collect_secrets(c, k, secrets), i, found = 0;
-	size_t un;
-	const char *u;
-
-	if (ns == 0 || memchr(raw, '\\', n) == NULL)
-		return 0;
-	push_unescaped(L, raw, n);
-	u = lua_tolstring(L, -1, &un);
-	for (i = 0; i < ns && !found; i++)
-		found = count_in(u, un, secrets[i]) > count_in(raw, n, secrets[i]);
-	lua_pop(L, 1);
-	return found;
-}
-
 /* ---- the error object -------------------------------------------------- */
 
 void sp_push_error_k(lua_State *L, sp_client *c, sp_call *k,
 	const sp_errinfo *e)
 {
+	sp_secrets sec;
+
 	luaL_checkstack(L, 4, "error object");
+	sp_secrets_of(c, k, &sec);
 	lua_createtable(L, 0, 8);
 	lua_pushstring(L, sp_kind_names[e->kind]);
 	lua_setfield(L, -2, "kind");
@@ -259,20 +105,18 @@ void sp_push_error_k(lua_State *L, sp_client *c, sp_call *k,
 		sp_pushint(L, e->code);
 		lua_setfield(L, -2, "code");
 	}
-	push_redacted(L, c, k, e->message, e->message_len);
+	sp_push_redacted(L, &sec, e->message, e->message_len,
+		SP_ERROR_MESSAGE_MAX);
 	lua_setfield(L, -2, "message");
 	if (e->retry_after >= 0) {
 		lua_pushnumber(L, e->retry_after);
 		lua_setfield(L, -2, "retry_after");
 	}
 	if (e->body) {
-		/* redact first, cut after: a secret across the 4 KiB limit
-		 * must not leave its first bytes behind */
-		push_redacted(L, c, k, e->body, e->body_len);
-		if (sp_rawlen(L, -1) > SP_ERROR_BODY_MAX) {
-			lua_pushlstring(L, lua_tostring(L, -1), SP_ERROR_BODY_MAX);
-			lua_remove(L, -2);
-		}
+		/* (redacted first and cut after: a secret across the limit
+		 * leaves none of its bytes behind) */
+		sp_push_redacted(L, &sec, e->body, e->body_len,
+			SP_ERROR_BODY_MAX);
 		lua_setfield(L, -2, "body");
 	}
 	if (e->method) {
@@ -280,11 +124,8 @@ void sp_push_error_k(lua_State *L, sp_client *c, sp_call *k,
 		lua_setfield(L, -2, "method");
 	}
 	if (e->path) {
-		push_redacted(L, c, k, e->path, e->path_len);
-		if (sp_rawlen(L, -1) > SP_ERROR_PATH_MAX) {	/* cut after */
-			lua_pushlstring(L, lua_tostring(L, -1), SP_ERROR_PATH_MAX);
-			lua_remove(L, -2);
-		}
+		sp_push_redacted(L, &sec, e->path, e->path_len,
+			SP_ERROR_PATH_MAX);
 		lua_setfield(L, -2, "path");
 	}
 	if (k && k->attempts) {
@@ -459,10 +300,6 @@ void sp_push_response_error(lua_State *L, sp_call *k, int kind_hint,
 	e.retry_after = e.kind == SP_KIND_RATE_LIMIT ? retry_after : -1;
 	e.body = body;
 	e.body_len = k->resp.len;
-	if (escapes_a_secret(L, k->client, k, body, k->resp.len)) {
-		e.body = "[withheld: the body holds a credential in escaped form]";
-		e.body_len = strlen(e.body);
-	}
 	describe_request(k, &e);
 
 	if (e.message == NULL && e.has_code) {

@@ -57,43 +57,90 @@ static int hexval(int c)
 	return -1;
 }
 
-static int read_hex4(jdec *d, unsigned *out)
+static int read_hex4(const char *p, const char *end, unsigned *out)
 {
 	unsigned v = 0;
 	int i;
-	if (d->end - d->p < 4)
+	if (end - p < 4)
 		return 0;
 	for (i = 0; i < 4; i++) {
-		int h = hexval((unsigned char)d->p[i]);
+		int h = hexval((unsigned char)p[i]);
 		if (h < 0)
 			return 0;
 		v = v << 4 | (unsigned)h;
 	}
-	d->p += 4;
 	*out = v;
 	return 1;
 }
 
-static void add_utf8(luaL_Buffer *b, unsigned cp)
+static int put_utf8(unsigned char *s, unsigned cp)
 {
-	char s[4];
-	int n;
 	if (cp < 0x80) {
-		s[0] = (char)cp; n = 1;
-	} else if (cp < 0x800) {
-		s[0] = (char)(0xC0 | cp >> 6);
-		s[1] = (char)(0x80 | (cp & 0x3F)); n = 2;
-	} else if (cp < 0x10000) {
-		s[0] = (char)(0xE0 | cp >> 12);
-		s[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		s[2] = (char)(0x80 | (cp & 0x3F)); n = 3;
-	} else {
-		s[0] = (char)(0xF0 | cp >> 18);
-		s[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-		s[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-		s[3] = (char)(0x80 | (cp & 0x3F)); n = 4;
+		s[0] = (unsigned char)cp;
+		return 1;
 	}
-	luaL_addlstring(b, s, (size_t)n);
+	if (cp < 0x800) {
+		s[0] = (unsigned char)(0xC0 | cp >> 6);
+		s[1] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		s[0] = (unsigned char)(0xE0 | cp >> 12);
+		s[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+		s[2] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	s[0] = (unsigned char)(0xF0 | cp >> 18);
+	s[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+	s[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+	s[3] = (unsigned char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/*
+ * Decodes the escape sequence at p (the backslash) into out (up to 4
+ * bytes, *outlen of them). Returns the bytes consumed, or 0 when it is not
+ * a valid escape. A surrogate pair becomes one character, a lone surrogate
+ * U+FFFD. Shared with redact.c, which reads escapes in error bodies that
+ * need not be valid JSON.
+ */
+size_t sp_json_unescape(const char *p, const char *end, unsigned char *out,
+	int *outlen)
+{
+	unsigned cp, lo;
+
+	if (end - p < 2 || p[0] != '\\')
+		return 0;
+	*outlen = 1;
+	switch (p[1]) {
+	case '"': out[0] = '"'; return 2;
+	case '\\': out[0] = '\\'; return 2;
+	case '/': out[0] = '/'; return 2;
+	case 'b': out[0] = '\b'; return 2;
+	case 'f': out[0] = '\f'; return 2;
+	case 'n': out[0] = '\n'; return 2;
+	case 'r': out[0] = '\r'; return 2;
+	case 't': out[0] = '\t'; return 2;
+	case 'u': break;
+	default: return 0;
+	}
+	if (!read_hex4(p + 2, end, &cp))
+		return 0;
+	if (cp >= 0xD800 && cp <= 0xDBFF) {
+		/* A high surrogate wants its low half. */
+		if (end - p >= 12 && p[6] == '\\' && p[7] == 'u' &&
+				read_hex4(p + 8, end, &lo) && lo >= 0xDC00 &&
+				lo <= 0xDFFF) {
+			*outlen = put_utf8(out, 0x10000 + ((cp - 0xD800) << 10) +
+				(lo - 0xDC00));
+			return 12;
+		}
+		cp = 0xFFFD;
+	} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+		cp = 0xFFFD;	/* a lone low surrogate */
+	}
+	*outlen = put_utf8(out, cp);
+	return 6;
 }
 
 /* Called with d->p on the opening quote; pushes the string. */
@@ -139,46 +186,17 @@ static int parse_string(jdec *d)
 			luaL_addlstring(&b, run, (size_t)(d->p - run));
 			continue;
 		}
-		if (++d->p >= d->end)
-			break;
-		switch (*d->p++) {
-		case '"': luaL_addchar(&b, '"'); break;
-		case '\\': luaL_addchar(&b, '\\'); break;
-		case '/': luaL_addchar(&b, '/'); break;
-		case 'b': luaL_addchar(&b, '\b'); break;
-		case 'f': luaL_addchar(&b, '\f'); break;
-		case 'n': luaL_addchar(&b, '\n'); break;
-		case 'r': luaL_addchar(&b, '\r'); break;
-		case 't': luaL_addchar(&b, '\t'); break;
-		case 'u': {
-			unsigned cp, lo;
-			if (!read_hex4(d, &cp))
+		{
+			unsigned char ch[4];
+			int chlen;
+			size_t used = sp_json_unescape(d->p, d->end, ch, &chlen);
+			if (used == 0) {
+				if (d->p + 1 >= d->end)
+					break;	/* the input ends after the backslash */
 				goto bad_escape;
-			if (cp >= 0xD800 && cp <= 0xDBFF) {
-				/* A high surrogate wants its low half. */
-				if (d->end - d->p >= 6 && d->p[0] == '\\' &&
-						d->p[1] == 'u') {
-					const char *save = d->p;
-					d->p += 2;
-					if (read_hex4(d, &lo) && lo >= 0xDC00 &&
-							lo <= 0xDFFF) {
-						cp = 0x10000 + ((cp - 0xD800) << 10) +
-							(lo - 0xDC00);
-					} else {
-						d->p = save;
-						cp = 0xFFFD;
-					}
-				} else {
-					cp = 0xFFFD;
-				}
-			} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-				cp = 0xFFFD;	/* a lone low surrogate */
 			}
-			add_utf8(&b, cp);
-			break;
-		}
-		default:
-			goto bad_escape;
+			d->p += used;
+			luaL_addlstring(&b, (const char *)ch, (size_t)chlen);
 		}
 	}
 	luaL_pushresult(&b);

@@ -26,6 +26,7 @@
 
 #define SP_ERROR_BODY_MAX 4096		/* err.body keeps at most this much */
 #define SP_ERROR_PATH_MAX 1024		/* and err.path */
+#define SP_ERROR_MESSAGE_MAX 4096	/* and err.message */
 #define SP_JSON_MAXDEPTH 512		/* decode nesting limit */
 #define SP_JSON_ENC_MAXDEPTH 128	/* encode nesting limit (catches cycles) */
 #define SP_TOKEN_MAX 16384		/* longest access token accepted */
@@ -194,8 +195,26 @@ int sp_json_decode(lua_State *L, const char *s, size_t n, int maxdepth,
 int sp_json_encode(lua_State *L, int idx, sp_buf *out, const char *root,
 	char *err, size_t errlen);
 int sp_json_string(sp_buf *out, const char *s, size_t n);
+size_t sp_json_unescape(const char *p, const char *end, unsigned char *out,
+	int *outlen);
 void sp_format_double(char *buf, size_t n, double v);
 int sp_utf8_valid(const char *s, size_t n);
+
+/* ---- redact.c ---------------------------------------------------------- */
+
+#define SP_SECRETS_MAX 6
+#define SP_SECRET_MIN 8			/* shorter credentials are refused */
+
+typedef struct sp_secrets {
+	const char *s[SP_SECRETS_MAX];
+	size_t n[SP_SECRETS_MAX];
+	int count;
+	size_t longest;
+} sp_secrets;
+
+void sp_secrets_of(sp_client *c, struct sp_call *k, sp_secrets *out);
+void sp_push_redacted(lua_State *L, const sp_secrets *sec, const char *text,
+	size_t n, size_t limit);
 
 /* ---- errors.c ---------------------------------------------------------- */
 
@@ -235,6 +254,7 @@ void sp_token_drop(sp_client *c);
 int sp_token_parse(lua_State *L, sp_call *k, double *expires_in,
 	const char **why);
 int sp_token_acceptable(const char *tok, size_t n);
+int sp_token_chars_ok(const char *tok, size_t n);
 
 /* ---- pacer.c ----------------------------------------------------------- */
 

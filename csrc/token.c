@@ -23,15 +23,21 @@ static int build_auth_header(sp_client *c, const char *tok, size_t n)
 }
 
 /* Printable ASCII only: the token goes verbatim into a header line. */
-int sp_token_acceptable(const char *tok, size_t n)
+int sp_token_chars_ok(const char *tok, size_t n)
 {
 	size_t i;
-	if (n == 0 || n > SP_TOKEN_MAX)
-		return 0;
 	for (i = 0; i < n; i++)
 		if ((unsigned char)tok[i] <= 0x20 || (unsigned char)tok[i] >= 0x7f)
 			return 0;
 	return 1;
+}
+
+/* ... and long enough to be cut out of error text without shredding
+ * ordinary words, short enough to be sane. */
+int sp_token_acceptable(const char *tok, size_t n)
+{
+	return n >= SP_SECRET_MIN && n <= SP_TOKEN_MAX &&
+		sp_token_chars_ok(tok, n);
 }
 
 /* Everything derived from the credentials once, at client creation. */

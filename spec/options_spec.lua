@@ -42,7 +42,7 @@ describe("sendpulse.new", function()
     for _, c in ipairs(cases) do
       local opts = { api_key = KEY }
       if c[1] == "client_id" or c[1] == "client_secret" then
-        opts = { client_id = "id", client_secret = "secret" }
+        opts = { client_id = "id", client_secret = "s3cret-of-the-spec" }
       end
       opts[c[1]] = c[2]
       raises(opts, "'" .. c[1] .. "'")
@@ -85,7 +85,7 @@ describe("sendpulse.new", function()
 
   it("accepts the documented options", function()
     local c = sendpulse.new{
-      client_id = "id", client_secret = "secret",
+      client_id = "id", client_secret = "s3cret-of-the-spec",
       base_url = "https://api.sendpulse.com", timeout = 5,
       connect_timeout = 2, ssl_verify = true, proxy = "http://127.0.0.1:3128",
       user_agent = "my-app/1.0", token_store = sendpulse.stores.memory(),
@@ -101,7 +101,7 @@ describe("sendpulse.new", function()
   it("does no network I/O", function()
     -- nothing listens on port 9: a connection attempt would fail, and
     -- creating the client must not even try.
-    local c = sendpulse.new{ client_id = "id", client_secret = "secret",
+    local c = sendpulse.new{ client_id = "id", client_secret = "s3cret-of-the-spec",
                              base_url = "http://127.0.0.1:9" }
     assert.is_false((c:token_state()))
   end)

@@ -114,7 +114,7 @@ describe("secrets", function()
                    body = '{"error_code":800,"message":"key ' .. escaped .. '"}' }
     local _, err = c:user_info()
     capture(err)
-    assert.matches("withheld", err.body)
+    assert.equal('{"error_code":800,"message":"key [REDACTED]"}', err.body)
     assert.matches("%[REDACTED%]", err.message)
     assert_clean{ APIKEY }
   end)
@@ -126,7 +126,7 @@ describe("secrets", function()
                    body = '{"error":"denied","key":"' .. escaped }    -- cut short
     local _, err = c:user_info()
     capture(err)
-    assert.matches("withheld", err.body)
+    assert.equal('{"error":"denied","key":"[REDACTED]', err.body)
     assert_clean{ APIKEY }
   end)
 
@@ -160,5 +160,66 @@ describe("secrets", function()
     capture(err)
     assert.matches("%[REDACTED%]", err.message)
     assert_clean{ APIKEY }
+  end)
+
+  -- Every way a server may spell a secret it echoes: each is cut where it
+  -- stands, and the rest of the body is kept.
+  it("are cut however the server encodes them", function()
+    local c = sandbox.client{ client_id = ID, client_secret = SECRET, max_retries = 0 }
+    local function pct(s, plus, lower)
+      return (s:gsub("[^%w]", function(ch)
+        return plus and ch == " " and "+" or (lower and "%%%02x" or "%%%02X"):format(ch:byte())
+      end))
+    end
+    local spellings = {
+      raw = SECRET,
+      json = SECRET:gsub("%-", "\\u002d"),
+      percent = pct(SECRET),
+      percent_lower = pct(SECRET, false, true),
+      form = "client_id=" .. ID .. "&client_secret=" .. pct(SECRET .. " x", true),
+      json_and_percent = pct(SECRET):gsub("%%", "\\u0025"),
+      basic = "Basic " .. require("sendpulse.core").base64_encode(ID .. ":" .. SECRET),
+      base64_url = require("sendpulse.core").base64_encode("x" .. SECRET .. "yz")
+                   :gsub("%+", "-"):gsub("/", "_"),
+    }
+    for name, spelling in pairs(spellings) do
+      sandbox.reset{ accounts = { [ID] = SECRET } }
+      sandbox.fault{ path = "/oauth/access_token", status = 400,
+                     body = '{"error":"invalid_client","echo":"' .. spelling .. '"}' }
+      local _, err = c:user_info()
+      capture(err)
+      assert.matches("%[REDACTED%]", err.body, name)
+      assert.matches('^{"error":"invalid_client","echo":"', err.body, name)
+    end
+    assert_clean{ SECRET }
+  end)
+
+  it("are refused at sendpulse.new when too short to be cut safely", function()
+    for _, opts in ipairs{ { client_id = ID, client_secret = "s3cr3t" },
+                           { api_key = "k3y42" } } do
+      local ok, msg = pcall(sendpulse.new, opts)
+      assert.is_false(ok)
+      assert.matches("too short", msg)
+    end
+  end)
+
+  -- Redaction reads a bounded window of the body: the time for an 8 MiB
+  -- body repeating the token is that of a 1 MiB one, not 64 times it.
+  it("cost time linear in a bounded window, not in the body's repeats", function()
+    local c = sandbox.client{ api_key = APIKEY, max_retries = 0 }
+    local function time_for(mib)
+      sandbox.fault{ path = "/user/info", status = 500,
+                     body = string.rep(APIKEY .. " ", math.floor(mib * 1048576 / (#APIKEY + 1))) }
+      local t = os.clock()
+      local _, err = c:user_info()
+      t = os.clock() - t
+      assert.equal("[REDACTED]", err.body:sub(1, 10))
+      assert_clean{ APIKEY }
+      capture(err)
+      return t
+    end
+    time_for(1)
+    local one, eight = time_for(1), time_for(8)
+    assert.is_true(eight < 16 * one + 0.05, ("1 MiB %.3f s, 8 MiB %.3f s"):format(one, eight))
   end)
 end)

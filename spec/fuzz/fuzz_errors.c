@@ -18,13 +18,15 @@
  *     given, rate_limit on a 429, auth on a 401 (unless the body says
  *     2020202020); status, method and attempts as set; err.path has no
  *     query and no base path; retry_after only on rate_limit errors;
- *     err.body is the first 4096 bytes of the body when it holds no
- *     secret (or withheld, when it holds one JSON-escaped); sp_response_error_code agrees with err.code and leaves the
- *     stack alone;
+ *     err.body is the first 4096 bytes of the body unless it says
+ *     [REDACTED]; sp_response_error_code agrees with err.code and leaves
+ *     the stack alone;
  *   - redaction: no secret appears in err.message, err.body, err.path or
- *     tostring(err) [id secret_leak]; nor JSON-escaped ("\/", "\u0041") in
- *     err.body, valid JSON or not [id escaped_secret]; nor, where a field was cut short, as a
- *     prefix of six or more bytes at the cut [id truncated_secret];
+ *     tostring(err) [id secret_leak]; nor in err.body JSON-escaped ("\/",
+ *     "\u0041"), percent-encoded ("+" as a space or not), both, valid JSON
+ *     or not [id escaped_secret], nor inside base64 at any alignment [id
+ *     base64_secret]; nor, where a field was cut short, as a prefix of six
+ *     or more bytes at the cut [id truncated_secret];
  *   - tostring(err) is one line.
  */
 #include "fuzz_common.h"
@@ -230,6 +232,71 @@ static size_t json_unescape(const char *s, size_t n, char *out)
 	return o;
 }
 
+/* Percent-decodes s (out: n bytes); plus: "+" reads as a space. */
+static size_t pct_decode(const char *s, size_t n, char *out, int plus)
+{
+	size_t i = 0, o = 0;
+	while (i < n) {
+		if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0
+				&& hexval((unsigned char)s[i + 2]) >= 0) {
+			out[o++] = (char)(hexval((unsigned char)s[i + 1]) << 4 |
+				hexval((unsigned char)s[i + 2]));
+			i += 3;
+		} else {
+			out[o++] = plus && s[i] == '+' ? ' ' : s[i];
+			i++;
+		}
+	}
+	return o;
+}
+
+static int b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z') return c - 'A';
+	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if (c >= '0' && c <= '9') return c - '0' + 52;
+	if (c == '+' || c == '-') return 62;
+	if (c == '/' || c == '_') return 63;
+	return -1;
+}
+
+/* Does a secret hide in a base64 run of s, decoded from any of the four
+ * character offsets in the run? */
+static int base64_hides(const char *s, size_t n, const char *secret,
+	size_t sn)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t a = i, e, off;
+		while (a < n && b64val((unsigned char)s[a]) < 0)
+			a++;
+		e = a;
+		while (e < n && b64val((unsigned char)s[e]) >= 0)
+			e++;
+		for (off = 0; off < 4 && a + off < e; off++) {
+			char *out = malloc(e - a + 1);
+			size_t o = 0, j, bits = 0;
+			unsigned acc = 0;
+			int hit;
+			for (j = a + off; j < e; j++) {
+				acc = (acc << 6 | (unsigned)b64val((unsigned char)s[j]))
+					& 0xFFFFFF;
+				bits += 6;
+				if (bits >= 8) {
+					bits -= 8;
+					out[o++] = (char)(acc >> bits);
+				}
+			}
+			hit = fz_contains(out, o, secret, sn);
+			free(out);
+			if (hit)
+				return 1;
+		}
+		i = e > a ? e : a + 1;
+	}
+	return 0;
+}
+
 /*
  * cut: the field was shortened from raw (rawn bytes). It must not end
  * with the start of a secret that raw held whole (redaction comes first).
@@ -246,15 +313,26 @@ static void no_secret(const char *field, const char *s, size_t n, int cut,
 		FZ_CHECK_ID("secret_leak", !fz_contains(s, n, secrets[i], sn),
 			"%s contains the secret \"%s\"", field, secrets[i]);
 		if (strcmp(field, "err.body") == 0) {
-			/* any JSON-escaped spelling ("\/", "\u0041"...), whether
+			/* any JSON-escaped or percent-encoded spelling, whether
 			 * or not the body as a whole is valid JSON */
-			char *u = malloc(n + 1);
-			size_t un = json_unescape(s, n, u);
-			int hit = fz_contains(u, un, secrets[i], sn);
-			free(u);
+			char *u = malloc(n + 1), *v = malloc(n + 1);
+			size_t un = json_unescape(s, n, u), vn;
+			int hit = fz_contains(u, un, secrets[i], sn), plus;
+			for (plus = 0; plus < 2; plus++) {
+				vn = pct_decode(s, n, v, plus);
+				hit |= fz_contains(v, vn, secrets[i], sn);
+				vn = pct_decode(u, un, v, plus);
+				hit |= fz_contains(v, vn, secrets[i], sn);
+			}
 			FZ_CHECK_ID("escaped_secret", !hit, "%s contains the "
-				"secret \"%s\" in JSON-escaped form", field,
+				"secret \"%s\" in an encoded form", field,
 				secrets[i]);
+			FZ_CHECK_ID("base64_secret", !base64_hides(s, n, secrets[i],
+				sn) && !base64_hides(u, un, secrets[i], sn),
+				"%s contains the secret \"%s\" in base64", field,
+				secrets[i]);
+			free(u);
+			free(v);
 		}
 		if (cut && fz_contains(raw, rawn, secrets[i], sn)) {
 			for (k = 6; k < sn && k <= n; k++)
@@ -332,20 +410,20 @@ static void check_error(lua_State *L, ctx *x, int t, long long peek,
 	no_secret("err.body", body, bn, x->k.resp.len > SP_ERROR_BODY_MAX,
 		x->k.resp.data, x->k.resp.len);
 	{
-		int has_secret = 0;
-		for (i = 0; i < NSECRETS; i++)
-			if (fz_contains(x->k.resp.data, x->k.resp.len, secrets[i],
-					strlen(secrets[i])))
-				has_secret = 1;
-		/* a body that decodes to more secrets than its bytes show
-		 * (JSON escapes) is withheld whole */
-		if (!has_secret && strncmp(body, "[withheld", 9) != 0) {
-			size_t want = x->k.resp.len < SP_ERROR_BODY_MAX
-				? x->k.resp.len : SP_ERROR_BODY_MAX;
-			FZ_CHECK(bn == want && (want == 0 ||
-				memcmp(body, x->k.resp.data, want) == 0),
-				"err.body is not the first %lu bytes of the body",
-				(unsigned long)want);
+		/* the first bytes of the body, up to where a secret was cut
+		 * out (the "[REDACTED]" marker itself may be cut at the end) */
+		size_t want = x->k.resp.len < SP_ERROR_BODY_MAX
+			? x->k.resp.len : SP_ERROR_BODY_MAX, same = 0;
+		while (same < bn && same < want &&
+				body[same] == x->k.resp.data[same])
+			same++;
+		if (same < bn || same < want) {
+			size_t rest = bn - same < 10 ? bn - same : 10;
+			FZ_CHECK(same < bn && memcmp(body + same, "[REDACTED]",
+				rest) == 0, "err.body is not the first %lu bytes "
+				"of the body, and differs at byte %lu without a "
+				"[REDACTED] there", (unsigned long)want,
+				(unsigned long)same);
 		}
 	}
 

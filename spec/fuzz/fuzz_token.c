@@ -61,7 +61,7 @@ static int expected(lua_State *L, ctx *x, const char **tok, size_t *tn,
 	} else {
 		size_t i;
 		*tok = lua_tolstring(L, -1, tn);
-		if (*tn == 0 || *tn > SP_TOKEN_MAX)
+		if (*tn < SP_SECRET_MIN || *tn > SP_TOKEN_MAX)
 			ok = 0;
 		for (i = 0; i < *tn; i++)
 			if ((unsigned char)(*tok)[i] <= 0x20 ||
