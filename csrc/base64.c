@@ -81,3 +81,9 @@ bad:
 	lua_pushliteral(L, "invalid base64");
 	return 2;
 }
+
+const luaL_Reg sp_base64_funcs[] = {
+	{ "base64_encode", sp_base64_encode },
+	{ "base64_decode", sp_base64_decode },
+	{ NULL, NULL }
+};

@@ -1,8 +1,9 @@
 /*
  * buffer.c - the growable byte buffer every other file builds on.
  *
- * Buffers live inside userdata (client, call, transfer), never on the C
- * stack across a Lua call: when a Lua error longjmps out of us, the
+ * Buffers that must survive a Lua error (a memory error, a bad argument)
+ * live inside userdata: the client, a call, a transfer, or a scratch
+ * buffer (sp_push_scratch). When a Lua error longjmps out of us, the
  * owning userdata's __gc frees them, so no error path can leak.
  */
 #include <stdarg.h>
@@ -116,4 +117,23 @@ void sp_buf_swap(sp_buf *a, sp_buf *b)
 	sp_buf t = *a;
 	*a = *b;
 	*b = t;
+}
+
+/* A userdata-owned buffer: freed by __gc even if what fills it raises. */
+static int scratch_gc(lua_State *L)
+{
+	sp_buf_free((sp_buf *)lua_touserdata(L, 1));
+	return 0;
+}
+
+sp_buf *sp_push_scratch(lua_State *L)
+{
+	sp_buf *b = (sp_buf *)lua_newuserdata(L, sizeof *b);
+	memset(b, 0, sizeof *b);
+	if (luaL_newmetatable(L, "sendpulse.scratch")) {
+		lua_pushcfunction(L, scratch_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	return b;
 }

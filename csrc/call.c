@@ -1,75 +1,91 @@
 /*
- * call.c - one API call as a resumable state machine.
+ * call.c - one API call as a resumable state machine that does no I/O.
  *
- * call:next(...) returns the next thing to do, as an action name and its
- * arguments; the driver does it and passes the outcome to the following
- * call:next(...):
+ * sp_call_step() looks at the outcome of what was asked last (a response,
+ * a store's answer, a wait) and says what to do next: an enum sp_action in
+ * k->action, with its argument in the call (k->delay, the request in
+ * k->req). A driver carries it out and steps again:
  *
- *   "send"               perform the request (call:wire() has its bytes),
- *                        then report with call:set_response/set_failure
- *   "sleep", seconds     wait (backoff, Retry-After, local pacing)
- *   "wait", seconds      another call of this client is fetching the
- *                        token; wait a little and ask again
- *   "pace", key          reserve a slot with the shared pacer and wait
- *   "get", key           store:get(key)          -> next(token, expires_at)
- *   "lock", key          store:lock(key)         -> next(locked)
- *   "set", key, tok, exp store:set(key, tok, exp)
- *   "delete", key        store:delete(key)
- *   "unlock", key        store:unlock(key)
- *   "done", result       the decoded response
- *   "fail", err          the error object
+ *   send                 perform the request described by k->req, then
+ *                        report with call:set_response / set_failure
+ *   sleep, seconds       wait (backoff, Retry-After, local pacing)
+ *   wait, seconds        another call of this domain is fetching the
+ *                        token; wait a little and step again
+ *   pace, key, cap, span the shared pacer: step with "paced", "local" or
+ *                        "quota", retry_after, name
+ *   get, key             store:get(key)          -> step(token, expires_at)
+ *   lock, key            store:lock(key)         -> step(locked)
+ *   set, key, tok, exp   store:set(key, tok, exp)
+ *   delete, key, tok     store:delete(key, tok)
+ *   unlock, key          store:unlock(key)
+ *   done, result         the decoded response
+ *   fail, err            the error object
  *
- * A call created with inline I/O performs "send" (libcurl) and "sleep"
- * itself and only surfaces the store actions and the outcome: the plain
- * Lua path pays one C call per API call. Nothing here yields, so nginx
- * cosockets can do the I/O between two next() calls.
+ * Drivers: drive.c runs a plain call in one C call, doing send (libcurl)
+ * and sleep itself and surfacing only the store and pacer actions and the
+ * outcome; the Lua transports (a libcurl batch, nginx cosockets) step with
+ * call:next() and do everything themselves. Nothing here yields.
  *
  * Token rules: reuse the cached token until expiry less a leeway; at most
- * one fetch in flight per client (others "wait"); with a store, look there
- * first, then lock, look again, and only then fetch; on a 401 drop the
- * token and retry the call once with a new one; a failed fetch leaves
- * nothing behind, so the next call starts afresh.
+ * one fetch in flight per domain (the others of that domain "wait"); with
+ * a store, look there first, then lock, look again, and only then fetch;
+ * on a 401 drop the token and retry the call once with a new one, unless
+ * that token itself replaced one refused by a 401 and nothing has
+ * succeeded with it since (the 401 is then not the token's fault); a
+ * failed fetch leaves nothing behind, so the next call starts afresh.
+ *
+ * Retry rules: a request the server surely did not act on (a 429, the
+ * rate-limit code with a 4xx status, a connection refused) is sent again,
+ * whatever its method; one it may have acted on (a 5xx, a dropped
+ * connection after sending) only when repeating it is harmless (GET, PUT,
+ * DELETE). Everything happens within call_timeout.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sendpulse.h"
 
 enum {
+	ST_START,		/* a fresh call: sets its deadline */
 	ST_ACQUIRE,		/* make sure a usable token is at hand */
 	ST_STORE_GET,		/* awaiting store:get */
-	ST_STORE_DELETE,	/* awaiting store:delete of a rejected token */
 	ST_LOCK,		/* awaiting store:lock */
 	ST_RECHECK,		/* awaiting store:get under the lock */
-	ST_PACED,		/* awaiting the shared pacer, then transmit */
-	ST_PACE_WAIT,		/* waited for the local pacer: look again */
+	ST_DISPATCH,		/* pace, then transmit (after a wait) */
+	ST_PACED,		/* awaiting the shared pacer */
 	ST_TOKEN_SENT,		/* awaiting the token response */
 	ST_STORE_SET,		/* awaiting store:set of the new token */
+	ST_STORE_DELETE,	/* awaiting store:delete of a rejected token */
 	ST_UNLOCK,		/* awaiting store:unlock, then k->cont */
 	ST_API_SENT,		/* awaiting the API response */
 	ST_FINISHED
 };
 
+/* After an unlock (or a delete): go on how? */
 enum { CONT_SEND, CONT_FAIL, CONT_RETRY };
+
+/* How a failed call is reported when it ends. */
+enum { FAIL_RESPONSE, FAIL_TRANSPORT, FAIL_TOKEN_DECODE, FAIL_PLAIN,
+	FAIL_QUOTA };
 
 /* Longest wait for the fetching call before we assume it was abandoned. */
 #define FETCH_SLACK 5.0
 #define WAIT_STEP 0.005
 #define BACKOFF_MAX 30.0
 
-/* How a failed step should be reported when the call ends. */
-enum { FAIL_RESPONSE, FAIL_TRANSPORT, FAIL_TOKEN_DECODE, FAIL_CLOSED,
-	FAIL_TOKEN_LOOP };
-
 typedef struct sp_call_ext {
 	sp_call k;
-	int inline_io;
 	int fail_how;
 	int fail_kind;		/* kind hint for FAIL_RESPONSE, -1: derive */
-	const char *fail_why;
+	const char *fail_why;	/* FAIL_TOKEN_DECODE / FAIL_PLAIN message */
+	int plain_kind;
 	double fail_retry_after;
+	const char *quota;	/* FAIL_QUOTA: which one */
 } sp_call_ext;
+
+#define EXT(k) ((sp_call_ext *)(void *)(k))
 
 sp_call *sp_check_call(lua_State *L, int idx)
 {
@@ -93,6 +109,7 @@ static void reset_response(sp_call *k)
 	k->failure = 0;
 	k->sent = 0;
 	k->retry_after = -1;
+	k->ebody_read = 0;
 	sp_buf_clear(&k->resp);
 	sp_buf_clear(&k->errmsg);
 }
@@ -102,6 +119,30 @@ static double backoff(sp_call *k)
 	sp_client *c = k->client;
 	double d = c->retry_delay * pow(2.0, k->retries) * sp_jitter(c);
 	return d > BACKOFF_MAX ? BACKOFF_MAX : d;
+}
+
+static double time_left(sp_call *k)
+{
+	return k->deadline - sp_monotime();
+}
+
+/* The fate of the API attempt that just ended (see enum SP_FATE_). */
+static int attempt_fate(lua_State *L, sp_call *k)
+{
+	long long code;
+	if (k->failure) {
+		if (k->status >= 200 && k->status < 500)
+			return SP_FATE_YES;	/* answered, the body broke */
+		return k->sent || k->status ? SP_FATE_MAYBE : SP_FATE_NO;
+	}
+	if (k->status == 401 || k->status == 429)
+		return SP_FATE_NO;
+	if (k->status >= 500)
+		return SP_FATE_MAYBE;
+	if (k->status >= 400 && sp_response_error_code(L, k, &code) &&
+			code == 2020202020LL)
+		return SP_FATE_NO;
+	return SP_FATE_YES;
 }
 
 /* Adopts the store's token at (tok, exp) if it is usable and not the one
@@ -117,7 +158,7 @@ static int adopt(lua_State *L, sp_call *k, int tok, int exp)
 		return 0;
 	s = lua_tolstring(L, tok, &n);
 	expires = (double)lua_tonumber(L, exp);
-	if (!sp_token_acceptable(s, n))
+	if (!(expires == expires) || !sp_token_acceptable(s, n))
 		return 0;
 	if (k->rejected.len == n && memcmp(k->rejected.data, s, n) == 0)
 		return 0;
@@ -133,13 +174,6 @@ static int adopt(lua_State *L, sp_call *k, int tok, int exp)
 	return 1;
 }
 
-static int push_key(lua_State *L, sp_call *k, const char *action)
-{
-	lua_pushstring(L, action);
-	lua_pushstring(L, k->client->store_key);
-	return 2;
-}
-
 /* The response is in Lua now: its buffer can serve the next transfer
  * (saves growing a new one on every call). */
 static void recycle_response(sp_call *k)
@@ -151,33 +185,13 @@ static void recycle_response(sp_call *k)
 	}
 }
 
-static int finish_done(lua_State *L, sp_call_ext *x)
-{
-	sp_call *k = &x->k;
-	char err[128];
+/* ---- ending ------------------------------------------------------------ */
 
-	k->state = ST_FINISHED;
-	lua_pushliteral(L, "done");
-	if (k->status == 204 || k->status == 205) {
-		lua_pushboolean(L, 1);	/* success with no content by design */
-		return 2;
-	}
-	if (sp_json_decode(L, k->resp.data ? k->resp.data : "", k->resp.len, 0,
-			err, sizeof err)) {
-		recycle_response(k);
-		return 2;
-	}
-	lua_pop(L, 1);
-	x->fail_how = FAIL_RESPONSE;
-	x->fail_kind = SP_KIND_DECODE;
-	return -1;	/* caller turns this into a failure */
-}
-
-static int finish_fail(lua_State *L, sp_call_ext *x)
+static int end_fail(lua_State *L, sp_call *k)
 {
-	sp_call *k = &x->k;
+	sp_call_ext *x = EXT(k);
+	release_fetch(k->client, k);
 	k->state = ST_FINISHED;
-	lua_pushliteral(L, "fail");
 	switch (x->fail_how) {
 	case FAIL_TRANSPORT:
 		sp_push_failure_error(L, k);
@@ -188,315 +202,625 @@ static int finish_fail(lua_State *L, sp_call_ext *x)
 		lua_pushinteger(L, k->status);
 		lua_setfield(L, -2, "status");
 		break;
-	case FAIL_CLOSED:
-		sp_push_plain_error(L, k, SP_KIND_TRANSPORT, x->fail_why);
+	case FAIL_PLAIN:
+		sp_push_plain_error(L, k, x->plain_kind, x->fail_why);
 		break;
-	case FAIL_TOKEN_LOOP:
-		sp_push_plain_error(L, k, SP_KIND_AUTH, x->fail_why);
+	case FAIL_QUOTA:
+		sp_push_quota_error(L, k, x->quota, x->fail_retry_after,
+			x->fail_why);
 		break;
 	default:
 		sp_push_response_error(L, k, x->fail_kind, x->fail_retry_after);
 		break;
 	}
 	recycle_response(k);
-	return 2;
+	return k->action = SP_ACT_FAIL;
 }
 
-static int call_next(lua_State *L)
+static void set_plain(sp_call *k, int kind, const char *why)
 {
-	sp_call_ext *x = (sp_call_ext *)sp_check_call(L, 1);
-	sp_call *k = &x->k;
+	sp_call_ext *x = EXT(k);
+	x->fail_how = FAIL_PLAIN;
+	x->plain_kind = kind;
+	x->fail_why = why;
+}
+
+/* A body that decodes: done. One that does not, or a bare `false` (the
+ * API refusing without saying why): a failure. */
+static int finish_done(lua_State *L, sp_call *k)
+{
+	sp_call_ext *x = EXT(k);
+	char err[160];
 	sp_client *c = k->client;
-	double d;
-	int r;
 
-	if (k->state == ST_FINISHED)
-		return luaL_error(L, "sendpulse: this call has already finished");
-	if (c->closed) {
-		release_fetch(c, k);
-		x->fail_how = FAIL_CLOSED;
-		x->fail_why = "the client was closed";
-		return finish_fail(L, x);
+	if (c->refresh_gen && c->refresh_gen == k->used_gen)
+		c->refresh_gen = 0;	/* the replacement token works */
+	if (k->status == 204 || k->status == 205) {
+		k->state = ST_FINISHED;
+		lua_pushboolean(L, 1);	/* success with no content by design */
+		return k->action = SP_ACT_DONE;
 	}
+	switch (sp_json_decode_budget(L, k->resp.data ? k->resp.data : "",
+			k->resp.len, err, sizeof err)) {
+	case 1:
+		if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+			lua_pop(L, 1);
+			x->fail_how = FAIL_RESPONSE;
+			x->fail_kind = SP_KIND_API;
+			x->fail_retry_after = -1;
+			return end_fail(L, k);
+		}
+		k->state = ST_FINISHED;
+		recycle_response(k);
+		return k->action = SP_ACT_DONE;
+	case -1:
+		/* the decoded value would not fit in memory or the budget */
+		set_plain(k, SP_KIND_DECODE, "the response is too large to "
+			"decode in the memory allowed (see max_body_size)");
+		return end_fail(L, k);
+	default:
+		/* what the error reports: where the JSON broke */
+		k->ebody_read = 1;
+		k->ebody_json = k->ebody_has_code = k->ebody_big = 0;
+		sp_buf_clear(&k->ebody_message);
+		snprintf(k->ebody_where, sizeof k->ebody_where, "%.100s", err);
+		x->fail_how = FAIL_RESPONSE;
+		x->fail_kind = SP_KIND_DECODE;
+		x->fail_retry_after = -1;
+		return end_fail(L, k);
+	}
+}
 
-top:
-	switch (k->state) {
-	case ST_ACQUIRE:
-		if (sp_token_usable(c, sp_walltime()))
-			goto send_api;
-		if (c->fetch_owner && c->fetch_owner != k) {
-			if (sp_monotime() < c->fetch_deadline) {
-				if (x->inline_io) {
-					sp_sleep(WAIT_STEP);
-					goto top;
-				}
-				lua_pushliteral(L, "wait");
-				lua_pushnumber(L, WAIT_STEP);
-				return 2;
+/* ---- pacing and transmission ------------------------------------------- */
+
+static int step_transmit(lua_State *L, sp_call *k);
+
+/* Paces the request about to go (the token fetch or the API call), then
+ * transmits it. */
+static int step_dispatch(lua_State *L, sp_call *k)
+{
+	sp_client *c = k->client;
+	double d, left, renew;
+
+	if (!sp_pacer_day_left(&c->pacer, sp_walltime(), &renew)) {
+		sp_call_ext *x = EXT(k);
+		x->fail_how = FAIL_QUOTA;
+		x->quota = "per_day";
+		x->fail_retry_after = renew;
+		x->fail_why = "the plan's requests for the day are spent; they "
+			"renew at midnight UTC";
+		return end_fail(L, k);
+	}
+	if (c->shared_pacer && !k->pace_local) {
+		k->state = ST_PACED;
+		return k->action = SP_ACT_PACE;
+	}
+	if (c->pacer.nw) {
+		/* A slot is taken only when it is free now, never ahead: calls
+		 * waiting together (a batch) then count from the real send times
+		 * of those before them, which the transport stamps. */
+		d = sp_pacer_wait(&c->pacer, sp_monotime());
+		if (d > 0) {
+			left = time_left(k);
+			if (d > left) {
+				sp_call_ext *x = EXT(k);
+				x->fail_how = FAIL_QUOTA;
+				x->quota = c->pacer.nw > 1 && d > 1.5 ? "per_minute"
+					: "per_second";
+				x->fail_retry_after = d;
+				x->fail_why = "waiting for the rate limit would take "
+					"longer than call_timeout allows";
+				return end_fail(L, k);
 			}
-			c->fetch_owner = NULL;	/* abandoned: take over */
+			k->state = ST_DISPATCH;
+			k->delay = d;
+			return k->action = SP_ACT_SLEEP;
 		}
-		c->fetch_owner = k;
-		c->fetch_deadline = sp_monotime() + FETCH_SLACK +
-			(c->timeout + c->connect_timeout) * (c->max_retries + 1);
-		if (c->has_store) {
-			k->state = ST_STORE_GET;
-			return push_key(L, k, "get");
+		sp_pacer_take(&c->pacer, k->pace_slot, sp_monotime());
+	}
+	c->pacer.day_count++;	/* (counts only with a day's quota) */
+	return step_transmit(L, k);
+}
+
+static int step_transmit(lua_State *L, sp_call *k)
+{
+	sp_client *c = k->client;
+	double left;
+
+	/* pacing may have waited past the token's expiry: check it again */
+	if (!k->req_is_token && !sp_token_usable(c, sp_walltime())) {
+		k->state = ST_ACQUIRE;
+		return sp_call_step(L, k, 0);
+	}
+	left = time_left(k);
+	if (left <= 0) {
+		set_plain(k, SP_KIND_TIMEOUT, "the call ran out of time "
+			"(call_timeout) before it could be sent");
+		return end_fail(L, k);
+	}
+	reset_response(k);
+	k->pace_local = 0;
+	if (!k->req_is_token) {
+		k->attempts++;
+		k->used_gen = c->token_gen;
+	}
+	k->state = k->req_is_token ? ST_TOKEN_SENT : ST_API_SENT;
+	sp_request_fill(k, left);
+	k->attempt_start = sp_monotime();
+	return k->action = SP_ACT_SEND;
+}
+
+/* Waits d seconds, then starts over from the token; fails instead when
+ * that would overrun the call's time (the current failure is reported). */
+static int sleep_then_acquire(lua_State *L, sp_call *k, double d)
+{
+	if (d >= time_left(k))
+		return end_fail(L, k);
+	k->state = ST_ACQUIRE;
+	k->delay = d;
+	return k->action = SP_ACT_SLEEP;
+}
+
+static int retry(lua_State *L, sp_call *k)
+{
+	double d = backoff(k);
+	if (k->status == 429 && k->retry_after >= 0)
+		d = k->retry_after;
+	k->retries++;
+	return sleep_then_acquire(L, k, d);
+}
+
+/* ---- the token --------------------------------------------------------- */
+
+static int fetch_token(lua_State *L, sp_call *k)
+{
+	sp_client *c = k->client;
+	/* Tokens that expire before they can be used (a server sending a
+	 * tiny expires_in) must not turn into a stream of token requests. */
+	if (++k->token_fetches > c->max_retries + 2) {
+		release_fetch(c, k);
+		set_plain(k, SP_KIND_AUTH, "every new token expired before it "
+			"could be used");
+		if (k->locked) {
+			k->cont = CONT_FAIL;
+			k->locked = 0;
+			k->state = ST_UNLOCK;
+			return k->action = SP_ACT_UNLOCK;
 		}
-		goto fetch_token;
+		return end_fail(L, k);
+	}
+	k->req_is_token = 1;
+	return step_dispatch(L, k);
+}
+
+static int send_api(lua_State *L, sp_call *k)
+{
+	k->req_is_token = 0;
+	return step_dispatch(L, k);
+}
+
+static int unlock_then(sp_call *k, int cont)
+{
+	k->cont = cont;
+	k->locked = 0;
+	k->state = ST_UNLOCK;
+	return k->action = SP_ACT_UNLOCK;
+}
+
+static int continue_with(lua_State *L, sp_call *k)
+{
+	switch (k->cont) {
+	case CONT_SEND:
+		return send_api(L, k);
+	case CONT_RETRY:
+		return retry(L, k);
+	default:
+		return end_fail(L, k);
+	}
+}
+
+static int step_acquire(lua_State *L, sp_call *k)
+{
+	sp_client *c = k->client;
+
+	if (sp_token_usable(c, sp_walltime()))
+		return send_api(L, k);
+	if (c->fetch_owner && c->fetch_owner != k) {
+		/* Wait only for a fetch that is being driven together with
+		 * us: a plain call runs to its end before anything else runs,
+		 * so a fetch it would wait for (a batch's, from inside that
+		 * batch's on_progress) could only progress after it. */
+		if (k->domain && c->fetch_owner->domain == k->domain &&
+				sp_monotime() < c->fetch_deadline) {
+			if (WAIT_STEP >= time_left(k)) {
+				set_plain(k, SP_KIND_TIMEOUT, "the call ran out of "
+					"time (call_timeout) waiting for a token");
+				return end_fail(L, k);
+			}
+			k->state = ST_ACQUIRE;
+			k->delay = WAIT_STEP;
+			return k->action = SP_ACT_WAIT;
+		}
+		c->fetch_owner = NULL;	/* abandoned, or not ours to wait for */
+	}
+	c->fetch_owner = k;
+	c->fetch_deadline = sp_monotime() + FETCH_SLACK +
+		(c->timeout + c->connect_timeout) * (c->max_retries + 1);
+	if (c->has_store) {
+		k->state = ST_STORE_GET;
+		return k->action = SP_ACT_GET;
+	}
+	return fetch_token(L, k);
+}
+
+static int step_token_sent(lua_State *L, sp_call *k)
+{
+	sp_call_ext *x = EXT(k);
+	sp_client *c = k->client;
+	const char *why = NULL;
+	double life;
+
+	if (k->failure == 0 && k->status >= 200 && k->status < 300) {
+		if (sp_token_parse(L, k, &life, &why)) {
+			if (c->refresh_pending) {
+				c->refresh_gen = c->token_gen;
+				c->refresh_pending = 0;
+			}
+			if (c->has_store) {
+				k->state = ST_STORE_SET;
+				return k->action = SP_ACT_SET;
+			}
+			release_fetch(c, k);
+			return send_api(L, k);
+		}
+		x->fail_how = FAIL_TOKEN_DECODE;
+		x->fail_why = why;
+		k->cont = CONT_FAIL;
+	} else if (k->failure) {
+		/* the token request has no side effect: always retryable */
+		x->fail_how = FAIL_TRANSPORT;
+		k->cont = k->retries < c->max_retries ? CONT_RETRY : CONT_FAIL;
+	} else if (k->status == 429 || k->status >= 500) {
+		x->fail_how = FAIL_RESPONSE;
+		x->fail_kind = -1;
+		x->fail_retry_after = k->retry_after;
+		k->cont = k->retries < c->max_retries ? CONT_RETRY : CONT_FAIL;
+		if (k->status == 429 && k->retry_after > c->max_retry_wait)
+			k->cont = CONT_FAIL;
+	} else {
+		/* 4xx: bad credentials. Never loop on them. */
+		x->fail_how = FAIL_RESPONSE;
+		x->fail_kind = SP_KIND_AUTH;
+		k->cont = CONT_FAIL;
+	}
+	release_fetch(c, k);
+	if (c->has_store && k->rejected.len) {
+		/* no replacement for a token the server refused: take it out
+		 * of the store, unless someone replaced it meanwhile */
+		k->state = ST_STORE_DELETE;
+		return k->action = SP_ACT_DELETE;
+	}
+	if (k->locked)
+		return unlock_then(k, k->cont);
+	return continue_with(L, k);
+}
+
+/* ---- the API response -------------------------------------------------- */
+
+static int step_api_sent(lua_State *L, sp_call *k)
+{
+	sp_call_ext *x = EXT(k);
+	sp_client *c = k->client;
+	int fate;
+
+	fate = attempt_fate(L, k);
+	if (fate > k->fate)
+		k->fate = fate;
+	if (k->failure) {
+		x->fail_how = FAIL_TRANSPORT;
+		/* an answer nobody could read (code 8: too large or garbled
+		 * a head) would come back the same way */
+		if (k->failure != CURLE_WEIRD_SERVER_REPLY &&
+				k->retries < c->max_retries &&
+				(idempotent(k->method) || !k->sent))
+			return retry(L, k);
+		return end_fail(L, k);
+	}
+	if (k->status >= 200 && k->status < 300)
+		return finish_done(L, k);
+
+	x->fail_how = FAIL_RESPONSE;
+	x->fail_kind = -1;
+	x->fail_retry_after = -1;
+	if (k->status == 401 && c->oauth && !k->refreshed) {
+		/* the token was revoked or expired early: one refresh, unless
+		 * the token was itself the replacement of one a 401 refused
+		 * and nothing succeeded with it (the 401 persists) */
+		k->refreshed = 1;
+		if (c->token_gen == k->used_gen && c->token.len) {
+			if (c->refresh_gen == k->used_gen)
+				return end_fail(L, k);
+			if (!sp_buf_set(&k->rejected, c->token.data, c->token.len))
+				return luaL_error(L, "out of memory");
+			sp_token_drop(c);
+			c->refresh_pending = 1;
+		}
+		k->state = ST_ACQUIRE;
+		return sp_call_step(L, k, 0);
+	}
+	{
+		long long code = 0;
+		int per_second = k->status >= 400 && k->status < 500 &&
+			sp_response_error_code(L, k, &code) && code == 2020202020LL;
+		/* the rate-limit code with a 5xx is not a refusal: the server
+		 * may have acted (it is reported as a rate limit all the same) */
+		if (k->status == 429 && !per_second && k->retry_after < 0) {
+			/* A 429 without the per-second code is a quota of the
+			 * plan (or the token endpoint's throttle): the next
+			 * second will not be better. Not retried. */
+			x->fail_retry_after = 60;
+			return end_fail(L, k);
+		}
+		if (k->status == 429 || per_second) {
+			double wait = k->retry_after >= 0 ? k->retry_after
+				: backoff(k);
+			if (wait < 1 && k->retry_after < 0)
+				wait = 1;	/* the server counts per second */
+			x->fail_retry_after = wait;
+			if (k->retries < c->max_retries &&
+					wait <= c->max_retry_wait) {
+				k->retries++;
+				return sleep_then_acquire(L, k, wait);
+			}
+			return end_fail(L, k);
+		}
+	}
+	if (k->status >= 500 && idempotent(k->method) &&
+			k->retries < c->max_retries)
+		return retry(L, k);
+	return end_fail(L, k);
+}
+
+/* ---- the step ---------------------------------------------------------- */
+
+/*
+ * One step: reads the outcome of the last action (store answers at
+ * argbase, argbase+1...; argbase 0: none) and returns the next action.
+ * For done and fail the result is pushed on the stack.
+ */
+int sp_call_step(lua_State *L, sp_call *k, int argbase)
+{
+	sp_client *c = k->client;
+
+	switch (k->state) {
+	case ST_START:
+		k->deadline = sp_monotime() + c->call_timeout;
+		k->state = ST_ACQUIRE;
+		return step_acquire(L, k);
+
+	case ST_ACQUIRE:
+		return step_acquire(L, k);
 
 	case ST_STORE_GET:
-		if (adopt(L, k, 2, 3)) {
+		if (argbase && adopt(L, k, argbase, argbase + 1)) {
 			release_fetch(c, k);
-			goto send_api;
+			return send_api(L, k);
 		}
 		/* Missing, expired or the token a 401 rejected: fetch under the
 		 * store's lock. Nothing is deleted first: another process may be
 		 * writing a fresh token, and ours will overwrite a stale one. */
 		k->state = ST_LOCK;
-		return push_key(L, k, "lock");
+		return k->action = SP_ACT_LOCK;
 
 	case ST_LOCK:
-		k->locked = lua_toboolean(L, 2);
+		k->locked = argbase && lua_toboolean(L, argbase);
 		if (k->locked) {
 			k->state = ST_RECHECK;
-			return push_key(L, k, "get");
+			return k->action = SP_ACT_GET;
 		}
-		goto fetch_token;
+		return fetch_token(L, k);
 
 	case ST_RECHECK:
-		if (adopt(L, k, 2, 3)) {
+		if (argbase && adopt(L, k, argbase, argbase + 1)) {
 			/* another process fetched while we waited for the lock */
 			release_fetch(c, k);
-			k->cont = CONT_SEND;
-			goto unlock;
+			return unlock_then(k, CONT_SEND);
 		}
-		goto fetch_token;
+		return fetch_token(L, k);
 
-	case ST_PACED:
-		goto transmit;
+	case ST_DISPATCH:
+		return step_dispatch(L, k);
 
-	case ST_PACE_WAIT:
-		goto dispatch;
-
-	case ST_TOKEN_SENT: {
-		const char *why = NULL;
-		double life;
-
-		if (k->failure == 0 && k->status >= 200 && k->status < 300) {
-			if (sp_token_parse(L, k, &life, &why)) {
-				if (c->has_store) {
-					k->state = ST_STORE_SET;
-					lua_pushliteral(L, "set");
-					lua_pushstring(L, c->store_key);
-					lua_pushlstring(L, c->token.data, c->token.len);
-					lua_pushnumber(L, c->token_expires);
-					return 4;
-				}
-				release_fetch(c, k);
-				goto send_api;
+	case ST_PACED: {
+		const char *how = argbase ? lua_tostring(L, argbase) : NULL;
+		if (how && strcmp(how, "local") == 0) {
+			/* the shared pacer failed: pace this request alone */
+			k->pace_local = 1;
+			return step_dispatch(L, k);
+		}
+		if (how && strcmp(how, "quota") == 0) {
+			sp_call_ext *x = EXT(k);
+			x->fail_how = FAIL_QUOTA;
+			x->fail_retry_after = (double)luaL_optnumber(L,
+				argbase + 1, -1);
+			x->quota = "quota";
+			if (lua_type(L, argbase + 2) == LUA_TSTRING) {
+				/* anchor the name in the call's uservalue? no:
+				 * copy the few known names */
+				const char *q = lua_tostring(L, argbase + 2);
+				x->quota = strcmp(q, "per_day") == 0 ? "per_day"
+					: strcmp(q, "per_minute") == 0
+					? "per_minute" : "quota";
 			}
-			x->fail_how = FAIL_TOKEN_DECODE;
-			x->fail_why = why;
-			k->cont = CONT_FAIL;
-		} else if (k->failure) {
-			/* the token request has no side effect: always retryable */
-			x->fail_how = FAIL_TRANSPORT;
-			k->cont = k->retries < c->max_retries ? CONT_RETRY : CONT_FAIL;
-		} else if (k->status == 429 || k->status >= 500) {
-			x->fail_how = FAIL_RESPONSE;
-			x->fail_kind = -1;
-			x->fail_retry_after = k->retry_after;
-			k->cont = k->retries < c->max_retries ? CONT_RETRY : CONT_FAIL;
-			if (k->status == 429 && k->retry_after > c->max_retry_wait)
-				k->cont = CONT_FAIL;
-		} else {
-			/* 4xx: bad credentials. Never loop on them. */
-			x->fail_how = FAIL_RESPONSE;
-			x->fail_kind = SP_KIND_AUTH;
-			k->cont = CONT_FAIL;
+			x->fail_why = "the plan's quota is spent (as the shared "
+				"pacer counts)";
+			return end_fail(L, k);
 		}
-		release_fetch(c, k);
-		if (c->has_store && k->rejected.len) {
-			/* no replacement for a token the server refused: do not
-			 * leave it for other clients of the store */
-			k->state = ST_STORE_DELETE;
-			return push_key(L, k, "delete");
-		}
-		if (k->locked)
-			goto unlock;
-		goto cont;
+		return step_transmit(L, k);
 	}
 
-	case ST_STORE_DELETE:
-		if (k->locked)
-			goto unlock;
-		goto cont;
+	case ST_TOKEN_SENT:
+		return step_token_sent(L, k);
 
 	case ST_STORE_SET:
 		release_fetch(c, k);
-		if (k->locked) {
-			k->cont = CONT_SEND;
-			goto unlock;
-		}
-		goto send_api;
+		if (k->locked)
+			return unlock_then(k, CONT_SEND);
+		return send_api(L, k);
+
+	case ST_STORE_DELETE:
+		if (k->locked)
+			return unlock_then(k, k->cont);
+		return continue_with(L, k);
 
 	case ST_UNLOCK:
-		goto cont;
+		return continue_with(L, k);
 
 	case ST_API_SENT:
-		if (k->failure) {
-			x->fail_how = FAIL_TRANSPORT;
-			if (k->retries < c->max_retries &&
-					(idempotent(k->method) || !k->sent))
-				goto retry;
-			return finish_fail(L, x);
-		}
-		if (k->status >= 200 && k->status < 300) {
-			r = finish_done(L, x);
-			if (r > 0)
-				return r;
-			return finish_fail(L, x);
-		}
-		x->fail_how = FAIL_RESPONSE;
-		x->fail_kind = -1;
-		x->fail_retry_after = -1;
-		if (k->status == 401 && c->oauth && !k->refreshed) {
-			/* the token was revoked or expired early: one refresh */
-			k->refreshed = 1;
-			if (c->token_gen == k->used_gen && c->token.len) {
-				if (!sp_buf_set(&k->rejected, c->token.data,
-						c->token.len))
-					return luaL_error(L, "out of memory");
-				sp_token_drop(c);
-			}
-			k->state = ST_ACQUIRE;
-			goto top;
-		}
-		{
-			long long code = 0;
-			int rate_limited = k->status == 429;
-			if (!rate_limited && k->status >= 400 &&
-					sp_response_error_code(L, k, &code) &&
-					code == 2020202020LL)
-				rate_limited = 1;
-			if (rate_limited) {
-				double wait = k->retry_after >= 0 ? k->retry_after
-					: backoff(k);
-				if (wait < 1 && k->retry_after < 0)
-					wait = 1;	/* the server counts per second */
-				x->fail_retry_after = wait;
-				if (k->retries < c->max_retries &&
-						wait <= c->max_retry_wait) {
-					k->retries++;
-					d = wait;
-					goto sleep_then_acquire;
-				}
-				return finish_fail(L, x);
-			}
-		}
-		if (k->status >= 500 && idempotent(k->method) &&
-				k->retries < c->max_retries)
-			goto retry;
-		return finish_fail(L, x);
+		return step_api_sent(L, k);
 
 	default:
 		return luaL_error(L, "sendpulse: call in an unknown state");
 	}
+}
 
-cont:
-	switch (k->cont) {
-	case CONT_SEND:
-		goto send_api;
-	case CONT_RETRY:
-		goto retry;
+/* Pushes the action of the last step with its arguments (for done and
+ * fail, the result is already on the stack). Returns the values pushed. */
+int sp_call_push_action(lua_State *L, sp_call *k)
+{
+	static const char *const names[] = {
+		"send", "sleep", "wait", "pace", "get", "lock", "set", "delete",
+		"unlock", "done", "fail"
+	};
+	sp_client *c = k->client;
+
+	switch (k->action) {
+	case SP_ACT_DONE:
+	case SP_ACT_FAIL:
+		lua_pushstring(L, names[k->action]);
+		lua_insert(L, -2);
+		return 2;
+	case SP_ACT_SEND:
+		lua_pushliteral(L, "send");
+		return 1;
+	case SP_ACT_SLEEP:
+	case SP_ACT_WAIT:
+		lua_pushstring(L, names[k->action]);
+		lua_pushnumber(L, k->delay);
+		return 2;
+	case SP_ACT_PACE:
+		lua_pushliteral(L, "pace");
+		lua_pushstring(L, c->store_key);
+		lua_pushinteger(L, c->shared_cap);
+		lua_pushnumber(L, c->shared_span);
+		return 4;
+	case SP_ACT_SET:
+		lua_pushliteral(L, "set");
+		lua_pushstring(L, c->store_key);
+		lua_pushlstring(L, c->token.data, c->token.len);
+		lua_pushnumber(L, c->token_expires);
+		return 4;
+	case SP_ACT_DELETE:
+		lua_pushliteral(L, "delete");
+		lua_pushstring(L, c->store_key);
+		lua_pushlstring(L, k->rejected.data, k->rejected.len);
+		return 3;
 	default:
-		return finish_fail(L, x);
+		lua_pushstring(L, names[k->action]);
+		lua_pushstring(L, c->store_key);
+		return 2;
 	}
+}
 
-unlock:
-	k->locked = 0;
-	k->state = ST_UNLOCK;
-	return push_key(L, k, "unlock");
+/* ---- the Lua API of a call --------------------------------------------- */
 
-retry:
-	d = backoff(k);
-	if (k->status == 429 && k->retry_after >= 0)
-		d = k->retry_after;
-	k->retries++;
-sleep_then_acquire:
-	k->state = ST_ACQUIRE;
-	k->last_delay = d;
-	if (x->inline_io) {
-		sp_sleep(d);
-		goto top;
-	}
-	lua_pushliteral(L, "sleep");
-	lua_pushnumber(L, d);
-	return 2;
+static sp_call *check_live(lua_State *L)
+{
+	sp_call *k = sp_check_call(L, 1);
+	if (k->state == ST_FINISHED)
+		luaL_error(L, "sendpulse: this call has already finished");
+	return k;
+}
 
-fetch_token:
-	/* Tokens that expire before they can be used (a server sending a
-	 * tiny expires_in) must not turn into a stream of token requests. */
-	if (++k->token_fetches > c->max_retries + 2) {
-		release_fetch(c, k);
-		x->fail_how = FAIL_TOKEN_LOOP;
-		x->fail_why = "every new token expired before it could be used";
-		k->cont = CONT_FAIL;
-		if (k->locked)
-			goto unlock;
-		return finish_fail(L, x);
-	}
-	k->req_is_token = 1;
-	goto dispatch;
+/* A call ended from outside while its request was handed over: its fate is
+ * its outcome's if one came back, else unknown. */
+static void note_cut_off(lua_State *L, sp_call *k)
+{
+	int fate;
+	if (k->state != ST_API_SENT)
+		return;
+	fate = k->xfer == NULL && (k->status || k->failure)
+		? attempt_fate(L, k) : SP_FATE_MAYBE;
+	if (fate > k->fate)
+		k->fate = fate;
+}
 
-send_api:
-	k->req_is_token = 0;
-	goto dispatch;
+/* A closed client ends every call at its next step (after letting go of
+ * the store's lock, if it holds it). */
+static int closed_fail(lua_State *L, sp_call *k)
+{
+	set_plain(k, SP_KIND_TRANSPORT, "the client was closed");
+	note_cut_off(L, k);
+	sp_http_detach(k);
+	if (k->locked)
+		unlock_then(k, CONT_FAIL);
+	else
+		end_fail(L, k);
+	return sp_call_push_action(L, k);
+}
 
-dispatch:
-	if (c->shared_pacer) {
-		k->state = ST_PACED;
-		return push_key(L, k, "pace");
-	}
-	if (c->pace_cap) {
-		/* A slot is taken only when it is free now, never ahead: calls
-		 * waiting together (a batch) then count from the real send times
-		 * of those before them, which the transport stamps. */
-		d = sp_pacer_wait(c->pace_ring, c->pace_cap, c->pace_head,
-			c->pace_window, sp_monotime());
-		if (d > 0) {
-			k->state = ST_PACE_WAIT;
-			if (!x->inline_io) {
-				lua_pushliteral(L, "sleep");
-				lua_pushnumber(L, d);
-				return 2;
-			}
-			sp_sleep(d);
-			goto dispatch;
-		}
-		k->pace_slot = c->pace_head;
-		sp_pacer_reserve(c->pace_ring, c->pace_cap, &c->pace_head,
-			c->pace_window, sp_monotime());
-	}
+/* call:next(...) -> action, args: one step (Lua transports drive). */
+static int call_next(lua_State *L)
+{
+	sp_call *k = check_live(L);
+	if (k->client->closed)
+		return closed_fail(L, k);
+	sp_call_step(L, k, lua_gettop(L) > 1 ? 2 : 0);
+	return sp_call_push_action(L, k);
+}
 
-transmit:
-	/* pacing may have waited past the token's expiry: check it again */
-	if (!k->req_is_token && !sp_token_usable(c, sp_walltime())) {
-		k->state = ST_ACQUIRE;
-		goto top;
+/* call:run(...) -> action, args: steps until an action only Lua can do
+ * (a store or pacer) or the end, doing send and sleep itself. */
+static int call_run(lua_State *L)
+{
+	sp_call *k = check_live(L);
+	if (k->client->closed)
+		return closed_fail(L, k);
+	sp_drive(L, k, lua_gettop(L) > 1 ? 2 : 0);
+	return sp_call_push_action(L, k);
+}
+
+/*
+ * call:abort(kind, message) -> action, args: user code the driver called
+ * for this call (a pacer, a transport, a progress callback) raised or
+ * misbehaved. The call fails with that error once it has let go of what
+ * it holds: the token fetch at once, the store's lock through a last
+ * "unlock" action. Then "fail".
+ */
+static int call_abort(lua_State *L)
+{
+	sp_call *k = check_live(L);
+	static const char *const kinds[] = { "callback", "timeout",
+		"transport", NULL };
+	static const int kind_codes[] = { SP_KIND_CALLBACK, SP_KIND_TIMEOUT,
+		SP_KIND_TRANSPORT };
+	int kind = kind_codes[luaL_checkoption(L, 2, "callback", kinds)];
+	size_t n;
+	const char *msg = luaL_optlstring(L, 3, "a callback failed", &n);
+
+	/* the message outlives this C call: keep it in the error buffer */
+	if (!sp_buf_set(&k->errmsg, msg, n))
+		return luaL_error(L, "out of memory");
+	set_plain(k, kind, k->errmsg.data);
+	note_cut_off(L, k);
+	sp_http_detach(k);
+	release_fetch(k->client, k);
+	if (k->locked) {
+		unlock_then(k, CONT_FAIL);
+		return sp_call_push_action(L, k);
 	}
-	reset_response(k);
-	k->attempts++;
-	k->state = k->req_is_token ? ST_TOKEN_SENT : ST_API_SENT;
-	if (!k->req_is_token)
-		k->used_gen = c->token_gen;
-	if (x->inline_io) {
-		sp_http_perform(c, k);
-		goto top;
-	}
-	lua_pushliteral(L, "send");
-	return 1;
+	end_fail(L, k);
+	return sp_call_push_action(L, k);
 }
 
 /* ---- reporting the outcome of "send" from a Lua transport -------------- */
@@ -532,7 +856,7 @@ static int call_set_failure(lua_State *L)
 	size_t n;
 	const char *msg = luaL_optlstring(L, 3, "", &n);
 
-	luaL_argcheck(L, code > 0, 2, "failure code must be positive");
+	luaL_argcheck(L, code > 0 && code < 1000, 2, "a libcurl code expected");
 	reset_response(k);
 	k->failure = (int)code;
 	k->sent = lua_toboolean(L, 4);
@@ -542,45 +866,125 @@ static int call_set_failure(lua_State *L)
 	return 0;
 }
 
+/* call:resent(): the transport sent the request a second time (on a fresh
+ * connection, the first having died unanswered): it counts as sent. */
+static int call_resent(lua_State *L)
+{
+	sp_call *k = sp_check_call(L, 1);
+	if (!k->req_is_token)
+		k->attempts++;
+	return 0;
+}
+
 /* call:wire() -> the raw HTTP/1.1 request for the current step */
 static int call_wire(lua_State *L)
 {
 	sp_call *k = sp_check_call(L, 1);
-	if (!sp_wire_request(k))
-		return luaL_error(L, "out of memory");
+	char err[160];
+	if (!sp_wire_request(k, err, sizeof err))
+		return luaL_error(L, "sendpulse: %s", err);
 	lua_pushlstring(L, k->wire.data, k->wire.len);
 	sp_buf_wipe(&k->wire);	/* it holds a token or the secret */
 	return 1;
 }
 
-/* call:resendable() -> may the request in flight go out twice? (the
- * token fetch and idempotent methods: yes; POST and PATCH: no) */
-static int call_resendable(lua_State *L)
+/* call:request() -> a description of the request in flight, without
+ * credentials: { method, path, query, token, timeout, attempt } */
+static int call_request(lua_State *L)
 {
 	sp_call *k = sp_check_call(L, 1);
-	lua_pushboolean(L, k->req_is_token || idempotent(k->method));
+	const sp_request *r = &k->req;
+	const char *t = r->target ? r->target : "", *q;
+	size_t blen = k->client->base_path.len, n = r->target_len;
+
+	if (blen && n >= blen && memcmp(t, k->client->base_path.data,
+			blen) == 0) {
+		t += blen;
+		n -= blen;
+	}
+	lua_createtable(L, 0, 6);
+	lua_pushstring(L, sp_method_names[r->method]);
+	lua_setfield(L, -2, "method");
+	q = memchr(t, '?', n);
+	lua_pushlstring(L, t, q ? (size_t)(q - t) : n);
+	lua_setfield(L, -2, "path");
+	if (q) {
+		lua_pushlstring(L, q + 1, n - (size_t)(q + 1 - t));
+		lua_setfield(L, -2, "query");
+	}
+	lua_pushboolean(L, k->req_is_token);
+	lua_setfield(L, -2, "token");
+	lua_pushnumber(L, r->timeout);
+	lua_setfield(L, -2, "timeout");
+	lua_pushnumber(L, r->connect_timeout);
+	lua_setfield(L, -2, "connect_timeout");
+	lua_pushinteger(L, k->req_is_token ? k->token_fetches : k->attempts);
+	lua_setfield(L, -2, "attempt");
+	lua_pushboolean(L, r->send_once);
+	lua_setfield(L, -2, "send_once");
 	return 1;
 }
 
-/* call:key() -> a light userdata naming this call in client:poll() */
+/* call:outcome() -> status|nil, failure code|nil, kind|nil, seconds: how
+ * the last attempt ended (for on_request; kind names a transport failure) */
+static int call_outcome(lua_State *L)
+{
+	sp_call *k = sp_check_call(L, 1);
+	if (k->status)
+		lua_pushinteger(L, k->status);
+	else
+		lua_pushnil(L);
+	if (k->failure) {
+		lua_pushinteger(L, k->failure);
+		lua_pushstring(L, sp_kind_names[sp_failure_kind(k->failure)]);
+	} else {
+		lua_pushnil(L);
+		lua_pushnil(L);
+	}
+	lua_pushnumber(L, sp_monotime() - k->attempt_start);
+	return 4;
+}
+
+/* call:perform(): carries out "send" with the client's executor (libcurl)
+ * and returns; the outcome is in the call (for drivers in Lua that still
+ * send through libcurl, e.g. to report each attempt). */
+static int call_perform(lua_State *L)
+{
+	sp_call *k = sp_check_call(L, 1);
+	if (k->client->closed)
+		return luaL_error(L, "sendpulse: the client is closed");
+	if (k->action != SP_ACT_SEND)
+		return luaL_error(L, "sendpulse: the call has nothing to send");
+	k->client->io.perform(k->client, k, k->client->io.ud);
+	return 0;
+}
+
+/* call:leaving(): a Lua transport is writing the request now (after
+ * connecting): the local pacer counts from this moment, as libcurl's
+ * pre-request callback makes it do in http.c. */
+static int call_leaving(lua_State *L)
+{
+	sp_call *k = sp_check_call(L, 1);
+	if (k->client && !k->client->closed)
+		sp_pacer_sent(&k->client->pacer, k->pace_slot, sp_monotime());
+	return 0;
+}
+
+/* call:join(domain): the batch or scheduler this call is driven by (see
+ * sp_call.domain); before its first step. */
+static int call_join(lua_State *L)
+{
+	sp_call *k = sp_check_call(L, 1);
+	lua_Integer d = luaL_checkinteger(L, 2);
+	luaL_argcheck(L, d >= 0 && d <= 0xFFFFFFFF, 2, "out of range");
+	k->domain = (unsigned)d;
+	return 0;
+}
+
+/* call:key() -> a light userdata naming this call in batch:poll() */
 static int call_key(lua_State *L)
 {
 	lua_pushlightuserdata(L, sp_check_call(L, 1));
-	return 1;
-}
-
-/* client:start(call): hands the request in flight to libcurl's multi
- * handle without waiting (client:batch). A failure to start is recorded
- * in the call like any transport failure; returns whether it started. */
-int sp_call_start(lua_State *L)
-{
-	sp_client *c = sp_check_client(L, 1);
-	sp_call *k = sp_check_call(L, 2);
-	if (c->closed)
-		return luaL_error(L, "sendpulse: the client is closed");
-	if (k->client != c)
-		return luaL_argerror(L, 2, "a call of another client");
-	lua_pushboolean(L, sp_http_start(c, k, 1));
 	return 1;
 }
 
@@ -594,10 +998,12 @@ static int call_gc(lua_State *L)
 	sp_buf_free(&k->target);
 	sp_buf_wipe(&k->body);
 	sp_buf_free(&k->body);
+	sp_mime_free(&k->mime);
 	sp_buf_wipe(&k->rejected);
 	sp_buf_free(&k->rejected);
 	sp_buf_free(&k->resp);
 	sp_buf_free(&k->errmsg);
+	sp_buf_free(&k->ebody_message);
 	sp_buf_wipe(&k->wire);
 	sp_buf_free(&k->wire);
 	k->client = NULL;
@@ -614,7 +1020,8 @@ static int method_from_name(const char *m)
 }
 
 /*
- * client:call(method, path [, query [, body [, inline_io]]]) -> call
+ * client:call(method, path [, query [, body [, opts]]]) -> call
+ * opts: { domain = n (0: a plain call), multipart = bool }.
  * Validates and encodes everything up front, so a bad argument raises
  * before anything is sent.
  */
@@ -624,8 +1031,8 @@ int sp_call_open(lua_State *L)
 	const char *mname = luaL_checkstring(L, 2);
 	size_t plen;
 	const char *path, *why;
-	int method = method_from_name(mname);
-	int inline_io = lua_toboolean(L, 6);	/* before anything is pushed */
+	int method = method_from_name(mname), multipart = 0;
+	lua_Integer domain = 0;
 	sp_call_ext *x;
 	sp_call *k;
 	char err[256];
@@ -644,21 +1051,33 @@ int sp_call_open(lua_State *L)
 	if (!lua_isnoneornil(L, 5) && !lua_istable(L, 5))
 		return luaL_error(L, "sendpulse: bad argument 'body' (a table "
 			"expected, got %s)", luaL_typename(L, 5));
+	if (lua_istable(L, 6)) {
+		lua_getfield(L, 6, "domain");
+		domain = lua_tointeger(L, -1);
+		lua_getfield(L, 6, "multipart");
+		multipart = lua_toboolean(L, -1);
+		lua_pop(L, 2);
+	}
+	if (multipart && !lua_istable(L, 5))
+		return luaL_error(L, "sendpulse: bad argument 'body' (a multipart "
+			"body is a table of fields)");
 	if (c->closed)
 		return luaL_error(L, "sendpulse: the client is closed");
+	lua_settop(L, 5);
 
 	x = (sp_call_ext *)sp_newuserdata(L, sizeof *x);
 	memset(x, 0, sizeof *x);
 	luaL_getmetatable(L, SP_CALL_MT);
-	lua_setmetatable(L, -2);
+	lua_setmetatable(L, -2);	/* from here __gc frees what we add */
 	lua_pushvalue(L, 1);		/* the call keeps its client alive */
 	sp_setuservalue(L, -2);
 	k = &x->k;
 	k->client = c;
 	k->method = method;
+	k->domain = (unsigned)domain;
 	k->retry_after = -1;
-	k->pace_slot = -1;
-	x->inline_io = inline_io;
+	k->pace_slot[0] = k->pace_slot[1] = -1;
+	k->state = ST_START;
 	x->fail_kind = -1;
 
 	if (!sp_buf_add(&k->target, c->base_path.data, c->base_path.len) ||
@@ -672,13 +1091,19 @@ int sp_call_open(lua_State *L)
 		if (k->target.len == before + 1)
 			k->target.data[--k->target.len] = '\0';
 	}
-	if (lua_istable(L, 5)) {
+	if (multipart) {
+		uint64_t r1 = (uint64_t)(sp_jitter(c) * 9007199254740992.0),
+			r2 = (uint64_t)(sp_jitter(c) * 9007199254740992.0);
+		snprintf(k->mime.boundary, sizeof k->mime.boundary,
+			"sendpulse-%016llx%016llx", (unsigned long long)r1,
+			(unsigned long long)r2);
+		sp_mime_read(L, 5, &k->mime, c->max_upload_size);
+	} else if (lua_istable(L, 5)) {
 		if (!sp_json_encode(L, 5, &k->body, "body", err, sizeof err))
 			return luaL_error(L, "sendpulse: bad argument 'body' (%s)",
 				err);
 		k->has_body = 1;
 	}
-	k->state = ST_ACQUIRE;
 	return 1;
 }
 
@@ -686,17 +1111,24 @@ void sp_call_register(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
 		{ "next", call_next },
+		{ "run", call_run },
+		{ "abort", call_abort },
 		{ "set_response", call_set_response },
 		{ "set_failure", call_set_failure },
+		{ "resent", call_resent },
+		{ "perform", call_perform },
+		{ "join", call_join },
+		{ "leaving", call_leaving },
 		{ "wire", call_wire },
-		{ "resendable", call_resendable },
+		{ "request", call_request },
+		{ "outcome", call_outcome },
 		{ "key", call_key },
 		{ NULL, NULL }
 	};
 	luaL_newmetatable(L, SP_CALL_MT);
 	lua_pushcfunction(L, call_gc);
 	lua_setfield(L, -2, "__gc");
-	lua_createtable(L, 0, 5);
+	lua_createtable(L, 0, 10);
 	sp_setfuncs(L, methods, 0);
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);

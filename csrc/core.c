@@ -1,8 +1,10 @@
 /***
  * The C core of lua-sendpulse: the client object (options, credentials,
- * token state, libcurl handles), calls as state machines, JSON, errors,
- * URL encoding and the pacer's arithmetic. Most users want the Lua front,
- * `require "sendpulse"`; this module is what it is built on.
+ * token state, libcurl handles) and the module's registration. Calls are
+ * in call.c (the state machine) and drive.c (its inline driver); each
+ * other file registers the functions of its own concern (JSON, URLs, the
+ * wire format, the pacer, files, base64, SHA-256). Most users want the
+ * Lua front, `require "sendpulse"`; this module is what it is built on.
  * @module sendpulse.core
  */
 #include <math.h>
@@ -14,8 +16,72 @@
 #include "sendpulse.h"
 
 /* ======================================================================
- * Options
+ * Options: one row per option, read by one loop (parse_options)
  * ====================================================================== */
+
+enum opt_type {
+	OPT_TEXT,	/* a string that may end up in a header or a file name */
+	OPT_UTF8,	/* ... and valid UTF-8 (goes into JSON) */
+	OPT_KEY,	/* ... printable ASCII without spaces (a header token) */
+	OPT_FILE,	/* ... naming a readable file */
+	OPT_URL,	/* the base URL */
+	OPT_NUMBER,	/* min < v <= max when OPEN_MIN, else min <= v <= max */
+	OPT_INT,	/* min <= v <= max, integral, into an int */
+	OPT_COUNT,	/* ... into a long long */
+	OPT_SIZE,	/* ... into a size_t */
+	OPT_BOOL,
+	OPT_RATE,	/* a number, or false for "off" */
+	OPT_PLAN	/* "free" | "standard" | "enterprise" */
+};
+
+#define OPEN_MIN 1	/* flag: the minimum itself is refused */
+
+typedef struct opt_row {
+	const char *name;
+	int type;
+	size_t offset;		/* of the field in sp_client */
+	double min, max;
+	int flags;
+} opt_row;
+
+#define F(field) offsetof(sp_client, field)
+
+static const opt_row options[] = {
+	{ "client_id", OPT_UTF8, F(client_id), 0, 0, 0 },
+	{ "client_secret", OPT_UTF8, F(client_secret), 0, 0, 0 },
+	{ "api_key", OPT_KEY, F(api_key), 0, 0, 0 },
+	{ "base_url", OPT_URL, 0, 0, 0, 0 },
+	{ "timeout", OPT_NUMBER, F(timeout), 0, 86400, OPEN_MIN },
+	{ "connect_timeout", OPT_NUMBER, F(connect_timeout), 0, 86400, OPEN_MIN },
+	{ "call_timeout", OPT_NUMBER, F(call_timeout), 0, 86400, OPEN_MIN },
+	{ "ca_file", OPT_FILE, F(ca_file), 0, 0, 0 },
+	{ "ssl_verify", OPT_BOOL, F(ssl_verify), 0, 0, 0 },
+	{ "proxy", OPT_TEXT, F(proxy), 0, 0, 0 },
+	{ "user_agent", OPT_TEXT, F(user_agent), 0, 0, 0 },
+	{ "max_retries", OPT_INT, F(max_retries), 0, 10, 0 },
+	{ "rate_limit", OPT_RATE, F(rate), 0, 10000, OPEN_MIN },
+	{ "retry_delay", OPT_NUMBER, F(retry_delay), 0, 60, 0 },
+	{ "max_retry_wait", OPT_NUMBER, F(max_retry_wait), 0, 3600, 0 },
+	{ "max_body_size", OPT_SIZE, F(max_body_size), 1024, 4294967296.0, 0 },
+	{ "max_upload_size", OPT_SIZE, F(max_upload_size), 1,
+		4294967296.0, 0 },
+	{ "fleet_size", OPT_INT, F(fleet_size), 1, 10000, 0 },
+	{ "plan", OPT_PLAN, F(plan), 0, 0, 0 },
+	{ "quota_per_minute", OPT_COUNT, F(quota_minute), 1, 1e6, 0 },
+	{ "quota_per_day", OPT_COUNT, F(quota_day), 1, 1e12, 0 },
+};
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+/* The seed's request quotas by pricing plan category. */
+static const struct {
+	const char *name;
+	long long per_minute, per_day;
+} plans[] = {
+	{ "free", 1000, 500000 },
+	{ "standard", 2000, 1000000 },
+	{ "enterprise", 3000, 3000000 },
+};
 
 static void opt_fail(lua_State *L, const char *name, const char *what)
 {
@@ -28,21 +94,40 @@ static void opt_type(lua_State *L, const char *name, const char *want)
 		want, luaL_typename(L, -1));
 }
 
+/* The value at the top of the stack, checked as a number of the row. */
+static double opt_number(lua_State *L, const opt_row *o)
+{
+	double v;
+	char want[96];
+	if (lua_type(L, -1) != LUA_TNUMBER)
+		opt_type(L, o->name, "a number");
+	v = (double)lua_tonumber(L, -1);
+	if (!(v == v) || ((o->flags & OPEN_MIN) ? v <= o->min : v < o->min) ||
+			v > o->max) {
+		snprintf(want, sizeof want, "must be a number %s %g and at most %g",
+			(o->flags & OPEN_MIN) ? "above" : "of at least", o->min,
+			o->max);
+		opt_fail(L, o->name, want);
+	}
+	if (o->type != OPT_NUMBER && o->type != OPT_RATE && v != floor(v))
+		opt_fail(L, o->name, "must be an integer");
+	return v;
+}
+
 /* A string option that may go into a header or a file name. */
-static void opt_string(lua_State *L, const char *name, sp_buf *dst,
-	int allow_empty)
+static void opt_string(lua_State *L, const opt_row *o, sp_buf *dst)
 {
 	size_t n;
 	const char *s, *why;
 	if (lua_type(L, -1) != LUA_TSTRING)
-		opt_type(L, name, "a string");
+		opt_type(L, o->name, "a string");
 	s = lua_tolstring(L, -1, &n);
-	if (n == 0 && !allow_empty)
-		opt_fail(L, name, "must not be empty");
+	if (n == 0)
+		opt_fail(L, o->name, "must not be empty");
 	if (n > 4096)
-		opt_fail(L, name, "is too long");
+		opt_fail(L, o->name, "is too long");
 	if ((why = sp_check_header_value(s, n)) != NULL)
-		opt_fail(L, name, why);
+		opt_fail(L, o->name, why);
 	if (!sp_buf_set(dst, s, n))
 		luaL_error(L, "out of memory");
 }
@@ -58,51 +143,92 @@ static void opt_secret_length(lua_State *L, const char *name, size_t n)
 			SP_SECRET_MIN);
 }
 
-static double opt_number(lua_State *L, const char *name, double lo,
-	double hi, int lo_open)
+static void apply_option(lua_State *L, sp_client *c, const opt_row *o)
 {
-	double v;
-	char want[96];
-	if (lua_type(L, -1) != LUA_TNUMBER)
-		opt_type(L, name, "a number");
-	v = (double)lua_tonumber(L, -1);
-	if (!(v == v) || (lo_open ? v <= lo : v < lo) || v > hi) {
-		snprintf(want, sizeof want, "must be a number %s %g and at most %g",
-			lo_open ? "above" : "of at least", lo, hi);
-		opt_fail(L, name, want);
-	}
-	return v;
-}
+	char *field = (char *)c + o->offset;
+	const char *why;
+	size_t n;
+	const char *s;
+	int i;
 
-static long long opt_integer(lua_State *L, const char *name, double lo,
-	double hi)
-{
-	double v = opt_number(L, name, lo, hi, 0);
-	if (v != floor(v))
-		opt_fail(L, name, "must be an integer");
-	return (long long)v;
+	switch (o->type) {
+	case OPT_TEXT:
+	case OPT_UTF8:
+	case OPT_KEY:
+	case OPT_FILE:
+		opt_string(L, o, (sp_buf *)(void *)field);
+		s = ((sp_buf *)(void *)field)->data;
+		n = ((sp_buf *)(void *)field)->len;
+		if (o->type == OPT_UTF8 && !sp_utf8_valid(s, n))
+			opt_fail(L, o->name, "is not valid UTF-8");
+		if (o->type == OPT_KEY && !sp_token_chars_ok(s, n))
+			opt_fail(L, o->name, "must be printable ASCII without "
+				"spaces");
+		if (o->type == OPT_FILE && access(s, R_OK) != 0)
+			opt_fail(L, o->name, "names a file that cannot be read");
+		break;
+	case OPT_URL:
+		if (lua_type(L, -1) != LUA_TSTRING)
+			opt_type(L, o->name, "a string");
+		s = lua_tolstring(L, -1, &n);
+		if ((why = sp_parse_base_url(c, s, n)) != NULL)
+			opt_fail(L, o->name, why);
+		break;
+	case OPT_NUMBER:
+		*(double *)(void *)field = opt_number(L, o);
+		break;
+	case OPT_INT:
+		*(int *)(void *)field = (int)opt_number(L, o);
+		break;
+	case OPT_COUNT:
+		*(long long *)(void *)field = (long long)opt_number(L, o);
+		break;
+	case OPT_SIZE:
+		*(size_t *)(void *)field = (size_t)opt_number(L, o);
+		break;
+	case OPT_BOOL:
+		if (lua_type(L, -1) != LUA_TBOOLEAN)
+			opt_type(L, o->name, "a boolean");
+		*(int *)(void *)field = lua_toboolean(L, -1);
+		break;
+	case OPT_RATE:
+		if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+			*(double *)(void *)field = 0;
+		else if (lua_type(L, -1) != LUA_TNUMBER)
+			opt_type(L, o->name, "a number or false");
+		else
+			*(double *)(void *)field = opt_number(L, o);
+		break;
+	case OPT_PLAN:
+		s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+		for (i = 0; i < (int)(sizeof plans / sizeof plans[0]); i++)
+			if (strcmp(s, plans[i].name) == 0)
+				break;
+		if (i == (int)(sizeof plans / sizeof plans[0]))
+			opt_fail(L, o->name, "must be \"free\", \"standard\" or "
+				"\"enterprise\"");
+		*(int *)(void *)field = i + 1;
+		break;
+	}
 }
 
 static void parse_options(lua_State *L, sp_client *c, int opts)
 {
-	static const char *const known[] = {
-		"client_id", "client_secret", "api_key", "base_url", "timeout",
-		"connect_timeout", "ca_file", "ssl_verify", "proxy",
-		"user_agent", "max_retries", "rate_limit", "retry_delay",
-		"max_retry_wait", "max_body_size", NULL
-	};
-	int has_id = 0, has_secret = 0, has_key = 0, i;
-	double rate = 10;
-	const char *why;
+	int has_id = 0, has_secret = 0, has_key = 0;
+	size_t i;
 
 	/* defaults */
 	c->timeout = 30;
 	c->connect_timeout = 10;
+	c->call_timeout = 60;
 	c->ssl_verify = 1;
 	c->max_retries = 2;
 	c->retry_delay = 0.5;
 	c->max_retry_wait = 60;
 	c->max_body_size = 32u << 20;
+	c->max_upload_size = 32u << 20;
+	c->rate = 10;
+	c->fleet_size = 1;
 
 	lua_pushnil(L);
 	while (lua_next(L, opts)) {
@@ -110,87 +236,26 @@ static void parse_options(lua_State *L, sp_client *c, int opts)
 		if (lua_type(L, -2) != LUA_TSTRING)
 			luaL_error(L, "sendpulse.new: option names must be strings");
 		name = lua_tostring(L, -2);
-		for (i = 0; known[i]; i++)
-			if (strcmp(known[i], name) == 0)
+		for (i = 0; i < NOPTIONS; i++)
+			if (strcmp(options[i].name, name) == 0)
 				break;
-		switch (i) {
-		case 0:
-			opt_string(L, name, &c->client_id, 0);
-			if (!sp_utf8_valid(c->client_id.data, c->client_id.len))
-				opt_fail(L, name, "is not valid UTF-8");
-			has_id = 1;
-			break;
-		case 1:
-			opt_string(L, name, &c->client_secret, 0);
-			if (!sp_utf8_valid(c->client_secret.data,
-					c->client_secret.len))
-				opt_fail(L, name, "is not valid UTF-8");
-			has_secret = 1;
-			break;
-		case 2:
-			opt_string(L, name, &c->api_key, 0);
-			if (!sp_token_chars_ok(c->api_key.data, c->api_key.len))
-				opt_fail(L, name, "must be printable ASCII without "
-					"spaces");
-			has_key = 1;
-			break;
-		case 3: {
-			size_t n;
-			const char *s;
-			if (lua_type(L, -1) != LUA_TSTRING)
-				opt_type(L, name, "a string");
-			s = lua_tolstring(L, -1, &n);
-			if ((why = sp_parse_base_url(c, s, n)) != NULL)
-				opt_fail(L, name, why);
-			break;
-		}
-		case 4:
-			c->timeout = opt_number(L, name, 0, 86400, 1);
-			break;
-		case 5:
-			c->connect_timeout = opt_number(L, name, 0, 86400, 1);
-			break;
-		case 6:
-			opt_string(L, name, &c->ca_file, 0);
-			if (access(c->ca_file.data, R_OK) != 0)
-				opt_fail(L, name, "names a file that cannot be read");
-			break;
-		case 7:
-			if (lua_type(L, -1) != LUA_TBOOLEAN)
-				opt_type(L, name, "a boolean");
-			c->ssl_verify = lua_toboolean(L, -1);
-			break;
-		case 8:
-			opt_string(L, name, &c->proxy, 0);
-			break;
-		case 9:
-			opt_string(L, name, &c->user_agent, 0);
-			break;
-		case 10:
-			c->max_retries = (int)opt_integer(L, name, 0, 10);
-			break;
-		case 11:
-			if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))
-				rate = 0;
-			else if (lua_type(L, -1) != LUA_TNUMBER)
-				opt_type(L, name, "a number or false");
-			else
-				rate = opt_number(L, name, 0, 10000, 1);
-			break;
-		case 12:
-			c->retry_delay = opt_number(L, name, 0, 60, 0);
-			break;
-		case 13:
-			c->max_retry_wait = opt_number(L, name, 0, 3600, 0);
-			break;
-		case 14:
-			c->max_body_size = (size_t)opt_integer(L, name, 1024,
-				(double)(1u << 30) * 4);
-			break;
-		default:
+		if (i == NOPTIONS)
 			luaL_error(L, "sendpulse.new: unknown option '%s'", name);
-		}
+		apply_option(L, c, &options[i]);
+		if (options[i].offset == F(client_id))
+			has_id = 1;
+		else if (options[i].offset == F(client_secret))
+			has_secret = 1;
+		else if (options[i].offset == F(api_key))
+			has_key = 1;
 		lua_pop(L, 1);
+	}
+	/* a plan gives the quotas that quota_per_* did not */
+	if (c->plan) {
+		if (c->quota_minute == 0)
+			c->quota_minute = plans[c->plan - 1].per_minute;
+		if (c->quota_day == 0)
+			c->quota_day = plans[c->plan - 1].per_day;
 	}
 
 	if (has_key && (has_id || has_secret))
@@ -217,8 +282,22 @@ static void parse_options(lua_State *L, sp_client *c, int opts)
 				SP_VERSION, v && v->version ? v->version : "?"))
 			luaL_error(L, "out of memory");
 	}
-	if (!sp_pacer_init(c, rate))
-		luaL_error(L, "out of memory");
+}
+
+/* Sets up the pacers: the local one at the client's share of the rate
+ * (all of it, or rate / fleet_size when a shared pacer normally paces and
+ * this one only stands in), and the shape a shared pacer is asked for. */
+static int setup_pacing(sp_client *c)
+{
+	double local = c->rate;
+	long long minute = c->quota_minute, day = c->quota_day;
+	if (c->shared_pacer) {
+		local = c->rate / c->fleet_size;
+		minute = minute ? (minute + c->fleet_size - 1) / c->fleet_size : 0;
+		if (c->rate > 0)
+			sp_pacer_shape(c->rate, &c->shared_cap, &c->shared_span);
+	}
+	return sp_pacer_init(&c->pacer, local, minute, day);
 }
 
 /* ======================================================================
@@ -247,9 +326,7 @@ void sp_client_release(sp_client *c)
 	}
 	for (i = 0; i < sizeof plain / sizeof plain[0]; i++)
 		sp_buf_free(plain[i]);
-	free(c->pace_ring);
-	c->pace_ring = NULL;
-	c->pace_cap = 0;
+	sp_pacer_free(&c->pacer);
 	c->fetch_owner = NULL;
 	c->closed = 1;
 }
@@ -276,16 +353,18 @@ static int core_new(lua_State *L)
 		0x9E3779B97F4A7C15ULL;
 	if (c->rng == 0)
 		c->rng = 1;
+	c->next_domain = 2;	/* 1 is for Lua transports' single calls */
+	sp_io_default(&c->io);
 
 	parse_options(L, c, 1);
 	if (lua_istable(L, 2)) {
 		lua_getfield(L, 2, "store");
 		c->has_store = c->oauth && lua_toboolean(L, -1);
 		lua_getfield(L, 2, "pacer");
-		c->shared_pacer = c->pace_cap > 0 && lua_toboolean(L, -1);
+		c->shared_pacer = c->rate > 0 && lua_toboolean(L, -1);
 		lua_pop(L, 2);
 	}
-	if (!sp_token_init(c))
+	if (!setup_pacing(c) || !sp_token_init(c))
 		return luaL_error(L, "out of memory");
 	return 1;
 }
@@ -339,11 +418,13 @@ static int client_endpoint(lua_State *L)
 static int client_settings(lua_State *L)
 {
 	sp_client *c = sp_check_client(L, 1);
-	lua_createtable(L, 0, 8);
+	lua_createtable(L, 0, 10);
 	lua_pushnumber(L, c->timeout);
 	lua_setfield(L, -2, "timeout");
 	lua_pushnumber(L, c->connect_timeout);
 	lua_setfield(L, -2, "connect_timeout");
+	lua_pushnumber(L, c->call_timeout);
+	lua_setfield(L, -2, "call_timeout");
 	lua_pushboolean(L, c->ssl_verify);
 	lua_setfield(L, -2, "ssl_verify");
 	lua_pushnumber(L, (lua_Number)c->max_body_size);
@@ -354,11 +435,21 @@ static int client_settings(lua_State *L)
 	lua_setfield(L, -2, "proxy");
 	lua_pushboolean(L, c->oauth);
 	lua_setfield(L, -2, "oauth");
-	if (c->pace_cap) {
-		lua_pushinteger(L, c->pace_cap);
-		lua_setfield(L, -2, "pace_cap");
-		lua_pushnumber(L, c->pace_window);
-		lua_setfield(L, -2, "pace_window");
+	lua_pushboolean(L, c->shared_pacer);
+	lua_setfield(L, -2, "shared_pacer");
+	if (c->shared_cap) {
+		lua_pushinteger(L, c->shared_cap);
+		lua_setfield(L, -2, "shared_cap");
+		lua_pushnumber(L, c->shared_span);
+		lua_setfield(L, -2, "shared_span");
+	}
+	if (c->quota_minute) {
+		sp_pushint(L, c->quota_minute);
+		lua_setfield(L, -2, "quota_per_minute");
+	}
+	if (c->quota_day) {
+		sp_pushint(L, c->quota_day);
+		lua_setfield(L, -2, "quota_per_day");
 	}
 	return 1;
 }
@@ -375,239 +466,20 @@ static int client_token_state(lua_State *L)
 	return 2;
 }
 
-/* ======================================================================
- * Module functions
- * ====================================================================== */
-
-/***
- * Decodes JSON text, keeping integers as integers (5.3+).
- * @function json_decode
- * @tparam string text
- * @tparam[opt] integer maxdepth nesting limit (default 512)
- * @return the value, or nil and a message
- */
-static int core_json_decode(lua_State *L)
+/* client:is_closed() */
+static int client_is_closed(lua_State *L)
 {
-	size_t n;
-	const char *s = luaL_checklstring(L, 1, &n);
-	int depth = (int)luaL_optinteger(L, 2, SP_JSON_MAXDEPTH);
-	char err[160];
-	if (sp_json_decode(L, s, n, depth, err, sizeof err))
-		return 1;
-	lua_pushnil(L);
-	lua_pushstring(L, err);
-	return 2;
-}
-
-/* A userdata-owned buffer: freed by __gc even if encoding raises. */
-static int scratch_gc(lua_State *L)
-{
-	sp_buf *b = lua_touserdata(L, 1);
-	sp_buf_free(b);
-	return 0;
-}
-
-static sp_buf *push_scratch(lua_State *L)
-{
-	sp_buf *b = (sp_buf *)lua_newuserdata(L, sizeof *b);
-	memset(b, 0, sizeof *b);
-	if (luaL_newmetatable(L, "sendpulse.scratch")) {
-		lua_pushcfunction(L, scratch_gc);
-		lua_setfield(L, -2, "__gc");
-	}
-	lua_setmetatable(L, -2);
-	return b;
-}
-
-/***
- * Encodes a Lua value as JSON.
- * @function json_encode
- * @param value
- * @treturn string
- * @raise on values JSON cannot represent (functions, NaN, mixed tables...)
- */
-static int core_json_encode(lua_State *L)
-{
-	sp_buf *b;
-	char err[256];
-	luaL_checkany(L, 1);
-	b = push_scratch(L);
-	if (!sp_json_encode(L, 1, b, "value", err, sizeof err))
-		return luaL_error(L, "sendpulse: %s", err);
-	lua_pushlstring(L, b->data ? b->data : "", b->len);
+	lua_pushboolean(L, sp_check_client(L, 1)->closed);
 	return 1;
 }
 
-/***
- * Percent-encodes one path segment.
- * @function escape_segment
- * @tparam string|number s
- * @treturn string
- */
-static int core_escape_segment(lua_State *L)
+/* client:new_domain() -> a number naming a new batch (see sp_call.domain) */
+static int client_new_domain(lua_State *L)
 {
-	size_t n;
-	const char *s;
-	sp_buf *b;
-	int t = lua_type(L, 1);
-	if (t != LUA_TSTRING && t != LUA_TNUMBER)
-		return luaL_error(L, "sendpulse: a path segment must be a string "
-			"or a number (got %s)", luaL_typename(L, 1));
-	if (t == LUA_TNUMBER && !sp_isinteger(L, 1)) {
-		lua_Number v = lua_tonumber(L, 1);
-		if (v != floor(v) || fabs(v) > 9007199254740992.0)
-			return luaL_error(L, "sendpulse: a numeric path segment must "
-				"be an integer");
-		{
-			/* 5.1 numbers are floats: 7.0 is the segment "7" */
-			char num[32];
-			snprintf(num, sizeof num, "%.0f", (double)v);
-			lua_pushstring(L, num);
-			lua_replace(L, 1);
-		}
-	}
-	s = lua_tolstring(L, 1, &n);
-	if (n == 0)
-		return luaL_error(L, "sendpulse: a path segment must not be empty");
-	if (sp_is_dot_segment(s, n))
-		return luaL_error(L, "sendpulse: a path segment cannot be '.' or "
-			"'..' (a server would resolve it, encoded or not)");
-	b = push_scratch(L);
-	if (!sp_escape_segment(b, s, n))
-		return luaL_error(L, "out of memory");
-	lua_pushlstring(L, b->data, b->len);
-	return 1;
-}
-
-/***
- * Encodes a table as a query string (keys sorted).
- * @function encode_query
- * @tparam table t
- * @treturn string
- */
-static int core_encode_query(lua_State *L)
-{
-	sp_buf *b;
-	luaL_checktype(L, 1, LUA_TTABLE);
-	b = push_scratch(L);
-	sp_encode_query(L, 1, b, "query");
-	lua_pushlstring(L, b->data ? b->data : "", b->len);
-	return 1;
-}
-
-/***
- * Checks a path for the generic verbs.
- * @function check_path
- * @tparam string path
- * @return true, or nil and the reason
- */
-static int core_check_path(lua_State *L)
-{
-	size_t n;
-	const char *p = luaL_checklstring(L, 1, &n), *why = sp_check_path(p, n);
-	if (why == NULL) {
-		lua_pushboolean(L, 1);
-		return 1;
-	}
-	lua_pushnil(L);
-	lua_pushstring(L, why);
-	return 2;
-}
-
-/***
- * Parses an HTTP/1.x response head.
- * @function parse_head
- * @tparam string head
- * @return status and a table of lower-cased headers, or nil and a message
- */
-static int core_parse_head(lua_State *L)
-{
-	size_t n;
-	const char *s = luaL_checklstring(L, 1, &n);
-	return sp_parse_head(L, s, n);
-}
-
-/***
- * Seconds to wait from a Retry-After value.
- * @function retry_after
- * @tparam string value
- * @treturn number|nil
- */
-static int core_retry_after(lua_State *L)
-{
-	size_t n;
-	const char *s = luaL_checklstring(L, 1, &n);
-	double v = sp_parse_retry_after(s, n, sp_walltime());
-	if (v < 0)
-		lua_pushnil(L);
-	else
-		lua_pushnumber(L, v);
-	return 1;
-}
-
-/***
- * The pacer's arithmetic on a serialised ring, for pacers that keep their
- * state outside this process (an nginx shared dict).
- * @function pacer_reserve
- * @tparam string|nil state the previous state (nil: empty)
- * @tparam integer cap requests per window
- * @tparam number window seconds
- * @tparam number now a clock shared by every user of the state
- * @return the new state and the delay before sending
- */
-static int core_pacer_reserve(lua_State *L)
-{
-	size_t n;
-	const char *state = luaL_optlstring(L, 1, NULL, &n);
-	lua_Integer cap = luaL_checkinteger(L, 2);
-	double window = (double)luaL_checknumber(L, 3);
-	double now = (double)luaL_checknumber(L, 4), delay, *ring;
-	size_t need;
-	int head = 0, i;
-
-	luaL_argcheck(L, cap >= 1 && cap <= 10000, 2, "out of range");
-	need = sizeof(double) * (size_t)cap + sizeof(int);
-	ring = (double *)lua_newuserdata(L, need);
-	if (state && n == need) {
-		memcpy(ring, state, sizeof(double) * (size_t)cap);
-		memcpy(&head, state + sizeof(double) * (size_t)cap, sizeof head);
-		if (head < 0 || head >= cap)
-			head = 0;
-	} else {
-		for (i = 0; i < cap; i++)
-			ring[i] = -HUGE_VAL;
-	}
-	delay = sp_pacer_reserve(ring, (int)cap, &head, window, now);
-	memcpy((char *)ring + sizeof(double) * (size_t)cap, &head, sizeof head);
-	lua_pushlstring(L, (const char *)ring, need);
-	lua_pushnumber(L, delay);
-	return 2;
-}
-
-/***
- * The pacer's shape for a rate: requests per window, window seconds.
- * @function pacer_shape
- */
-static int core_pacer_shape(lua_State *L)
-{
-	double rate = (double)luaL_checknumber(L, 1), window;
-	int cap;
-	luaL_argcheck(L, rate > 0, 1, "must be positive");
-	sp_pacer_shape(rate, &cap, &window);
-	lua_pushinteger(L, cap);
-	lua_pushnumber(L, window);
-	return 2;
-}
-
-static int core_monotime(lua_State *L)
-{
-	lua_pushnumber(L, sp_monotime());
-	return 1;
-}
-
-static int core_walltime(lua_State *L)
-{
-	lua_pushnumber(L, sp_walltime());
+	sp_client *c = sp_check_client(L, 1);
+	if (++c->next_domain < 2)
+		c->next_domain = 2;	/* wrapped around */
+	lua_pushinteger(L, (lua_Integer)c->next_domain);
 	return 1;
 }
 
@@ -617,45 +489,15 @@ static int core_getpid(lua_State *L)
 	return 1;
 }
 
-static int core_sleep(lua_State *L)
-{
-	sp_sleep((double)luaL_checknumber(L, 1));
-	return 0;
-}
-
-static int core_sha256_hex(lua_State *L)
-{
-	size_t n;
-	const char *s = luaL_checklstring(L, 1, &n);
-	char hex[65];
-	sp_sha256_hex(s, n, hex);
-	lua_pushstring(L, hex);
-	return 1;
-}
-
-static int core_client_call(lua_State *L)
-{
-	return sp_call_open(L);
-}
-
-/* client:poll(timeout) -> keys of the calls whose transfer finished */
-static int client_poll(lua_State *L)
-{
-	sp_client *c = sp_check_client(L, 1);
-	double timeout = (double)luaL_optnumber(L, 2, 0);
-	if (c->closed)
-		return luaL_error(L, "sendpulse: the client is closed");
-	return sp_http_poll(L, c, timeout);
-}
-
 LUALIB_API int luaopen_sendpulse_core(lua_State *L);
 
 LUALIB_API int luaopen_sendpulse_core(lua_State *L)
 {
 	static const luaL_Reg client_methods[] = {
-		{ "call", core_client_call },
-		{ "start", sp_call_start },
-		{ "poll", client_poll },
+		{ "call", sp_call_open },
+		{ "batch_open", sp_batch_open },
+		{ "new_domain", client_new_domain },
+		{ "is_closed", client_is_closed },
 		{ "close", client_close },
 		{ "store_key", client_store_key },
 		{ "endpoint", client_endpoint },
@@ -665,27 +507,15 @@ LUALIB_API int luaopen_sendpulse_core(lua_State *L)
 	};
 	static const luaL_Reg funcs[] = {
 		{ "new", core_new },
-		{ "json_decode", core_json_decode },
-		{ "json_encode", core_json_encode },
-		{ "escape_segment", core_escape_segment },
-		{ "encode_query", core_encode_query },
-		{ "check_path", core_check_path },
-		{ "parse_head", core_parse_head },
-		{ "retry_after", core_retry_after },
-		{ "pacer_reserve", core_pacer_reserve },
-		{ "pacer_shape", core_pacer_shape },
-		{ "monotime", core_monotime },
-		{ "walltime", core_walltime },
-		{ "sleep", core_sleep },
 		{ "getpid", core_getpid },
-		{ "sha256_hex", core_sha256_hex },
-		{ "base64_encode", sp_base64_encode },
-		{ "base64_decode", sp_base64_decode },
-		{ "write_private_file", sp_write_private_file },
-		{ "make_private_dir", sp_make_private_dir },
 		{ NULL, NULL }
 	};
+	const luaL_Reg *const areas[] = {
+		funcs, sp_json_funcs, sp_url_funcs, sp_wire_funcs, sp_pacer_funcs,
+		sp_file_funcs, sp_base64_funcs, sp_sha256_funcs
+	};
 	curl_version_info_data *v;
+	size_t i;
 
 	if (!sp_http_global_init())
 		return luaL_error(L, "sendpulse: libcurl initialisation failed");
@@ -705,9 +535,11 @@ LUALIB_API int luaopen_sendpulse_core(lua_State *L)
 	lua_pop(L, 1);
 
 	sp_call_register(L);
+	sp_batch_register(L);
 
-	lua_createtable(L, 0, 32);
-	sp_setfuncs(L, funcs, 0);
+	lua_createtable(L, 0, 40);
+	for (i = 0; i < sizeof areas / sizeof areas[0]; i++)
+		sp_setfuncs(L, areas[i], 0);
 	lua_pushliteral(L, SP_VERSION);
 	lua_setfield(L, -2, "_VERSION");
 	lua_pushlightuserdata(L, NULL);	/* same value as cjson.null */
@@ -717,6 +549,11 @@ LUALIB_API int luaopen_sendpulse_core(lua_State *L)
 	lua_setfield(L, -2, "__name");
 	lua_setfield(L, -2, "array_mt");
 	sp_errors_register(L);
+	sp_failure_codes_register(L);
+	luaL_getmetatable(L, SP_CALL_MT);	/* for drivers: call.run ... */
+	lua_getfield(L, -1, "__index");
+	lua_setfield(L, -3, "call_methods");
+	lua_pop(L, 1);
 	v = curl_version_info(CURLVERSION_NOW);
 	lua_pushstring(L, v && v->version ? v->version : "unknown");
 	lua_setfield(L, -2, "curl_version");

@@ -21,8 +21,14 @@ const char *const sp_method_names[] = {
 
 const char *const sp_kind_names[] = {
 	"api", "auth", "rate_limit", "http", "timeout", "tls", "transport",
-	"decode"
+	"decode", "callback"
 };
+
+const char *sp_fate_name(int fate)
+{
+	return fate == SP_FATE_MAYBE ? "maybe" : fate == SP_FATE_YES ? "yes"
+		: "no";
+}
 
 /* The error table of the service's own API introduction, verbatim. */
 static const struct {
@@ -132,6 +138,14 @@ void sp_push_error_k(lua_State *L, sp_client *c, sp_call *k,
 		lua_pushinteger(L, k->attempts);
 		lua_setfield(L, -2, "attempts");
 	}
+	if (k) {
+		lua_pushstring(L, sp_fate_name(k->fate));
+		lua_setfield(L, -2, "sent");
+	}
+	if (e->quota) {
+		lua_pushstring(L, e->quota);
+		lua_setfield(L, -2, "quota");
+	}
 	luaL_getmetatable(L, SP_ERROR_MT);
 	lua_setmetatable(L, -2);
 }
@@ -162,42 +176,56 @@ static void describe_request(sp_call *k, sp_errinfo *e)
 }
 
 /*
- * Decodes an error body and leaves the interesting fields in e. The
- * decoded table stays on the stack (strings in e point into it); the
- * caller pops *pushed values.
+ * Reads the response's error body once (the retry logic and the error
+ * object both want it): its error_code and message, when it is JSON of at
+ * most SP_ERROR_DECODE_MAX bytes. Larger error bodies are not decoded:
+ * nothing in them is worth the memory.
  */
-static void read_error_body(lua_State *L, sp_call *k, sp_errinfo *e,
-	int *pushed, int *is_json)
+static void read_error_body(lua_State *L, sp_call *k)
 {
-	char err[128];
+	static const char *const fields[] = {
+		"message", "error_description", "error", NULL
+	};
 	const char *s = k->resp.data ? k->resp.data : "";
 	size_t i = 0;
+	int f;
 
-	*pushed = 0;
-	*is_json = 0;
+	if (k->ebody_read)
+		return;
+	k->ebody_read = 1;
+	k->ebody_json = k->ebody_has_code = k->ebody_big = 0;
+	k->ebody_code = 0;
+	k->ebody_where[0] = '\0';
+	sp_buf_clear(&k->ebody_message);
 	while (i < k->resp.len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' ||
 			s[i] == '\t'))
 		i++;
 	if (i >= k->resp.len || (s[i] != '{' && s[i] != '['))
 		return;
-	if (!sp_json_decode(L, s, k->resp.len, 0, err, sizeof err))
+	if (k->resp.len > SP_ERROR_DECODE_MAX) {
+		k->ebody_big = 1;
 		return;
-	*pushed = 1;
-	*is_json = 1;
-	if (!lua_istable(L, -1))
+	}
+	if (!sp_json_decode(L, s, k->resp.len, 0, k->ebody_where,
+			sizeof k->ebody_where))
 		return;
+	k->ebody_json = 1;
+	if (!lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		return;
+	}
 	lua_getfield(L, -1, "error_code");
 	if (sp_isinteger(L, -1)) {
 #if SP_HAVE_INTEGERS
-		e->has_code = 1;
-		e->code = (long long)lua_tointeger(L, -1);
+		k->ebody_has_code = 1;
+		k->ebody_code = (long long)lua_tointeger(L, -1);
 #endif
 	} else if (lua_type(L, -1) == LUA_TNUMBER) {
 		/* an integral float within range; 1e300 is no error code */
 		double v = (double)lua_tonumber(L, -1);
 		if (v == floor(v) && v >= -9.2e18 && v <= 9.2e18) {
-			e->has_code = 1;
-			e->code = (long long)v;
+			k->ebody_has_code = 1;
+			k->ebody_code = (long long)v;
 		}
 	} else if (lua_type(L, -1) == LUA_TSTRING) {
 		const char *cs = lua_tostring(L, -1);
@@ -206,41 +234,32 @@ static void read_error_body(lua_State *L, sp_call *k, sp_errinfo *e,
 		errno = 0;
 		v = strtoll(cs, &endp, 10);
 		if (*cs && *endp == '\0' && errno == 0) {
-			e->has_code = 1;
-			e->code = v;
+			k->ebody_has_code = 1;
+			k->ebody_code = v;
 		}
 	}
 	lua_pop(L, 1);
-	{
-		static const char *const fields[] = {
-			"message", "error_description", "error", NULL
-		};
-		int f;
-		for (f = 0; fields[f]; f++) {
-			lua_getfield(L, -1, fields[f]);
-			if (lua_type(L, -1) == LUA_TSTRING &&
-					sp_rawlen(L, -1) > 0) {
-				e->message = lua_tolstring(L, -1, &e->message_len);
-				/* keep the string alive under the table */
-				lua_insert(L, -2);
-				(*pushed)++;
-				break;
-			}
+	for (f = 0; fields[f]; f++) {
+		lua_getfield(L, -1, fields[f]);
+		if (lua_type(L, -1) == LUA_TSTRING && sp_rawlen(L, -1) > 0) {
+			size_t n;
+			const char *m = lua_tolstring(L, -1, &n);
+			if (!sp_buf_set(&k->ebody_message, m, n))
+				sp_buf_clear(&k->ebody_message);
 			lua_pop(L, 1);
+			break;
 		}
+		lua_pop(L, 1);
 	}
+	lua_pop(L, 1);
 }
 
 /* The response's error_code, decoding the body only when it may hold one. */
 int sp_response_error_code(lua_State *L, sp_call *k, long long *code)
 {
-	sp_errinfo e;
-	int pushed, is_json;
-	memset(&e, 0, sizeof e);
-	read_error_body(L, k, &e, &pushed, &is_json);
-	lua_pop(L, pushed);
-	*code = e.code;
-	return e.has_code;
+	read_error_body(L, k);
+	*code = k->ebody_code;
+	return k->ebody_has_code;
 }
 
 static const char *status_text(int status)
@@ -289,15 +308,23 @@ void sp_push_response_error(lua_State *L, sp_call *k, int kind_hint,
 	double retry_after)
 {
 	sp_errinfo e;
-	int pushed, is_json;
 	char desc[320];
 	const char *body = k->resp.data ? k->resp.data : "";
 
+	read_error_body(L, k);
 	memset(&e, 0, sizeof e);
-	read_error_body(L, k, &e, &pushed, &is_json);
-	e.kind = response_kind(k, &e, is_json, kind_hint);
+	e.has_code = k->ebody_has_code;
+	e.code = k->ebody_code;
+	if (k->ebody_message.len) {
+		e.message = k->ebody_message.data;
+		e.message_len = k->ebody_message.len;
+	}
+	e.kind = response_kind(k, &e, k->ebody_json, kind_hint);
 	e.status = k->status;
 	e.retry_after = e.kind == SP_KIND_RATE_LIMIT ? retry_after : -1;
+	if (e.kind == SP_KIND_RATE_LIMIT)
+		e.quota = k->status == 429 && !(e.has_code &&
+			e.code == 2020202020LL) ? "plan" : "per_second";
 	e.body = body;
 	e.body_len = k->resp.len;
 	describe_request(k, &e);
@@ -313,26 +340,45 @@ void sp_push_response_error(lua_State *L, sp_call *k, int kind_hint,
 				body[i] == '\r' || body[i] == '\t'))
 			i++;
 		if (e.kind == SP_KIND_RATE_LIMIT) {
-			snprintf(desc, sizeof desc, "%s",
-				sp_seed_error_text(2020202020LL));
+			snprintf(desc, sizeof desc, "%s", e.quota[0] == 'p' &&
+					e.quota[1] == 'l'
+				? "Too many requests (HTTP 429 without the per-second "
+				  "error code: a quota of the plan, or the token "
+				  "endpoint's throttle)"
+				: sp_seed_error_text(2020202020LL));
+		} else if (e.kind == SP_KIND_API && k->status >= 200 &&
+				k->status < 300) {
+			snprintf(desc, sizeof desc, "the server answered HTTP %d "
+				"with false instead of a result", k->status);
 		} else if (k->resp.len == 0) {
 			snprintf(desc, sizeof desc, "HTTP %d %s with an empty body",
 				k->status, status_text(k->status));
 		} else if (body[i] == '<') {
 			snprintf(desc, sizeof desc, "HTTP %d %s (an HTML page, not "
 				"JSON)", k->status, status_text(k->status));
-		} else if (!is_json) {
-			char err[128] = "";
+		} else if (k->ebody_big) {
+			snprintf(desc, sizeof desc, "HTTP %d %s (a %lu-byte body, "
+				"too large to read as an error)", k->status,
+				status_text(k->status), (unsigned long)k->resp.len);
+		} else if (!k->ebody_json && k->ebody_where[0]) {
 			/* say where the JSON broke: useful for truncated bodies */
-			if (!sp_json_decode(L, body, k->resp.len, 0, err, sizeof err))
+			snprintf(desc, sizeof desc, "HTTP %d %s: the body is not "
+				"valid JSON (%s)", k->status, status_text(k->status),
+				k->ebody_where);
+		} else if (!k->ebody_json && k->status >= 200 && k->status < 300) {
+			char err[128] = "";
+			/* a 2xx that is not JSON: the success path did not read
+			 * the error body; decode it once to say where it broke */
+			if (k->resp.len <= SP_ERROR_DECODE_MAX &&
+					!sp_json_decode(L, body, k->resp.len, 0, err,
+						sizeof err))
 				snprintf(desc, sizeof desc, "HTTP %d %s: the body is "
 					"not valid JSON (%s)", k->status,
 					status_text(k->status), err);
-			else {
-				lua_pop(L, 1);
-				snprintf(desc, sizeof desc, "HTTP %d %s", k->status,
+			else
+				snprintf(desc, sizeof desc, "HTTP %d %s: the body is "
+					"not valid JSON", k->status,
 					status_text(k->status));
-			}
 		} else {
 			snprintf(desc, sizeof desc, "HTTP %d %s", k->status,
 				status_text(k->status));
@@ -341,11 +387,6 @@ void sp_push_response_error(lua_State *L, sp_call *k, int kind_hint,
 		e.message_len = strlen(desc);
 	}
 	sp_push_error_k(L, k->client, k, &e);
-	/* the error sits above the decoded body: move it down, drop the rest */
-	if (pushed) {
-		lua_insert(L, -(pushed + 1));
-		lua_pop(L, pushed);
-	}
 }
 
 int sp_failure_kind(int code)
@@ -390,6 +431,22 @@ void sp_push_failure_error(lua_State *L, sp_call *k)
 		e.message = curl_easy_strerror((CURLcode)k->failure);
 		e.message_len = strlen(e.message);
 	}
+	describe_request(k, &e);
+	sp_push_error_k(L, k->client, k, &e);
+}
+
+/* A rate limit the client stopped at without sending: a quota of the
+ * plan spent, or a pacing wait longer than the call may take. */
+void sp_push_quota_error(lua_State *L, sp_call *k, const char *quota,
+	double retry_after, const char *message)
+{
+	sp_errinfo e;
+	memset(&e, 0, sizeof e);
+	e.kind = SP_KIND_RATE_LIMIT;
+	e.retry_after = retry_after;
+	e.quota = quota;
+	e.message = message;
+	e.message_len = strlen(message);
 	describe_request(k, &e);
 	sp_push_error_k(L, k->client, k, &e);
 }
@@ -484,6 +541,35 @@ static int error_tostring(lua_State *L)
 	}
 	lua_pushfstring(L, "%s: %s%s", head, msg, tail);
 	return 1;
+}
+
+/* core.failure_codes: the libcurl numbers a Lua transport reports its
+ * failures with (call:set_failure), so that errors read the same whatever
+ * did the I/O. */
+void sp_failure_codes_register(lua_State *L)
+{
+	static const struct {
+		const char *name;
+		int code;
+	} codes[] = {
+		{ "couldnt_connect", CURLE_COULDNT_CONNECT },
+		{ "weird_server_reply", CURLE_WEIRD_SERVER_REPLY },
+		{ "partial_file", CURLE_PARTIAL_FILE },
+		{ "timeout", CURLE_OPERATION_TIMEDOUT },
+		{ "ssl_connect", CURLE_SSL_CONNECT_ERROR },
+		{ "got_nothing", CURLE_GOT_NOTHING },
+		{ "send_error", CURLE_SEND_ERROR },
+		{ "recv_error", CURLE_RECV_ERROR },
+		{ "peer_verification", CURLE_PEER_FAILED_VERIFICATION },
+		{ "filesize_exceeded", CURLE_FILESIZE_EXCEEDED },
+	};
+	size_t i;
+	lua_createtable(L, 0, (int)(sizeof codes / sizeof codes[0]));
+	for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+		lua_pushinteger(L, codes[i].code);
+		lua_setfield(L, -2, codes[i].name);
+	}
+	lua_setfield(L, -2, "failure_codes");
 }
 
 void sp_errors_register(lua_State *L)

@@ -1,29 +1,40 @@
 /*
- * http.c - the libcurl executor for "send".
+ * http.c - the libcurl executor of "send", for single calls and batches.
  *
- * A client has two multi handles, each with its connection cache: one for
- * single calls, over HTTP/1.1 (one request at a time gains nothing from
- * HTTP/2, which costs libcurl 7.88 a quarter more work per request), and
- * one for batches, over HTTP/2 when the server offers it, many requests
- * multiplexed on one connection (libcurl would otherwise hand a batch the
- * single calls' HTTP/1.1 connection and open parallel ones beside it).
- * TLS sessions and DNS are shared by both. Easy handles are pooled: a
- * sequential client uses one; a batch uses as many as it has in flight.
- * Options that never change are set once per easy handle; per request we
- * only set the URL, the method, the body and a header list that is
- * rebuilt only when the token changes.
+ * Single calls go through the client's own multi handle over HTTP/1.1:
+ * one request at a time gains nothing from HTTP/2, which costs libcurl
+ * 7.88 a quarter more work per request. A batch (client:batch) owns a
+ * multi handle of its own, over HTTP/2 when the server offers it, so that
+ * its transfers finish only into it: a batch started inside another
+ * batch's progress callback, or interleaved with it from another
+ * coroutine, never sees the other's transfers. Finished batches give
+ * their multi handle (and its connections) back to the client for the
+ * next batch. TLS sessions and DNS are shared by every handle of the
+ * client. Easy handles are pooled: a sequential client uses one; a batch
+ * uses as many as it has in flight.
+ *
+ * Each request is configured from the call's request descriptor (k->req,
+ * request.c): method, URL, body (JSON or multipart), headers, this
+ * attempt's timeouts. The header lists are rebuilt only when the token
+ * changes.
  */
-#define _GNU_SOURCE		/* POLLRDHUP */
+#define _GNU_SOURCE		/* POLLRDHUP, memmem */
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sendpulse.h"
 
+#define SP_BATCH_MT "sendpulse.core.Batch"
+
 /* Header list variants: with or without Authorization, with or without a
  * JSON body. */
 #define HDR_AUTH 1
 #define HDR_JSON 2
+
+/* Longest response head accepted (libcurl's own limit for one line is
+ * 100 KiB; the whole head is bounded here). */
+#define HEAD_MAX 65536
 
 struct sp_xfer {
 	CURL *easy;
@@ -31,11 +42,13 @@ struct sp_xfer {
 	sp_call *call;			/* the call served, NULL when idle */
 	sp_buf body;
 	sp_buf url;
+	curl_mime *mime;
 	char errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *hdrs[4];
 	unsigned hdrs_gen[4];
 	double retry_after;
-	int too_large;
+	size_t head_bytes;
+	int too_large, head_too_large;
 	int send_once;			/* the request must not be sent twice */
 	int sends;			/* times libcurl started sending it */
 	int resend_refused;
@@ -43,6 +56,14 @@ struct sp_xfer {
 	CURLM *in_multi;		/* the multi handle it is in, or NULL */
 	int done;
 	CURLcode result;
+};
+
+/* A batch's multi handle; its Lua object holds a pointer to this. */
+struct sp_batch {
+	CURLM *multi;
+	sp_client *client;		/* NULL once the client is closed */
+	sp_batch *next;			/* in the client's list of all batches */
+	int idle;			/* back with the client, for reuse */
 };
 
 int sp_http_global_init(void)
@@ -81,8 +102,13 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
 		/* a new response (after a 100 or a proxy's 200): start over */
 		t->retry_after = -1;
+		t->head_bytes = 0;
 		sp_buf_clear(&t->body);
-		return n;
+	}
+	t->head_bytes += n;
+	if (t->head_bytes > HEAD_MAX) {
+		t->head_too_large = 1;
+		return 0;
 	}
 	/* only two headers matter: skip the others without parsing them */
 	if (n == 0 || ((p[0] | 0x20) != 'r' && (p[0] | 0x20) != 'c'))
@@ -111,6 +137,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
  * dead before any response byte arrived. Right for a GET; for a POST the
  * server may have acted on the first copy, so the second is refused here
  * and the call fails instead ("never send twice what may have been done").
+ * This is also the moment the request leaves: the pacer counts from it.
  */
 static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip,
 	int conn_primary_port, int conn_local_port)
@@ -119,12 +146,23 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip,
 	(void)conn_primary_ip; (void)conn_local_ip;
 	(void)conn_primary_port; (void)conn_local_port;
 	if (t->call)
-		sp_pacer_sent(t->client, t->call);
-	if (t->send_once && t->sends++ > 0) {
+		sp_pacer_sent(&t->client->pacer, t->call->pace_slot,
+			sp_monotime());
+	if (t->send_once && t->sends > 0) {
 		t->resend_refused = 1;
 		return CURL_PREREQFUNC_ABORT;
 	}
+	t->sends++;
 	return CURL_PREREQFUNC_OK;
+}
+
+static void free_mime(sp_xfer *t)
+{
+	if (t->mime) {
+		curl_easy_setopt(t->easy, CURLOPT_MIMEPOST, NULL);
+		curl_mime_free(t->mime);
+		t->mime = NULL;
+	}
 }
 
 static void xfer_free(sp_xfer *t)
@@ -133,6 +171,7 @@ static void xfer_free(sp_xfer *t)
 	if (t->easy) {
 		if (t->in_multi)
 			curl_multi_remove_handle(t->in_multi, t->easy);
+		free_mime(t);
 		curl_easy_cleanup(t->easy);
 	}
 	for (i = 0; i < 4; i++)
@@ -161,21 +200,22 @@ static int setup_client(sp_client *c)
 {
 	if (c->multi)
 		return 1;
-	c->share = curl_share_init();
+	if (c->share == NULL) {
+		c->share = curl_share_init();
+		if (c->share == NULL)
+			return 0;
+		curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+		curl_share_setopt(c->share, CURLSHOPT_SHARE,
+			CURL_LOCK_DATA_SSL_SESSION);
+	}
 	c->multi = new_multi(0);
-	c->batch_multi = new_multi(1);
-	if (!c->multi || !c->batch_multi || !c->share)
-		return 0;
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	return 1;
+	return c->multi != NULL;
 }
 
 static sp_xfer *xfer_new(sp_client *c)
 {
 	sp_xfer *t = calloc(1, sizeof *t), **grown;
 	CURL *e;
-	long ms;
 
 	if (t == NULL)
 		return NULL;
@@ -202,10 +242,6 @@ static sp_xfer *xfer_new(sp_client *c)
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(e, CURLOPT_PREREQDATA, t);
-	ms = (long)(c->timeout * 1000);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
-	ms = (long)(c->connect_timeout * 1000);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 ? ms : 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -285,45 +321,83 @@ static int last_connection_closing(sp_xfer *t)
 	return poll(&p, 1, 0) > 0 && p.revents != 0;
 }
 
-/* Sets the per-request options of t for the call's current request. */
+/* The multipart body of the request, as a libcurl mime structure (files
+ * streamed from disk by libcurl). */
+static int build_mime(sp_xfer *t, const sp_mime *m)
+{
+	int i;
+	t->mime = curl_mime_init(t->easy);
+	if (t->mime == NULL)
+		return 0;
+	for (i = 0; i < m->nparts; i++) {
+		const sp_part *p = &m->parts[i];
+		curl_mimepart *part = curl_mime_addpart(t->mime);
+		if (part == NULL || curl_mime_name(part, p->name.data) != CURLE_OK)
+			return 0;
+		if (p->path.len) {
+			if (curl_mime_filedata(part, p->path.data) != CURLE_OK)
+				return 0;
+		} else if (curl_mime_data(part, p->data.data ? p->data.data : "",
+				p->data.len) != CURLE_OK) {
+			return 0;
+		}
+		if (p->filename.len && (curl_mime_filename(part,
+				p->filename.data) != CURLE_OK || curl_mime_type(part,
+				p->content_type.data) != CURLE_OK))
+			return 0;
+	}
+	return 1;
+}
+
+/* Sets the per-request options of t from the call's request descriptor. */
 static int configure(sp_xfer *t, sp_call *k)
 {
 	sp_client *c = t->client;
+	const sp_request *r = &k->req;
 	CURL *e = t->easy;
-	int is_token = k->req_is_token;
-	int method = is_token ? SP_POST : k->method;
-	const sp_buf *body = is_token ? &c->token_body : &k->body;
-	int has_body = is_token || k->has_body;
-	const sp_buf *target = is_token ? &c->token_target : &k->target;
 	struct curl_slist *h;
+	long ms;
 
-	h = headers_for(t, (is_token ? 0 : HDR_AUTH) | (has_body ? HDR_JSON : 0));
+	h = headers_for(t, (r->auth ? HDR_AUTH : 0) |
+		(r->body_kind == SP_BODY_JSON ? HDR_JSON : 0));
 	if (h == NULL)
 		return 0;
 	sp_buf_clear(&t->url);
 	if (!sp_buf_add(&t->url, c->origin.data, c->origin.len) ||
-			!sp_buf_add(&t->url, target->data, target->len))
+			!sp_buf_add(&t->url, r->target, r->target_len))
 		return 0;
 	curl_easy_setopt(e, CURLOPT_URL, t->url.data);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
-	if (method == SP_GET || (method == SP_DELETE && !has_body)) {
+	free_mime(t);
+	if (r->body_kind == SP_BODY_MULTIPART) {
+		if (!build_mime(t, r->mime))
+			return 0;
+		curl_easy_setopt(e, CURLOPT_MIMEPOST, t->mime);
+	} else if (r->method == SP_GET ||
+			(r->method == SP_DELETE && r->body_kind == SP_BODY_NONE)) {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	} else {
 		/* the body buffer outlives the transfer: no copy needed */
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-			(curl_off_t)(has_body ? body->len : 0));
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS,
-			has_body ? body->data : "");
+			(curl_off_t)r->body_len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
 	}
-	if (method != SP_GET && method != SP_POST)
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, sp_method_names[method]);
+	if (r->method != SP_GET && r->method != SP_POST)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+			sp_method_names[r->method]);
+	ms = (long)(r->timeout * 1000);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
+	ms = (long)(r->connect_timeout * 1000);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 ? ms : 1L);
 
 	t->call = k;
 	k->xfer = t;
 	t->done = 0;
 	t->too_large = 0;
-	t->send_once = !is_token && (method == SP_POST || method == SP_PATCH);
+	t->head_too_large = 0;
+	t->head_bytes = 0;
+	t->send_once = r->send_once;
 	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT,
 		t->send_once && last_connection_closing(t) ? 1L : 0L);
 	t->sends = 0;
@@ -336,7 +410,7 @@ static int configure(sp_xfer *t, sp_call *k)
 	return 1;
 }
 
-/* Moves the finished transfer's outcome into its call and frees t. */
+/* Moves the finished transfer's outcome into its call; t is idle after. */
 static void collect(sp_xfer *t)
 {
 	sp_call *k = t->call;
@@ -352,6 +426,9 @@ static void collect(sp_xfer *t)
 	k->sent = reqsize > 0;
 	k->retry_after = t->retry_after;
 	k->failure = 0;
+	k->ebody_read = 0;
+	if (!k->req_is_token && t->sends > 1)
+		k->attempts += t->sends - 1;	/* libcurl resent it */
 	sp_buf_clear(&k->errmsg);
 	sp_buf_swap(&k->resp, &t->body);	/* zero-copy hand-over */
 	sp_buf_clear(&t->body);
@@ -367,6 +444,14 @@ static void collect(sp_xfer *t)
 		sp_buf_printf(&k->errmsg, "the response body exceeds max_body_size "
 			"(%lu bytes)", (unsigned long)t->client->max_body_size);
 		sp_buf_clear(&k->resp);
+	} else if (t->head_too_large || (t->result == CURLE_OUT_OF_MEMORY &&
+			memmem(t->errbuf, strlen(t->errbuf), "header", 6))) {
+		/* libcurl refuses a header line over 100 KiB with "out of
+		 * memory"; either way the server's answer cannot be read */
+		k->failure = CURLE_WEIRD_SERVER_REPLY;
+		sp_buf_printf(&k->errmsg, "the response head is too large "
+			"(more than %d KiB)", HEAD_MAX / 1024);
+		sp_buf_clear(&k->resp);
 	} else if (t->result != CURLE_OK) {
 		k->failure = (int)t->result;
 		/* libcurl's detail names the host and port; else its summary */
@@ -377,6 +462,7 @@ static void collect(sp_xfer *t)
 		curl_multi_remove_handle(t->in_multi, t->easy);
 		t->in_multi = NULL;
 	}
+	free_mime(t);
 	t->call = NULL;
 	k->xfer = NULL;
 }
@@ -386,6 +472,7 @@ static void fail_call(sp_call *k, int code, const char *msg)
 	k->status = 0;
 	k->sent = 0;
 	k->failure = code;
+	k->ebody_read = 0;
 	sp_buf_set(&k->errmsg, msg, strlen(msg));
 }
 
@@ -406,19 +493,24 @@ static void read_messages(CURLM *multi)
 	}
 }
 
-/* multiplex: part of a batch (see the top of this file). */
-int sp_http_start(sp_client *c, sp_call *k, int multiplex)
+/* Hands the call's request to the multi handle; a failure to start is
+ * recorded in the call like a transport failure. */
+int sp_http_start(sp_client *c, sp_call *k, CURLM *multi)
 {
 	sp_xfer *t;
-	CURLM *multi;
-	if (!setup_client(c) || (t = xfer_idle(c)) == NULL || !configure(t, k)) {
+	int multiplex = multi != c->multi;
+
+	if ((t = xfer_idle(c)) == NULL || !configure(t, k)) {
+		if (t && t->call == k) {
+			t->call = NULL;
+			k->xfer = NULL;
+		}
 		fail_call(k, CURLE_OUT_OF_MEMORY, "out of memory");
 		return 0;
 	}
 	curl_easy_setopt(t->easy, CURLOPT_HTTP_VERSION, multiplex
 		? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(t->easy, CURLOPT_PIPEWAIT, multiplex ? 1L : 0L);
-	multi = multiplex ? c->batch_multi : c->multi;
 	if (curl_multi_add_handle(multi, t->easy) != CURLM_OK) {
 		t->call = NULL;
 		k->xfer = NULL;
@@ -429,14 +521,19 @@ int sp_http_start(sp_client *c, sp_call *k, int multiplex)
 	return 1;
 }
 
-/* Runs one request to completion (the sequential path). */
-int sp_http_perform(sp_client *c, sp_call *k)
+/* Runs one request to completion (the inline driver's "send"). */
+void sp_http_perform(sp_client *c, sp_call *k, void *ud)
 {
 	sp_xfer *t;
 	int running;
 
-	if (!sp_http_start(c, k, 0))
-		return 0;
+	(void)ud;
+	if (!setup_client(c)) {
+		fail_call(k, CURLE_OUT_OF_MEMORY, "out of memory");
+		return;
+	}
+	if (!sp_http_start(c, k, c->multi))
+		return;
 	t = k->xfer;
 	for (;;) {
 		CURLMcode mc = curl_multi_perform(c->multi, &running);
@@ -450,42 +547,6 @@ int sp_http_perform(sp_client *c, sp_call *k)
 		curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
 	}
 	collect(t);
-	return 1;
-}
-
-/*
- * Drives the started transfers for up to timeout seconds; pushes a list of
- * the finished calls' keys (light userdata, see call:key()), their
- * outcomes already moved into the calls. For client:batch.
- */
-int sp_http_poll(lua_State *L, sp_client *c, double timeout)
-{
-	int running = 0, i, n = 0, ms;
-
-	lua_newtable(L);
-	if (c->batch_multi == NULL)
-		return 1;
-	curl_multi_perform(c->batch_multi, &running);
-	read_messages(c->batch_multi);
-	for (i = 0; i < c->nxfers; i++)
-		if (c->xfers[i]->call && c->xfers[i]->done)
-			n++;
-	if (n == 0 && running > 0 && timeout > 0) {
-		ms = timeout < 3600 ? (int)(timeout * 1000) : 3600 * 1000;
-		curl_multi_poll(c->batch_multi, NULL, 0, ms > 0 ? ms : 1, NULL);
-		curl_multi_perform(c->batch_multi, &running);
-		read_messages(c->batch_multi);
-	}
-	n = 0;
-	for (i = 0; i < c->nxfers; i++) {
-		sp_xfer *t = c->xfers[i];
-		if (t->call && t->done) {
-			lua_pushlightuserdata(L, t->call);
-			collect(t);
-			lua_rawseti(L, -2, ++n);
-		}
-	}
-	return 1;
 }
 
 /* A call going away while its transfer is in flight. */
@@ -498,12 +559,14 @@ void sp_http_detach(sp_call *k)
 		curl_multi_remove_handle(t->in_multi, t->easy);
 		t->in_multi = NULL;
 	}
+	free_mime(t);
 	t->call = NULL;
 	k->xfer = NULL;
 }
 
 void sp_http_cleanup(sp_client *c)
 {
+	sp_batch *b, *next;
 	int i;
 	for (i = 0; i < c->nxfers; i++) {
 		if (c->xfers[i]->call)
@@ -515,11 +578,168 @@ void sp_http_cleanup(sp_client *c)
 	c->nxfers = 0;
 	if (c->multi)
 		curl_multi_cleanup(c->multi);
-	if (c->batch_multi)
-		curl_multi_cleanup(c->batch_multi);
-	c->batch_multi = NULL;
+	c->multi = NULL;
+	/* Batches: idle ones are freed; a batch object still alive in Lua
+	 * loses its handle and fails whatever it is asked next. */
+	for (b = c->idle_batches; b; b = next) {
+		next = b->next;
+		if (b->multi)
+			curl_multi_cleanup(b->multi);
+		b->multi = NULL;
+		b->client = NULL;
+		if (b->idle)
+			free(b);
+	}
+	c->idle_batches = NULL;
 	if (c->share)
 		curl_share_cleanup(c->share);
-	c->multi = NULL;
 	c->share = NULL;
+}
+
+/* ======================================================================
+ * Batches: client:batch_open() -> batch, with start(call), poll(timeout),
+ * close(). The client's list c->idle_batches holds every batch (idle ones
+ * for reuse, and the ones in use, so that closing the client can cut
+ * them loose).
+ * ====================================================================== */
+
+static sp_batch **check_batch(lua_State *L)
+{
+	return (sp_batch **)luaL_checkudata(L, 1, SP_BATCH_MT);
+}
+
+static sp_batch *live_batch(lua_State *L)
+{
+	sp_batch *b = *check_batch(L);
+	if (b == NULL || b->client == NULL || b->client->closed ||
+			b->multi == NULL)
+		luaL_error(L, "sendpulse: the client is closed");
+	return b;
+}
+
+/* client:batch_open() -> a batch owning a multi handle */
+int sp_batch_open(lua_State *L)
+{
+	sp_client *c = sp_check_client(L, 1);
+	sp_batch **ud, *b;
+
+	if (c->closed)
+		return luaL_error(L, "sendpulse: the client is closed");
+	ud = (sp_batch **)sp_newuserdata(L, sizeof *ud);
+	*ud = NULL;
+	luaL_getmetatable(L, SP_BATCH_MT);
+	lua_setmetatable(L, -2);
+	lua_pushvalue(L, 1);		/* keeps the client alive */
+	sp_setuservalue(L, -2);
+	if (!setup_client(c))
+		return luaL_error(L, "out of memory");
+	for (b = c->idle_batches; b; b = b->next)
+		if (b->idle && b->multi)
+			break;
+	if (b == NULL) {
+		b = calloc(1, sizeof *b);
+		if (b == NULL)
+			return luaL_error(L, "out of memory");
+		b->multi = new_multi(1);
+		if (b->multi == NULL) {
+			free(b);
+			return luaL_error(L, "out of memory");
+		}
+		b->client = c;
+		b->next = c->idle_batches;
+		c->idle_batches = b;
+	}
+	b->idle = 0;
+	*ud = b;
+	return 1;
+}
+
+/* batch:start(call) -> started: hands the call's request to the batch's
+ * multi handle without waiting. A failure to start is recorded in the
+ * call like any transport failure. */
+static int batch_start(lua_State *L)
+{
+	sp_batch *b = live_batch(L);
+	sp_call *k = sp_check_call(L, 2);
+	if (k->client != b->client)
+		return luaL_argerror(L, 2, "a call of another client");
+	lua_pushboolean(L, sp_http_start(b->client, k, b->multi));
+	return 1;
+}
+
+/*
+ * batch:poll(timeout) -> keys of the calls whose transfer finished (light
+ * userdata, see call:key()), their outcomes already moved into the calls.
+ * Waits up to timeout seconds for one to finish.
+ */
+static int batch_poll(lua_State *L)
+{
+	sp_batch *b = live_batch(L);
+	sp_client *c = b->client;
+	double timeout = (double)luaL_optnumber(L, 2, 0);
+	int running = 0, i, n = 0, ms;
+
+	lua_newtable(L);
+	curl_multi_perform(b->multi, &running);
+	read_messages(b->multi);
+	for (i = 0; i < c->nxfers; i++)
+		if (c->xfers[i]->call && c->xfers[i]->in_multi == b->multi &&
+				c->xfers[i]->done)
+			n++;
+	if (n == 0 && running > 0 && timeout > 0) {
+		ms = timeout < 3600 ? (int)(timeout * 1000) : 3600 * 1000;
+		curl_multi_poll(b->multi, NULL, 0, ms > 0 ? ms : 1, NULL);
+		curl_multi_perform(b->multi, &running);
+		read_messages(b->multi);
+	}
+	n = 0;
+	for (i = 0; i < c->nxfers; i++) {
+		sp_xfer *t = c->xfers[i];
+		if (t->call && t->in_multi == b->multi && t->done) {
+			lua_pushlightuserdata(L, t->call);
+			collect(t);
+			lua_rawseti(L, -2, ++n);
+		}
+	}
+	return 1;
+}
+
+/* batch:close(): lets go of every transfer still in it and gives the
+ * multi handle back to the client. Idempotent; also __gc. */
+static int batch_close(lua_State *L)
+{
+	sp_batch **ud = check_batch(L), *b = *ud;
+	int i;
+
+	if (b == NULL)
+		return 0;
+	*ud = NULL;
+	if (b->client == NULL) {	/* the client was closed first */
+		free(b);
+		return 0;
+	}
+	for (i = 0; i < b->client->nxfers; i++) {
+		sp_xfer *t = b->client->xfers[i];
+		if (t->call && t->in_multi == b->multi)
+			sp_http_detach(t->call);
+	}
+	b->idle = 1;
+	return 0;
+}
+
+void sp_batch_register(lua_State *L)
+{
+	static const luaL_Reg methods[] = {
+		{ "start", batch_start },
+		{ "poll", batch_poll },
+		{ "close", batch_close },
+		{ NULL, NULL }
+	};
+	luaL_newmetatable(L, SP_BATCH_MT);
+	lua_pushcfunction(L, batch_close);
+	lua_setfield(L, -2, "__gc");
+	lua_createtable(L, 0, 3);
+	sp_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
 }

@@ -33,7 +33,24 @@ typedef struct jdec {
 	int array_mt;			/* stack index of the array metatable */
 	char *err;
 	size_t errlen;
+	long budget_kb;			/* growth allowed, 0: unbounded */
+	long base_kb;			/* the Lua heap when decoding began */
+	unsigned tick;
+	int over_budget;
 } jdec;
+
+/* Checked every 1024 array items or object members: has the Lua heap grown
+ * by more than the budget since decoding began? (Garbage collected
+ * meanwhile only makes the measure kinder.) */
+static int over_budget(jdec *d)
+{
+	if (d->budget_kb == 0 || (++d->tick & 1023) != 0)
+		return 0;
+	if ((long)lua_gc(d->L, LUA_GCCOUNT, 0) - d->base_kb <= d->budget_kb)
+		return 0;
+	d->over_budget = 1;
+	return 1;
+}
 
 static int jfail(jdec *d, const char *what)
 {
@@ -355,6 +372,8 @@ static int parse_array(jdec *d)
 		if (!parse_value(d))
 			return 0;
 		lua_rawseti(d->L, -2, ++n);
+		if (over_budget(d))
+			return jfail(d, "too large to decode");
 		more = after_item(d, ']', "unterminated array",
 			"expected ',' or ']'");
 		if (more < 0)
@@ -405,6 +424,8 @@ static int parse_object(jdec *d)
 			return 0;
 		}
 		lua_rawset(d->L, -3);
+		if (over_budget(d))
+			return jfail(d, "too large to decode");
 		more = after_item(d, '}', "unterminated object",
 			"expected ',' or '}'");
 		if (more < 0)
@@ -457,8 +478,8 @@ static int parse_value(jdec *d)
 	}
 }
 
-int sp_json_decode(lua_State *L, const char *s, size_t n, int maxdepth,
-	char *err, size_t errlen)
+static int decode(lua_State *L, const char *s, size_t n, int maxdepth,
+	long budget_kb, char *err, size_t errlen, int *over)
 {
 	jdec d;
 	int top = lua_gettop(L), ok;
@@ -473,6 +494,10 @@ int sp_json_decode(lua_State *L, const char *s, size_t n, int maxdepth,
 	d.array_mt = lua_gettop(L);
 	d.err = err;
 	d.errlen = errlen;
+	d.budget_kb = budget_kb;
+	d.base_kb = budget_kb ? (long)lua_gc(L, LUA_GCCOUNT, 0) : 0;
+	d.tick = 0;
+	d.over_budget = 0;
 
 	skip_ws(&d);
 	ok = parse_value(&d);
@@ -481,12 +506,79 @@ int sp_json_decode(lua_State *L, const char *s, size_t n, int maxdepth,
 		if (d.p != d.end)
 			ok = jfail(&d, "trailing data after the JSON value");
 	}
+	*over = d.over_budget;
 	if (!ok) {
 		lua_settop(L, top);
 		return 0;
 	}
 	lua_remove(L, d.array_mt);
 	return 1;
+}
+
+int sp_json_decode(lua_State *L, const char *s, size_t n, int maxdepth,
+	char *err, size_t errlen)
+{
+	int over;
+	return decode(L, s, n, maxdepth, 0, err, errlen, &over);
+}
+
+/* The arguments of decode_protected, passed as a light userdata. */
+typedef struct budget_args {
+	const char *s;
+	size_t n;
+	long budget_kb;
+	char *err;
+	size_t errlen;
+	int result;
+} budget_args;
+
+static int decode_protected(lua_State *L)
+{
+	budget_args *a = (budget_args *)lua_touserdata(L, 1);
+	int over = 0;
+	if (decode(L, a->s, a->n, 0, a->budget_kb, a->err, a->errlen, &over)) {
+		a->result = 1;
+		return 1;
+	}
+	a->result = over ? -1 : 0;
+	return 0;
+}
+
+/*
+ * Decodes a response body within a memory budget: the decoded value may
+ * grow the Lua heap by at most SP_DECODE_FACTOR times the body, plus
+ * SP_DECODE_BASE. Returns 1 (the value pushed), 0 (not JSON: err says
+ * why) or -1 (over the budget, or Lua ran out of memory: nothing pushed,
+ * nothing raised).
+ */
+int sp_json_decode_budget(lua_State *L, const char *s, size_t n, char *err,
+	size_t errlen)
+{
+	budget_args a;
+	double kb = ((double)n * SP_DECODE_FACTOR + SP_DECODE_BASE) / 1024.0;
+	int status;
+
+	a.s = s;
+	a.n = n;
+	a.budget_kb = kb > 2e9 ? 2000000000L : (long)kb;
+	a.err = err;
+	a.errlen = errlen;
+	a.result = 0;
+	err[0] = '\0';
+	lua_pushcfunction(L, decode_protected);
+	lua_pushlightuserdata(L, &a);
+	status = lua_pcall(L, 1, 1, 0);
+	if (status == 0 && a.result == 1)
+		return 1;
+	lua_pop(L, 1);		/* nil, or the error message */
+	if (status == LUA_ERRMEM || a.result == -1) {
+		/* (the partial value is garbage now, for the next collection) */
+		snprintf(err, errlen, "too large to decode");
+		return -1;
+	}
+	if (status != 0)
+		snprintf(err, errlen, "cannot decode the body");
+	return 0;
 }
 
 /* ======================================================================
@@ -849,3 +941,55 @@ int sp_json_encode(lua_State *L, int idx, sp_buf *out, const char *root,
 	lua_settop(L, top);
 	return ok;
 }
+
+/* ======================================================================
+ * Lua functions
+ * ====================================================================== */
+
+/***
+ * Decodes JSON text, keeping integers as integers (5.3+).
+ * @function json_decode
+ * @tparam string text
+ * @tparam[opt] integer maxdepth nesting limit (default 512)
+ * @return the value, or nil and a message
+ */
+static int core_json_decode(lua_State *L)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, 1, &n);
+	int depth = (int)luaL_optinteger(L, 2, SP_JSON_MAXDEPTH);
+	char err[160];
+	if (sp_json_decode(L, s, n, depth, err, sizeof err))
+		return 1;
+	lua_pushnil(L);
+	lua_pushstring(L, err);
+	return 2;
+}
+
+/***
+ * Encodes a Lua value as JSON.
+ * @function json_encode
+ * @param value
+ * @treturn string
+ * @raise on values JSON cannot represent (functions, NaN, mixed tables...)
+ */
+static int core_json_encode(lua_State *L)
+{
+	sp_buf *b;
+	char err[256];
+	luaL_checkany(L, 1);
+	b = sp_push_scratch(L);
+	if (!sp_json_encode(L, 1, b, "value", err, sizeof err))
+		return luaL_error(L, "sendpulse: %s", err);
+	lua_pushlstring(L, b->data ? b->data : "", b->len);
+	return 1;
+}
+
+/* The rule: text from outside (decode) that is not JSON comes back as nil
+ * and a message; a value of the program's own (encode) that JSON cannot
+ * hold is a programming error and raises. */
+const luaL_Reg sp_json_funcs[] = {
+	{ "json_decode", core_json_decode },
+	{ "json_encode", core_json_encode },
+	{ NULL, NULL }
+};

@@ -1,18 +1,22 @@
 /*
  * pacer.c - clocks and client-side pacing.
  *
- * SendPulse allows 10 requests per second per account. A token bucket would
- * let a burst of 10 follow a full bucket right after the previous 10, i.e.
- * 20 in one second; so the pacer keeps the reserved send times of the last
+ * SendPulse allows 10 requests per second per account, and a per-minute
+ * and per-day quota by plan. A token bucket would let a burst of 10
+ * follow a full bucket right after the previous 10, i.e. 20 in one
+ * second; so each limit is a window that keeps the send times of the last
  * N requests (a sliding-window log) and gives the next request the slot
- * max(now, oldest + window). That bounds every window, including windows
+ * max(now, oldest + span). That bounds every window, including windows
  * that straddle seconds, at N requests, while still allowing N at once.
- * The same ring function serves the in-memory pacer here and the pacer
- * shared by nginx workers through a shared dict (state passed as bytes).
+ * The day's quota is a count per UTC day: once spent, calls stop until
+ * the day renews. The same window arithmetic serves the in-process pacer
+ * here and the pacer shared by nginx workers through a shared dict (state
+ * passed as bytes, core.pacer_reserve).
  */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "sendpulse.h"
@@ -68,10 +72,10 @@ void sp_pacer_shape(double rate, int *cap, double *window)
  * returns how long to wait before sending. Slots never decrease, so the
  * entry at head is always the oldest reservation.
  */
-double sp_pacer_reserve(double *ring, int cap, int *head, double window,
+double sp_window_reserve(double *ring, int cap, int *head, double span,
 	double now)
 {
-	double slot = ring[*head] + window;
+	double slot = ring[*head] + span;
 	if (slot < now)
 		slot = now;
 	ring[*head] = slot;
@@ -79,50 +83,118 @@ double sp_pacer_reserve(double *ring, int cap, int *head, double window,
 	return slot - now;
 }
 
-/*
- * The request reserved at slot k->pace_slot is leaving now. A request that
- * left later than its slot (a new connection, a slow machine) must count
- * from when it really left, or the next ones would crowd it.
- */
-void sp_pacer_sent(sp_client *c, sp_call *k)
-{
-	double now;
-	if (k->pace_slot < 0 || k->pace_slot >= c->pace_cap || !c->pace_ring)
-		return;
-	now = sp_monotime();
-	if (c->pace_ring[k->pace_slot] < now)
-		c->pace_ring[k->pace_slot] = now;
-	k->pace_slot = -1;
-}
-
-/* How long until the ring has a free slot (0: now), reserving nothing. */
-double sp_pacer_wait(const double *ring, int cap, int head, double window,
-	double now)
-{
-	double free_at;
-	(void)cap;
-	free_at = ring[head] + window;
-	return free_at > now ? free_at - now : 0;
-}
-
-int sp_pacer_init(sp_client *c, double rate)
+static int window_init(sp_window *w, int cap, double span)
 {
 	int i;
-	free(c->pace_ring);
-	c->pace_ring = NULL;
-	c->pace_cap = 0;
-	if (!(rate > 0))
-		return 1;
-	sp_pacer_shape(rate, &c->pace_cap, &c->pace_window);
-	c->pace_ring = malloc(sizeof(double) * (size_t)c->pace_cap);
-	if (c->pace_ring == NULL) {
-		c->pace_cap = 0;
+	w->ring = malloc(sizeof(double) * (size_t)cap);
+	if (w->ring == NULL)
 		return 0;
-	}
-	for (i = 0; i < c->pace_cap; i++)
-		c->pace_ring[i] = -HUGE_VAL;
-	c->pace_head = 0;
+	for (i = 0; i < cap; i++)
+		w->ring[i] = -HUGE_VAL;
+	w->cap = cap;
+	w->head = 0;
+	w->span = span;
 	return 1;
+}
+
+void sp_pacer_free(sp_pacer *p)
+{
+	int i;
+	for (i = 0; i < p->nw; i++) {
+		free(p->w[i].ring);
+		p->w[i].ring = NULL;
+	}
+	p->nw = 0;
+	p->day_quota = 0;
+}
+
+/* rate: requests per second (0: none); per_minute, per_day: quotas (0:
+ * none). Returns 0 on memory exhaustion. */
+int sp_pacer_init(sp_pacer *p, double rate, long long per_minute,
+	long long per_day)
+{
+	sp_pacer_free(p);
+	if (rate > 0) {
+		int cap;
+		double span;
+		sp_pacer_shape(rate, &cap, &span);
+		if (!window_init(&p->w[p->nw], cap, span))
+			return 0;
+		p->nw++;
+	}
+	if (per_minute > 0) {
+		if (!window_init(&p->w[p->nw], (int)per_minute,
+				60.0 + SP_PACE_SLACK))
+			return 0;
+		p->nw++;
+	}
+	p->day_quota = per_day;
+	p->day_count = 0;
+	p->day = -1;
+	return 1;
+}
+
+/* How long until every window has a free slot (0: now), reserving
+ * nothing. */
+double sp_pacer_wait(const sp_pacer *p, double now)
+{
+	double wait = 0;
+	int i;
+	for (i = 0; i < p->nw; i++) {
+		const sp_window *w = &p->w[i];
+		double free_at = w->ring[w->head] + w->span;
+		if (free_at - now > wait)
+			wait = free_at - now;
+	}
+	return wait;
+}
+
+/* Takes a slot now in every window (after sp_pacer_wait said 0); slots[i]
+ * is its entry in window i. */
+void sp_pacer_take(sp_pacer *p, int *slots, double now)
+{
+	int i;
+	for (i = 0; i < p->nw; i++) {
+		sp_window *w = &p->w[i];
+		slots[i] = w->head;
+		sp_window_reserve(w->ring, w->cap, &w->head, w->span, now);
+	}
+	for (; i < SP_PACER_WINDOWS; i++)
+		slots[i] = -1;
+}
+
+/*
+ * The request whose entries are slots is leaving now. A request that left
+ * later than its slot (a new connection, a slow machine) must count from
+ * when it really left, or the next ones would crowd it.
+ */
+void sp_pacer_sent(sp_pacer *p, int *slots, double now)
+{
+	int i;
+	for (i = 0; i < SP_PACER_WINDOWS; i++) {
+		if (slots[i] >= 0 && i < p->nw && slots[i] < p->w[i].cap &&
+				p->w[i].ring[slots[i]] < now)
+			p->w[i].ring[slots[i]] = now;
+		slots[i] = -1;
+	}
+}
+
+/* Is there any of the day's quota left? When not, *renew_in is the time
+ * until the next UTC midnight. */
+int sp_pacer_day_left(sp_pacer *p, double wall, double *renew_in)
+{
+	long day;
+	if (p->day_quota <= 0)
+		return 1;
+	day = (long)floor(wall / 86400.0);
+	if (day != p->day) {
+		p->day = day;
+		p->day_count = 0;
+	}
+	if (p->day_count < p->day_quota)
+		return 1;
+	*renew_in = (double)(day + 1) * 86400.0 - wall;
+	return 0;
 }
 
 /* A factor in [0.5, 1): backoff delays are spread so clients that failed
@@ -137,3 +209,94 @@ double sp_jitter(sp_client *c)
 	return 0.5 + (double)((x * 2685821657736338717ULL) >> 11) /
 		9007199254740992.0 / 2;
 }
+
+/* ---- Lua functions ---------------------------------------------------- */
+
+/***
+ * The pacer's arithmetic on a serialised ring, for pacers that keep their
+ * state outside this process (an nginx shared dict).
+ * @function pacer_reserve
+ * @tparam string|nil state the previous state (nil: empty)
+ * @tparam integer cap requests per window
+ * @tparam number window seconds
+ * @tparam number now a clock shared by every user of the state
+ * @tparam[opt] boolean now_only take a slot only if one is free now
+ * @return the new state and the delay before sending (with now_only and
+ *   no free slot: the state unchanged and how long until one frees)
+ */
+static int core_pacer_reserve(lua_State *L)
+{
+	size_t n;
+	const char *state = luaL_optlstring(L, 1, NULL, &n);
+	lua_Integer cap = luaL_checkinteger(L, 2);
+	double window = (double)luaL_checknumber(L, 3);
+	double now = (double)luaL_checknumber(L, 4), delay, *ring;
+	int now_only = lua_toboolean(L, 5);
+	size_t need;
+	int head = 0, i;
+
+	luaL_argcheck(L, cap >= 1 && cap <= 10000, 2, "out of range");
+	need = sizeof(double) * (size_t)cap + sizeof(int);
+	ring = (double *)lua_newuserdata(L, need);
+	if (state && n == need) {
+		memcpy(ring, state, sizeof(double) * (size_t)cap);
+		memcpy(&head, state + sizeof(double) * (size_t)cap, sizeof head);
+		if (head < 0 || head >= cap)
+			head = 0;
+	} else {
+		for (i = 0; i < cap; i++)
+			ring[i] = -HUGE_VAL;
+	}
+	if (now_only && ring[head] + window > now) {
+		lua_pushlstring(L, (const char *)ring, need);
+		lua_pushnumber(L, ring[head] + window - now);
+		return 2;
+	}
+	delay = sp_window_reserve(ring, (int)cap, &head, window, now);
+	memcpy((char *)ring + sizeof(double) * (size_t)cap, &head, sizeof head);
+	lua_pushlstring(L, (const char *)ring, need);
+	lua_pushnumber(L, delay);
+	return 2;
+}
+
+/***
+ * The pacer's shape for a rate: requests per window, window seconds.
+ * @function pacer_shape
+ */
+static int core_pacer_shape(lua_State *L)
+{
+	double rate = (double)luaL_checknumber(L, 1), window;
+	int cap;
+	luaL_argcheck(L, rate > 0, 1, "must be positive");
+	sp_pacer_shape(rate, &cap, &window);
+	lua_pushinteger(L, cap);
+	lua_pushnumber(L, window);
+	return 2;
+}
+
+static int core_monotime(lua_State *L)
+{
+	lua_pushnumber(L, sp_monotime());
+	return 1;
+}
+
+static int core_walltime(lua_State *L)
+{
+	lua_pushnumber(L, sp_walltime());
+	return 1;
+}
+
+static int core_sleep(lua_State *L)
+{
+	sp_sleep((double)luaL_checknumber(L, 1));
+	return 0;
+}
+
+const luaL_Reg sp_pacer_funcs[] = {
+	{ "pacer_reserve", core_pacer_reserve },
+	{ "pacer_shape", core_pacer_shape },
+	{ "monotime", core_monotime },
+	{ "walltime", core_walltime },
+	{ "sleep", core_sleep },
+	{ NULL, NULL }
+};

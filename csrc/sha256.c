@@ -112,3 +112,18 @@ void sp_sha256_hex(const void *data, size_t n, char out[65])
 	}
 	out[64] = '\0';
 }
+
+static int core_sha256_hex(lua_State *L)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, 1, &n);
+	char hex[65];
+	sp_sha256_hex(s, n, hex);
+	lua_pushstring(L, hex);
+	return 1;
+}
+
+const luaL_Reg sp_sha256_funcs[] = {
+	{ "sha256_hex", core_sha256_hex },
+	{ NULL, NULL }
+};

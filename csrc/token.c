@@ -168,6 +168,10 @@ int sp_token_parse(lua_State *L, sp_call *k, double *expires_in,
 			*why = "the token response has an invalid expires_in";
 			return 0;
 		}
+		/* SendPulse's tokens live an hour; a lifetime of more than a
+		 * day (up to an infinite 1e400) is not believed */
+		if (life > SP_TOKEN_LIFE_MAX)
+			life = SP_TOKEN_LIFE_MAX;
 	}
 	lua_pop(L, 1);
 	lua_getfield(L, -1, "access_token");

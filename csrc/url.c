@@ -7,6 +7,7 @@
  * Values that go inside a path or a query are percent-encoded here.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -271,8 +272,8 @@ static void put_scalar(lua_State *L, int idx, sp_buf *b, const char *argname,
 		} else {
 			double v = (double)lua_tonumber(L, idx);
 			if (v != v || v - v != 0)
-				luaL_error(L, "%s.%s: cannot send NaN or infinity",
-					argname, key);
+				luaL_error(L, "sendpulse: bad argument '%s.%s' (NaN "
+					"and infinity have no query form)", argname, key);
 			if (v > -9.2e18 && v < 9.2e18 && v == floor(v))
 				snprintf(num, sizeof num, "%lld", (long long)v);
 			else
@@ -286,8 +287,9 @@ static void put_scalar(lua_State *L, int idx, sp_buf *b, const char *argname,
 		n = strlen(s);
 		break;
 	default:
-		luaL_error(L, "%s.%s: expected a string, number or boolean, got %s",
-			argname, key, luaL_typename(L, idx));
+		luaL_error(L, "sendpulse: bad argument '%s.%s' (a string, number "
+			"or boolean expected, got %s)", argname, key,
+			luaL_typename(L, idx));
 		return;
 	}
 	if (!pct_encode(b, s, n))
@@ -311,9 +313,11 @@ void sp_encode_query(lua_State *L, int idx, sp_buf *b, const char *argname)
 	while (lua_next(L, idx)) {
 		lua_pop(L, 1);
 		if (lua_type(L, -1) != LUA_TSTRING)
-			luaL_error(L, "%s: keys must be strings", argname);
+			luaL_error(L, "sendpulse: bad argument '%s' (keys must be "
+				"strings)", argname);
 		if (nkeys == sizeof keys / sizeof keys[0])
-			luaL_error(L, "%s: too many parameters", argname);
+			luaL_error(L, "sendpulse: bad argument '%s' (more than 64 "
+				"parameters)", argname);
 		keys[nkeys].s = lua_tolstring(L, -1, &keys[nkeys].n);
 		nkeys++;
 	}
@@ -324,8 +328,9 @@ void sp_encode_query(lua_State *L, int idx, sp_buf *b, const char *argname)
 		if (lua_type(L, -1) == LUA_TTABLE) {
 			size_t j, len = sp_rawlen(L, -1);
 			if (len == 0)
-				luaL_error(L, "%s.%s: expected a value or a non-empty "
-					"list", argname, keys[i].s);
+				luaL_error(L, "sendpulse: bad argument '%s.%s' (a value "
+					"or a non-empty list expected)", argname,
+					keys[i].s);
 			for (j = 1; j <= len; j++) {
 				lua_rawgeti(L, -1, (int)j);
 				if ((!first && !sp_buf_addc(b, '&')) ||
@@ -347,3 +352,88 @@ void sp_encode_query(lua_State *L, int idx, sp_buf *b, const char *argname)
 		lua_pop(L, 1);
 	}
 }
+
+/* ---- Lua functions ---------------------------------------------------- */
+
+/***
+ * Percent-encodes one path segment.
+ * @function escape_segment
+ * @tparam string|number s
+ * @treturn string
+ */
+static int core_escape_segment(lua_State *L)
+{
+	size_t n;
+	const char *s;
+	sp_buf *b;
+	int t = lua_type(L, 1);
+	if (t != LUA_TSTRING && t != LUA_TNUMBER)
+		return luaL_error(L, "sendpulse: a path segment must be a string "
+			"or a number (got %s)", luaL_typename(L, 1));
+	if (t == LUA_TNUMBER && !sp_isinteger(L, 1)) {
+		lua_Number v = lua_tonumber(L, 1);
+		if (v != floor(v) || fabs(v) > 9007199254740992.0)
+			return luaL_error(L, "sendpulse: a numeric path segment must "
+				"be an integer");
+		{
+			/* 5.1 numbers are floats: 7.0 is the segment "7" */
+			char num[32];
+			snprintf(num, sizeof num, "%.0f", (double)v);
+			lua_pushstring(L, num);
+			lua_replace(L, 1);
+		}
+	}
+	s = lua_tolstring(L, 1, &n);
+	if (n == 0)
+		return luaL_error(L, "sendpulse: a path segment must not be empty");
+	if (sp_is_dot_segment(s, n))
+		return luaL_error(L, "sendpulse: a path segment cannot be '.' or "
+			"'..' (a server would resolve it, encoded or not)");
+	b = sp_push_scratch(L);
+	if (!sp_escape_segment(b, s, n))
+		return luaL_error(L, "out of memory");
+	lua_pushlstring(L, b->data, b->len);
+	return 1;
+}
+
+/***
+ * Encodes a table as a query string (keys sorted).
+ * @function encode_query
+ * @tparam table t
+ * @treturn string
+ */
+static int core_encode_query(lua_State *L)
+{
+	sp_buf *b;
+	luaL_checktype(L, 1, LUA_TTABLE);
+	b = sp_push_scratch(L);
+	sp_encode_query(L, 1, b, "query");
+	lua_pushlstring(L, b->data ? b->data : "", b->len);
+	return 1;
+}
+
+/***
+ * Checks a path for the generic verbs.
+ * @function check_path
+ * @tparam string path
+ * @return true, or nil and the reason
+ */
+static int core_check_path(lua_State *L)
+{
+	size_t n;
+	const char *p = luaL_checklstring(L, 1, &n), *why = sp_check_path(p, n);
+	if (why == NULL) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	lua_pushnil(L);
+	lua_pushstring(L, why);
+	return 2;
+}
+
+const luaL_Reg sp_url_funcs[] = {
+	{ "escape_segment", core_escape_segment },
+	{ "encode_query", core_encode_query },
+	{ "check_path", core_check_path },
+	{ NULL, NULL }
+};

@@ -4,6 +4,7 @@
  * (shared with the libcurl header callback), Retry-After.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -60,15 +61,47 @@ static long long days_from_civil(long long y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+/* The three date forms of RFC 9110: IMF-fixdate ("Sun, 06 Nov 1994
+ * 08:49:37 GMT"), the obsolete RFC 850 form ("Sunday, 06-Nov-94 08:49:37
+ * GMT") and asctime's ("Sun Nov  6 08:49:37 1994"). Two-digit years are
+ * read as the nearest such year to now (RFC 9110 says: more than 50
+ * years ahead means the past century). */
+static int parse_http_date(const char *tmp, double now, double *at)
+{
+	char mon[4], wday[16];
+	int day, year, hh, mm, ss, m;
+
+	if (sscanf(tmp, "%3s, %2d %3s %4d %2d:%2d:%2d GMT", wday, &day, mon,
+			&year, &hh, &mm, &ss) == 7 && strlen(wday) == 3) {
+		/* IMF-fixdate */
+	} else if (sscanf(tmp, "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d GMT", wday,
+			&day, mon, &year, &hh, &mm, &ss) == 7) {
+		int this_year = 1970 + (int)(now / 31556952.0);
+		year += this_year - this_year % 100;
+		if (year > this_year + 50)
+			year -= 100;
+	} else if (sscanf(tmp, "%3s %3s %2d %2d:%2d:%2d %4d", wday, mon, &day,
+			&hh, &mm, &ss, &year) == 7) {
+		/* asctime */
+	} else {
+		return 0;
+	}
+	m = month_index(mon);
+	if (m < 0 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 ||
+			year < 0 || year > 9999)
+		return 0;
+	*at = (double)days_from_civil(year, m + 1, day) * 86400.0 +
+		hh * 3600.0 + mm * 60.0 + ss;
+	return 1;
+}
+
 /*
- * Retry-After is either delta-seconds or an HTTP-date
- * ("Sun, 06 Nov 1994 08:49:37 GMT"). Returns seconds to wait from now
- * (never negative), or -1 when the value is neither.
+ * Retry-After is either delta-seconds or an HTTP-date. Returns seconds to
+ * wait from now (never negative), or -1 when the value is neither.
  */
 double sp_parse_retry_after(const char *v, size_t n, double now)
 {
-	char tmp[64], mon[4];
-	int day, year, hh, mm, ss, m;
+	char tmp[64];
 	size_t i;
 	double at;
 
@@ -90,50 +123,57 @@ double sp_parse_retry_after(const char *v, size_t n, double now)
 	}
 	memcpy(tmp, v, n);
 	tmp[n] = '\0';
-	if (sscanf(tmp, "%*3s, %2d %3s %4d %2d:%2d:%2d GMT", &day, mon, &year,
-			&hh, &mm, &ss) != 6)
+	if (!parse_http_date(tmp, now, &at))
 		return -1;
-	m = month_index(mon);
-	if (m < 0 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
-		return -1;
-	at = (double)days_from_civil(year, m + 1, day) * 86400.0 +
-		hh * 3600.0 + mm * 60.0 + ss;
 	return at > now ? at - now : 0;
 }
 
-/* Builds the raw request for the call's current request into k->wire. */
-int sp_wire_request(sp_call *k)
+/* Builds the raw request of the attempt in flight (k->req) into k->wire.
+ * 0 with err set when it cannot (out of memory, an unreadable file). */
+int sp_wire_request(sp_call *k, char *err, size_t errlen)
 {
 	sp_client *c = k->client;
+	const sp_request *r = &k->req;
 	sp_buf *w = &k->wire;
-	const sp_buf *body = k->req_is_token ? &c->token_body : &k->body;
-	int has_body = k->req_is_token || k->has_body;
-	int method = k->req_is_token ? SP_POST : k->method;
 	int ok = 1;
 
 	sp_buf_clear(w);
-	ok &= sp_buf_printf(w, "%s %s HTTP/1.1\r\nHost: %s",
-		sp_method_names[method],
-		k->req_is_token ? c->token_target.data : k->target.data,
-		c->host.data);
+	ok &= sp_buf_printf(w, "%s ", sp_method_names[r->method]);
+	ok &= sp_buf_add(w, r->target, r->target_len);
+	ok &= sp_buf_printf(w, " HTTP/1.1\r\nHost: %s", c->host.data);
 	if (c->port != (c->tls ? 443 : 80))
 		ok &= sp_buf_printf(w, ":%d", c->port);
 	ok &= sp_buf_adds(w, "\r\nUser-Agent: ");
 	ok &= sp_buf_add(w, c->user_agent.data, c->user_agent.len);
 	ok &= sp_buf_adds(w, "\r\nAccept: application/json\r\n");
-	if (!k->req_is_token) {
+	if (r->auth) {
 		ok &= sp_buf_add(w, c->auth_header.data, c->auth_header.len);
 		ok &= sp_buf_adds(w, "\r\n");
 	}
-	if (has_body)
+	switch (r->body_kind) {
+	case SP_BODY_JSON:
 		ok &= sp_buf_printf(w, "Content-Type: application/json\r\n"
-			"Content-Length: %lu\r\n\r\n", (unsigned long)body->len);
-	else if (method == SP_POST || method == SP_PUT || method == SP_PATCH)
-		ok &= sp_buf_adds(w, "Content-Length: 0\r\n\r\n");
-	else
-		ok &= sp_buf_adds(w, "\r\n");
-	if (has_body)
-		ok &= sp_buf_add(w, body->data, body->len);
+			"Content-Length: %lu\r\n\r\n", (unsigned long)r->body_len);
+		ok &= sp_buf_add(w, r->body, r->body_len);
+		break;
+	case SP_BODY_MULTIPART: {
+		long long len = sp_mime_length(r->mime);
+		ok &= len >= 0 && sp_buf_printf(w, "Content-Type: multipart/"
+			"form-data; boundary=%s\r\nContent-Length: %lld\r\n\r\n",
+			r->mime->boundary, len);
+		if (ok && !sp_mime_encode(r->mime, w, err, errlen))
+			return 0;
+		break;
+	}
+	default:
+		if (r->method == SP_POST || r->method == SP_PUT ||
+				r->method == SP_PATCH)
+			ok &= sp_buf_adds(w, "Content-Length: 0\r\n\r\n");
+		else
+			ok &= sp_buf_adds(w, "\r\n");
+	}
+	if (!ok)
+		snprintf(err, errlen, "out of memory");
 	return ok;
 }
 
@@ -201,3 +241,42 @@ bad:
 	lua_pushliteral(L, "malformed HTTP response head");
 	return 2;
 }
+
+/* ---- Lua functions ---------------------------------------------------- */
+
+/***
+ * Parses an HTTP/1.x response head.
+ * @function parse_head
+ * @tparam string head
+ * @return status and a table of lower-cased headers, or nil and a message
+ */
+static int core_parse_head(lua_State *L)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, 1, &n);
+	return sp_parse_head(L, s, n);
+}
+
+/***
+ * Seconds to wait from a Retry-After value.
+ * @function retry_after
+ * @tparam string value
+ * @treturn number|nil
+ */
+static int core_retry_after(lua_State *L)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, 1, &n);
+	double v = sp_parse_retry_after(s, n, sp_walltime());
+	if (v < 0)
+		lua_pushnil(L);
+	else
+		lua_pushnumber(L, v);
+	return 1;
+}
+
+const luaL_Reg sp_wire_funcs[] = {
+	{ "parse_head", core_parse_head },
+	{ "retry_after", core_retry_after },
+	{ NULL, NULL }
+};

@@ -358,7 +358,7 @@ describe("the sendpulse command", function()
     end)
 
     it("wrong credentials: exit 1 with the auth error", function()
-      local line = fails(1, { "user-info" }, { env = { SENDPULSE_CLIENT_SECRET = "wrong" } })
+      local line = fails(1, { "user-info" }, { env = { SENDPULSE_CLIENT_SECRET = "wrong-secret" } })
       assert.equal("sendpulse auth error: Client authentication failed "
                    .. "(POST /oauth/access_token, HTTP 401)", line)
     end)

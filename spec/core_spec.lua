@@ -2,19 +2,19 @@
 local sandbox = require "support.sandbox"
 
 describe("the core's calls", function()
-  it("leave the I/O to the driver unless asked (found by fuzzing)", function()
+  it("leave the I/O to the driver: next() never does any, run() does", function()
     local c = sandbox.client{ api_key = sandbox.api_key, base_url = "http://127.0.0.1:9" }
     local cc = c._core
-    -- four arguments: the optional fifth (inline I/O) is false
     local call = cc:call("GET", "/user/info", nil, nil)
     assert.equal("send", (call:next()))
-    call = cc:call("GET", "/user/info")
+    call = cc:call("GET", "/user/info", nil, nil, { multipart = false })
     assert.equal("send", (call:next()))
-    -- with inline I/O the core connects by itself (and fails here)
-    call = cc:call("GET", "/user/info", nil, nil, true)
-    local action, err = call:next()
+    -- the inline driver connects by itself (and fails here)
+    call = cc:call("GET", "/user/info")
+    local action, err = call:run()
     assert.equal("fail", action)
     assert.equal(7, err.code)
+    assert.equal("no", err.sent)
   end)
 
   it("report what a Lua transport tells them", function()
@@ -30,11 +30,12 @@ describe("the core's calls", function()
 
     call = c._core:call("POST", "/addressbooks", nil, { bookName = "x" })
     assert.equal("send", (call:next()))
-    assert.is_false(call:resendable())
+    assert.is_true(call:request().send_once)
     call:set_failure(52, "closed without answering", true)
     local _, err = call:next()
     assert.equal("transport", err.kind)
     assert.equal(52, err.code)
     assert.equal(1, err.attempts)
+    assert.equal("maybe", err.sent)
   end)
 end)

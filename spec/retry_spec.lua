@@ -97,12 +97,47 @@ describe("rate limits", function()
     assert.equal(3, sandbox.count("GET /user/info"))
   end)
 
-  it("retries a 429 without Retry-After with a backoff, POST included", function()
+  it("retries a per-second 429 without Retry-After with a backoff, POST included", function()
     local c = sandbox.client{ max_retries = 1 }
     assert(c:user_info())
-    sandbox.fault{ path = "/addressbooks", method = "POST", status = 429, body = "" }
+    sandbox.fault{ path = "/addressbooks", method = "POST", status = 429,
+                   body = '{"error_code":2020202020}' }
     assert(c:post("/addressbooks", { bookName = "after 429" }))
     assert.equal(2, sandbox.count("POST /addressbooks"))
+  end)
+
+  -- A 429 without the per-second code is a quota of the plan: retrying in
+  -- a second would only be refused again.
+  it("does not retry a 429 that is not the per-second limit, and says so", function()
+    local c = sandbox.client{ max_retries = 2 }
+    assert(c:user_info())
+    sandbox.fault{ path = "/addressbooks", method = "POST", status = 429, body = "" }
+    local res, err = c:post("/addressbooks", { bookName = "quota" })
+    assert.is_nil(res)
+    assert.equal("rate_limit", err.kind)
+    assert.equal("plan", err.quota)
+    assert.equal(60, err.retry_after)
+    assert.equal("no", err.sent)
+    assert.equal(1, sandbox.count("POST /addressbooks"))
+  end)
+
+  -- A 5xx is where the server may have acted: the rate-limit code in it
+  -- does not make a POST safe to send again.
+  it("never resends a POST answered 500 with error 2020202020", function()
+    local c = sandbox.client{ max_retries = 2 }
+    assert(c:user_info())
+    sandbox.fault{ path = "/addressbooks", method = "POST", status = 500, times = -1,
+                   body = '{"error_code":2020202020}' }
+    local res, err = c:post("/addressbooks", { bookName = "once" })
+    assert.is_nil(res)
+    assert.equal("rate_limit", err.kind)
+    assert.equal("maybe", err.sent)
+    assert.equal(1, err.attempts)
+    assert.equal(1, sandbox.count("POST /addressbooks"))
+    -- a GET is retried as after any 5xx
+    sandbox.fault{ path = "/user/info", status = 500, times = 1,
+                   body = '{"error_code":2020202020}' }
+    assert(c:user_info())
   end)
 
   it("treats error 2020202020 as a rate limit whatever the status", function()

@@ -1,20 +1,20 @@
---- The client object: options, transports and the generic verbs.
+--- The client object: options, the generic verbs, batches.
 -- Named API methods come from the area modules (`sendpulse.account`, ...)
--- and are mixed into the same class.
+-- and are mixed into the same class; the services (`client.crm`...) hang
+-- off it as objects.
 -- @classmod sendpulse.Client
 local core = require "sendpulse.core"
-local engine = require "sendpulse.engine"
+local transport = require "sendpulse.transport"
 
 local error = error
+local getmetatable = getmetatable
+local ipairs = ipairs
 local pairs = pairs
 local pcall = pcall
 local rawget = rawget
 local setmetatable = setmetatable
 local tostring = tostring
 local type = type
-
-local run = engine.run
-local ipairs = ipairs
 
 local Client = {}
 Client.__index = Client
@@ -23,13 +23,7 @@ Client.__index = Client
 -- rejects the ones it does not know.
 local LUA_OPTIONS = {
   token_store = true, transport = true, pacer = true, on_store_error = true,
-}
-
-local curl_transport = {
-  name = "curl",
-  -- Calls on this transport run their sends and sleeps inside the core;
-  -- these two serve only calls that hand them back (batches).
-  sleep = core.sleep,
+  on_request = true, dry_run = true,
 }
 
 local function is_callable(v)
@@ -53,26 +47,30 @@ local function check_plugin(name, value, methods)
   end
 end
 
-local function running_in_nginx()
-  local ngx = rawget(_G, "ngx")
-  return type(ngx) == "table" and type(ngx.socket) == "table"
-         and type(ngx.socket.tcp) == "function"
+local function check_hook(name, value)
+  if value ~= nil and not is_callable(value) then
+    error("sendpulse.new: option '" .. name .. "' must be a function (got "
+          .. type(value) .. ")", 3)
+  end
 end
 
-local function pick_transport(choice)
-  if choice == nil or choice == "auto" then
-    choice = running_in_nginx() and "ngx" or "curl"
+-- The limits a shared pacer is told besides cap and span (see
+-- sendpulse.pacers): the per-second rate, the plan's per-minute and
+-- per-day quotas.
+local function pace_limits(settings)
+  local limits = {}
+  if settings.shared_cap then
+    limits[#limits + 1] = { count = settings.shared_cap,
+                            window = settings.shared_span }
   end
-  if choice == "curl" then
-    return curl_transport, true
-  elseif choice == "ngx" then
-    return require("sendpulse.transport.ngx"), false
-  elseif type(choice) == "table" then
-    check_plugin("transport", choice, { "send", "sleep" })
-    return choice, false
+  if settings.quota_per_minute then
+    limits[#limits + 1] = { count = settings.quota_per_minute, window = 60.02 }
   end
-  error("sendpulse.new: option 'transport' must be \"auto\", \"curl\", "
-        .. "\"ngx\" or a table (got " .. tostring(choice) .. ")", 3)
+  if settings.quota_per_day then
+    limits[#limits + 1] = { count = settings.quota_per_day, per = "day",
+                            hard = true }
+  end
+  return limits
 end
 
 --- Creates a client (no network I/O: the first call authenticates).
@@ -98,31 +96,45 @@ function Client.new(opts)
   if pacer ~= nil then
     check_plugin("pacer", pacer, { "reserve" })
   end
-  local on_store_error = opts.on_store_error
-  if on_store_error ~= nil and not is_callable(on_store_error) then
-    error("sendpulse.new: option 'on_store_error' must be a function", 2)
+  check_hook("on_store_error", opts.on_store_error)
+  check_hook("on_request", opts.on_request)
+  local dry_run = opts.dry_run
+  if dry_run ~= nil and dry_run ~= false and dry_run ~= true
+     and not is_callable(dry_run) then
+    error("sendpulse.new: option 'dry_run' must be true, false or a function "
+          .. "(got " .. type(dry_run) .. ")", 2)
   end
-  local transport, inline = pick_transport(opts.transport)
+  local t = transport.pick(opts.transport)
 
   local ok, cc = pcall(core.new, core_opts,
                        { store = store ~= nil, pacer = pacer ~= nil })
   if not ok then
     error(cc, 2)    -- report at the caller's line, not ours
   end
-  if transport.check then
-    transport.check(cc)   -- e.g. refuse options nginx cannot honour
+  if t.check then
+    t.check(cc)     -- e.g. refuse options nginx cannot honour
   end
   local settings = cc:settings()
   return setmetatable({
     _core = cc,
     _store = store,
-    _pacer = settings.pace_cap and pacer or nil,
-    _pace_cap = settings.pace_cap,
-    _pace_window = settings.pace_window,
-    _transport = transport,
-    _inline = inline,
-    _on_store_error = on_store_error,
+    _pacer = settings.shared_pacer and pacer or nil,
+    _pace_limits = pace_limits(settings),
+    _transport = t,
+    _on_store_error = opts.on_store_error,
+    _on_request = opts.on_request,
+    _dry_run = dry_run or nil,
   }, Client)
+end
+
+-- dry_run: the request described, nothing sent.
+local function dry(self, method, path, query, body)
+  local req = { method = method, path = path, query = query, body = body }
+  if self._dry_run == true then
+    return { dry_run = true, method = method, path = path, query = query,
+             body = body }
+  end
+  return self._dry_run(req)
 end
 
 --- Sends any request and returns the decoded JSON response.
@@ -130,42 +142,62 @@ end
 -- @tparam string path an absolute path such as "/addressbooks"; build
 --   paths with values in them through `sendpulse.path`
 -- @tparam[opt] table query query parameters (percent-encoded, sorted)
--- @tparam[opt] table body sent as JSON
+-- @tparam[opt] table body sent as JSON (or as multipart form data with
+--   `opts.multipart`)
+-- @tparam[opt] table opts `multipart = true`: the body's fields are form
+--   fields, `sendpulse.file{...}` values are file parts
 -- @return the result, mirroring the JSON
 -- @treturn[2] nil
 -- @treturn[2] table the error object
 -- @raise on bad arguments (nothing is sent)
-function Client:request(method, path, query, body)
-  local cc = self._core
+function Client:request(method, path, query, body, opts)
   if type(path) ~= "string" then
     error("sendpulse: bad argument 'path' (a string expected, got "
           .. type(path) .. ")", 3)
   end
-  return run(self, cc:call(method, path, query, body, self._inline))
+  local cc = self._core
+  local ok, call = pcall(cc.call, cc, method, path, query, body, opts)
+  if not ok then
+    error(call, 3)
+  end
+  if self._dry_run then
+    return dry(self, method, path, query, body)
+  end
+  return self._transport.call(self, call)
 end
 
 --- GET `path` with optional query parameters.
+-- @tparam string path
+-- @tparam[opt] table query
 -- @usage local books = assert(client:get("/addressbooks", { limit = 10 }))
 function Client:get(path, query)
   return self:request("GET", path, query, nil)
 end
 
 --- POST a JSON body.
+-- @tparam string path
+-- @tparam[opt] table body
 function Client:post(path, body)
   return self:request("POST", path, nil, body)
 end
 
 --- PUT a JSON body.
+-- @tparam string path
+-- @tparam[opt] table body
 function Client:put(path, body)
   return self:request("PUT", path, nil, body)
 end
 
 --- PATCH with a JSON body.
+-- @tparam string path
+-- @tparam[opt] table body
 function Client:patch(path, body)
   return self:request("PATCH", path, nil, body)
 end
 
 --- DELETE, with a JSON body when the endpoint wants one.
+-- @tparam string path
+-- @tparam[opt] table body
 function Client:delete(path, body)
   return self:request("DELETE", path, nil, body)
 end
@@ -174,16 +206,20 @@ local METHODS = { GET = true, POST = true, PUT = true, PATCH = true,
                   DELETE = true }
 
 --- Sends many requests at once and returns their outcomes in order.
--- Over libcurl the requests share the client's connections through its
--- multi handle (HTTP/2 multiplexing when the server offers it, parallel
--- keep-alive connections otherwise); inside nginx they run in light
--- threads. Pacing, the token (one fetch for the whole batch) and retries
--- work as for single calls. Every request is checked and encoded before
--- the first is sent.
+-- Over libcurl the batch has its own connections (HTTP/2 multiplexing
+-- when the server offers it, parallel keep-alive connections otherwise);
+-- inside nginx the requests run in light threads. Pacing, the token (one
+-- fetch for the whole batch) and retries work as for single calls. Every
+-- request is checked and encoded before the first is sent. A batch may be
+-- started from another one's `on_progress`; an `on_progress` that raises
+-- ends the batch early: the calls still in flight are let go, and the
+-- results of those that finished are returned.
 -- @tparam table calls a list of `{method, path, query = ..., body = ...}`
 -- @tparam[opt] table opts `concurrency` (requests in flight, default 8),
 --   `on_progress(done, total)`
 -- @treturn table a list: `{result}` or `{nil, err}` per call
+-- @treturn[opt] table the error (`kind = "callback"`) that ended the
+--   batch early
 -- @raise on a malformed call (nothing is sent then)
 -- @usage local out = client:batch{ {"GET", "/user/info"},
 --   {"GET", "/addressbooks", query = {limit = 5}} }
@@ -213,33 +249,27 @@ function Client:batch(calls, opts)
     error("sendpulse: bad argument 'opts.on_progress' to batch (a function "
           .. "expected)", 2)
   end
-  local cc, inline = self._core, self._inline
+  local cc = self._core
   local prepared = {}
   for i, c in ipairs(calls) do
     if type(c) ~= "table" or not METHODS[c[1]] or type(c[2]) ~= "string" then
       error("sendpulse: bad argument 'calls[" .. i .. "]' to batch ({method, "
             .. "path, query = ..., body = ...} expected)", 2)
     end
-    local ok, call = pcall(cc.call, cc, c[1], c[2], c.query, c.body, false)
+    local ok, call = pcall(cc.call, cc, c[1], c[2], c.query, c.body)
     if not ok then
       error("sendpulse: calls[" .. i .. "]: " .. tostring(call), 2)
     end
     prepared[i] = call
   end
-  if inline then
-    return engine.run_batch(self, prepared, concurrency, on_progress)
-  elseif self._transport.name == "ngx" then
-    return engine.run_threads(self, prepared, concurrency, on_progress)
-  end
-  local results = {}
-  for i, call in ipairs(prepared) do
-    local res, err = run(self, call)
-    results[i] = res ~= nil and { res } or { nil, err }
-    if on_progress then
-      on_progress(i, #prepared)
+  if self._dry_run then
+    local results = {}
+    for i, c in ipairs(calls) do
+      results[i] = { dry(self, c[1], c[2], c.query, c.body) }
     end
+    return results
   end
-  return results
+  return self._transport.batch(self, prepared, concurrency, on_progress)
 end
 
 --- Releases the connections and wipes the credentials. Idempotent; also

@@ -1,209 +1,205 @@
---- The driver: runs calls' state machines to their end.
+--- The engine: what every transport does with a call's actions besides
+-- sending and sleeping.
 --
 -- The C core decides (token reuse and refresh, retries, pacing, error
--- translation); these loops only carry out what it asks for, with the
--- client's transport, token store and pacer. `run` drives one call (libcurl
--- calls come back here only for store and pacer actions; nginx cosocket
--- calls for every send and sleep too). `run_batch` drives many calls at
--- once over libcurl's multi interface; `run_threads` does the same with
--- nginx light threads.
+-- translation); a transport carries out "send" and "sleep" its own way
+-- and hands everything else here: the token store's actions, the shared
+-- pacer's, the on_request hook. This is also where user code is kept from
+-- breaking the client: a store, pacer or hook that raises, returns
+-- something unexpected or tries to yield (where the transport cannot
+-- yield) never leaves a call holding the token fetch, a store lock or a
+-- pacer slot. A store is a cache the client can do without: its failures
+-- are reported through `on_store_error` (once per outage) and the call
+-- goes on. A pacer guards the account's rate: one that fails by returning
+-- `nil, message` is stood in for by local pacing; one that raises or
+-- answers nonsense fails the call, which then sends nothing.
 -- @module sendpulse.engine
 -- @local
-local core = require "sendpulse.core"
-
-local error = error
-local huge = math.huge
-local ipairs = ipairs
-local pairs = pairs
+local coroutine_create = coroutine.create
+local coroutine_resume = coroutine.resume
+local coroutine_status = coroutine.status
 local pcall = pcall
+local select = select
 local tostring = tostring
-
-local monotime = core.monotime
+local type = type
 
 local _M = {}
+
+local function pack(...)
+  return { n = select("#", ...), ... }
+end
+
+local unpack = table.unpack or unpack     -- luacheck: ignore (5.1)
+
+-- Runs fn(...) so that it cannot suspend the caller: a yield inside it
+-- (a cooperative scheduler's I/O) would leave this call parked in the
+-- middle of a step while another call of the client waits for it. Returns
+-- true, results... or false, message.
+local function call_without_yield(fn, ...)
+  local co = coroutine_create(fn)
+  local r = pack(coroutine_resume(co, ...))
+  if coroutine_status(co) ~= "dead" then
+    return false, "it yielded (stores, pacers and callbacks must not "
+                  .. "yield outside nginx: nothing can yield across the "
+                  .. "client's C core)"
+  end
+  return unpack(r, 1, r.n)
+end
+_M.call_without_yield = call_without_yield
+
+-- User code, guarded: with pcall where the transport may yield (nginx:
+-- cosockets and ngx.sleep inside a store are fine), without yields
+-- elsewhere.
+local function guarded(client, fn, ...)
+  if client._transport.yields then
+    return pcall(fn, ...)
+  end
+  return call_without_yield(fn, ...)
+end
+_M.guarded = guarded
+
+-- A failing store or shared pacer is reported once, until it works again.
+local function report(client, operation, message)
+  if client._backend_failing then
+    return
+  end
+  client._backend_failing = true
+  local hook = client._on_store_error
+  if hook then
+    pcall(hook, operation, tostring(message))
+  end
+end
+
+local function recovered(client)
+  client._backend_failing = nil
+end
 
 local function store_call(client, method, ...)
   local store = client._store
   local fn = store[method]
   if not fn then
-    return nil
+    return true
   end
-  local ok, a, b = pcall(fn, store, ...)
-  if ok then
-    return a, b
+  local r = pack(guarded(client, fn, store, ...))
+  if r[1] then
+    recovered(client)
+    return unpack(r, 1, r.n)
   end
-  -- A failing store must not fail the API call: the token is still held
-  -- by the client itself. Report it if the user asked to hear about it.
-  local report = client._on_store_error
-  if report then
-    pcall(report, method, a)
-  end
-  return nil
+  -- The token is still held by the client itself: carry on without the
+  -- store for this call.
+  report(client, method, r[2])
+  return false
 end
 
--- The token store's actions; returns what call:next() wants to hear.
-local function store_action(client, action, a, b, c)
+--- Carries out a token store action; returns what call:next() wants to
+-- hear back.
+function _M.store_action(client, action, key, token, expires_at)
   if action == "get" then
-    return store_call(client, "get", a)
+    local ok, tok, exp = store_call(client, "get", key)
+    if ok and type(tok) == "string" and type(exp) == "number" then
+      return tok, exp
+    end
+    if ok and tok ~= nil then
+      report(client, "get", "the store's get returned a "
+             .. type(tok) .. " and a " .. type(exp)
+             .. " (a token string and an expiry number expected)")
+    end
+    return nil
   elseif action == "lock" then
-    return store_call(client, "lock", a) and true or false
+    local ok, locked = store_call(client, "lock", key)
+    return ok and locked == true
   elseif action == "set" then
-    store_call(client, "set", a, b, c)
+    store_call(client, "set", key, token, expires_at)
   elseif action == "delete" then
-    store_call(client, "delete", a)
+    store_call(client, "delete", key, token)
   elseif action == "unlock" then
-    store_call(client, "unlock", a)
+    store_call(client, "unlock", key)
   else
     error("sendpulse: unknown action from the core: " .. tostring(action))
   end
 end
 
-local function pace(client, key)
-  return client._pacer:reserve(key, client._pace_cap, client._pace_window)
+--- Asks the shared pacer for a slot. Returns how the call goes on:
+-- "paced", delay | "local" | "quota", retry_after, name | "abort", message.
+function _M.pace(client, key, cap, span)
+  local pacer = client._pacer
+  local r = pack(guarded(client, pacer.reserve, pacer, key, cap, span,
+                         client._pace_limits))
+  if not r[1] then
+    return "abort", "the pacer failed: " .. tostring(r[2])
+  end
+  local delay, a, b = r[2], r[3], r[4]
+  if type(delay) == "number" and delay >= 0 and delay < 1e9 then
+    recovered(client)
+    return "paced", delay
+  elseif delay == nil then
+    report(client, "pace", a or "the pacer is unavailable")
+    return "local"
+  elseif delay == false and type(a) == "number" then
+    recovered(client)
+    return "quota", a, b
+  end
+  return "abort", "the pacer's reserve returned " .. tostring(delay)
+         .. " (a number of seconds, nil and a message, or false and a "
+         .. "retry_after expected)"
 end
 
---- Runs `call` to completion.
--- @param client the Lua client (its `_transport`, `_store`, `_pacer`)
--- @param call a call from the core
--- @return the decoded result, or nil and the error object
-function _M.run(client, call)
-  local transport = client._transport
-  local action, a, b, c = call:next()
-  while true do
-    if action == "done" then
-      return a
-    elseif action == "fail" then
-      return nil, a
-    end
-    local x, y
-    if action == "send" then
-      transport.send(call, client)
-    elseif action == "sleep" or action == "wait" then
-      transport.sleep(a)
-    elseif action == "pace" then
-      local delay = pace(client, a)
-      if delay and delay > 0 then
-        transport.sleep(delay)
-      end
-    else
-      x, y = store_action(client, action, a, b, c)
-    end
-    action, a, b, c = call:next(x, y)
-  end
+--- Tells the on_request hook how the attempt that just ended went.
+function _M.report_request(client, call)
+  local hook = client._on_request
+  local req = call:request()
+  local status, code, kind, seconds = call:outcome()
+  pcall(hook, {
+    method = req.method, path = req.path, token = req.token or nil,
+    attempt = req.attempt, status = status, code = code, kind = kind,
+    seconds = seconds,
+  })
 end
+
+-- One action other than done/fail; returns the next (action, a, b, c).
+local function act(client, call, step, send, sleep, action, a, b, c)
+  if action == "send" then
+    local ok, err = pcall(send, call, client)
+    if not ok then
+      return call:abort("transport", "the transport failed: " .. tostring(err))
+    end
+    if client._on_request then
+      _M.report_request(client, call)
+    end
+    return step(call)
+  elseif action == "sleep" or action == "wait" then
+    sleep(a)
+    return step(call)
+  elseif action == "pace" then
+    local how, d, e = _M.pace(client, a, b, c)
+    if how == "abort" then
+      return call:abort("callback", d)
+    elseif how == "paced" then
+      if d > 0 then
+        sleep(d)
+      end
+      return step(call, "paced")
+    end
+    return step(call, how, d, e)
+  end
+  return step(call, _M.store_action(client, action, a, b, c))
+end
+_M.act = act
 
 --[[
-  Many calls at once over the core's libcurl multi handle. Each entry is
-  { call, index, wake = time or nil, sending = bool }. A call advances
-  until it sends (its transfer joins the multi handle), sleeps (it wakes
-  at `wake`) or ends; then the loop polls libcurl until a transfer ends
-  or the next sleeper wakes.
+  Runs one call to its end with `step` (call.next for transports that do
+  everything in Lua, call.run for the libcurl fast path, which sends and
+  sleeps inside C), `send(call, client)` and `sleep(seconds)`.
 ]]
-function _M.run_batch(client, calls, concurrency, on_progress)
-  local cc = client._core
-  local total = #calls
-  local results = {}
-  local active = {}
-  local nactive, nsending, started, finished = 0, 0, 0, 0
-
-  local function advance(entry, x, y)
-    local call = entry.call
-    while true do
-      local action, a, b, c = call:next(x, y)
-      x, y = nil, nil
-      if action == "done" or action == "fail" then
-        results[entry.index] = action == "done" and { a } or { nil, a }
-        active[entry.key] = nil
-        nactive = nactive - 1
-        finished = finished + 1
-        if on_progress then
-          on_progress(finished, total)
-        end
-        return
-      elseif action == "send" then
-        if cc:start(call) then
-          entry.sending = true
-          nsending = nsending + 1
-          return
-        end
-        -- could not start: the failure is in the call, let it decide
-      elseif action == "sleep" or action == "wait" then
-        entry.wake = monotime() + a
-        return
-      elseif action == "pace" then
-        local delay = pace(client, a)
-        if delay and delay > 0 then
-          entry.wake = monotime() + delay
-          return
-        end
-      else
-        x, y = store_action(client, action, a, b, c)
-      end
-    end
+function _M.run(client, call, step, send, sleep)
+  local action, a, b, c = step(call)
+  while action ~= "done" and action ~= "fail" do
+    action, a, b, c = act(client, call, step, send, sleep, action, a, b, c)
   end
-
-  while finished < total do
-    while nactive < concurrency and started < total do
-      started = started + 1
-      local call = calls[started]
-      local entry = { call = call, index = started, key = call:key() }
-      active[entry.key] = entry
-      nactive = nactive + 1
-      advance(entry)
-    end
-    local now, next_wake = monotime(), huge
-    for _, entry in pairs(active) do
-      if entry.wake then
-        if entry.wake <= now then
-          entry.wake = nil
-          advance(entry)
-        elseif entry.wake < next_wake then
-          next_wake = entry.wake
-        end
-      end
-    end
-    if nsending > 0 then
-      local timeout = next_wake == huge and 1 or next_wake - monotime()
-      for _, key in ipairs(cc:poll(timeout > 0 and timeout or 0)) do
-        local entry = active[key]
-        entry.sending = false
-        nsending = nsending - 1
-        advance(entry)
-      end
-    elseif next_wake < huge then
-      local wait = next_wake - monotime()
-      if wait > 0 then
-        core.sleep(wait)
-      end
-    end
+  if action == "done" then
+    return a
   end
-  return results
-end
-
---- Many calls at once with nginx light threads, each running `run`.
-function _M.run_threads(client, calls, concurrency, on_progress)
-  local ngx = ngx     -- luacheck: ignore (only reached inside nginx)
-  local total, results, next_index, finished = #calls, {}, 0, 0
-  local function worker()
-    while next_index < total do
-      next_index = next_index + 1
-      local i = next_index
-      local res, err = _M.run(client, calls[i])
-      results[i] = res ~= nil and { res } or { nil, err }
-      finished = finished + 1
-      if on_progress then
-        on_progress(finished, total)
-      end
-    end
-  end
-  local threads = {}
-  for t = 1, concurrency < total and concurrency or total do
-    threads[t] = ngx.thread.spawn(worker)
-  end
-  for t = 1, #threads do
-    ngx.thread.wait(threads[t])
-  end
-  return results
+  return nil, a
 end
 
 return _M

@@ -12,8 +12,10 @@ local core = require "sendpulse.core"
 local Client = require "sendpulse.client"
 local util = require "sendpulse.util"
 
+local error = error
 local ipairs = ipairs
 local setmetatable = setmetatable
+local type = type
 
 local _M = {
   _VERSION = core._VERSION,
@@ -64,7 +66,34 @@ end
 -- @treturn string
 _M.path = util.path
 
+--- A file for a multipart upload (the file manager's and CRM's upload
+-- methods): `sendpulse.file{ path = "report.pdf" }` (streamed from disk)
+-- or `sendpulse.file{ data = bytes, filename = "a.txt" }`, with an
+-- optional `content_type` (default application/octet-stream).
+-- @tparam table spec
+-- @treturn table the file part
+function _M.file(spec)
+  if type(spec) ~= "table" then
+    error("sendpulse.file: bad argument 'spec' (a table expected, got "
+          .. type(spec) .. ")", 2)
+  end
+  if (spec.path == nil) == (spec.data == nil) then
+    error("sendpulse.file: give either 'path' or 'data'", 2)
+  end
+  for _, k in ipairs{ "path", "data", "filename", "content_type" } do
+    if spec[k] ~= nil and type(spec[k]) ~= "string" then
+      error("sendpulse.file: bad argument '" .. k .. "' (a string expected, got "
+            .. type(spec[k]) .. ")", 2)
+    end
+  end
+  return { path = spec.path, data = spec.data, filename = spec.filename,
+           content_type = spec.content_type }
+end
+
 --- JSON helpers with the same integer handling as API results.
+-- `decode` returns `nil, message` for text that is not JSON (input from
+-- outside); `encode` raises for values JSON cannot hold (functions, NaN,
+-- cycles: a mistake of the program's own).
 _M.json = { encode = core.json_encode, decode = core.json_decode }
 
 return _M

@@ -1,20 +1,27 @@
 /*
- * fuzz_call: the call state machine (call.c) driven the way engine.lua
- * drives it, with every server answer and token-store answer taken from
+ * fuzz_call: the call state machine (call.c) driven as the transports
+ * drive it, with every server answer and token-store answer taken from
  * the input. Exercises error translation, token parsing, retries, the 401
  * refresh and the store hand-offs end to end through the module's own Lua
- * API (core.new, client:call, call:next/set_response/set_failure/wire).
+ * API (core.new, client:call, call:run/next/set_response/set_failure/wire).
+ *
+ * By default the call runs on the inline driver (drive.c, call:run()),
+ * the very loop a plain libcurl call runs, with the client's sp_io
+ * replaced by this file's: its "perform" answers from the input, its
+ * "sleep" only checks the delay. With "N" in the config the call is
+ * stepped with call:next() instead and answered through call:set_response
+ * and call:set_failure, as the Lua transports do.
  *
  * Input: a config line, then one line per answer, consumed in order.
- *   config: "<O|K> <store 0|1> <max_retries 0-3> <G|P|U|A|D>"
+ *   config: "<O|K> <store 0|1> <max_retries 0-3> <G|P|U|A|D> [N]"
  *           (O: client_id/client_secret, K: api_key)
  *   "send":  "<status> <Retry-After|-> <body>"  or  "F <curl code> <sent 0|1> <msg>"
  *   "get":   "<token> <seconds to expiry>"  (empty line: nothing stored)
  *   "lock":  "1" or "0"
  * When the lines run out, a send fails to connect and the store is empty.
  *
- * An input starting with "I" instead checks that client:call() with
- * inline_io left out does not do the I/O itself [id call_inline_default].
+ * An input starting with "I" instead checks that call:next() does no I/O
+ * itself [id call_inline_default].
  *
  * Checks: the call ends ("done" or "fail") within a bounded number of
  * requests [id call_unbounded]; sleeps are finite and >= 0; "done" gives a
@@ -34,16 +41,66 @@
 typedef struct {
 	const uint8_t *d;
 	size_t n;
+	int sends, limit, retries;
 } ctx;
 
-static void check_wire(lua_State *L, int call, int *is_token)
+/* One server answer from the input: a response, or a transport failure
+ * (code, sent); no line left: the connection is refused. */
+typedef struct {
+	int failure, sent, status;
+	const char *body, *ra;
+	size_t bodyn, ran;
+	const char *msg;
+	size_t msgn;
+} answer;
+
+static void next_answer(ctx *x, answer *a)
 {
-	size_t n;
-	const char *w, *end, *cl;
-	lua_getfield(L, call, "wire");
-	lua_pushvalue(L, call);
-	lua_call(L, 1, 1);
-	w = lua_tolstring(L, -1, &n);
+	const char *line;
+	size_t ln;
+	memset(a, 0, sizeof *a);
+	fz_cut(&x->d, &x->n, '\n', &line, &ln);
+	if (line == NULL || (ln == 0 && x->n == 0)) {
+		a->failure = 7;
+		a->msg = "connection refused";
+		a->msgn = strlen(a->msg);
+	} else if (ln >= 1 && line[0] == 'F') {
+		char tmp[16];
+		long code;
+		size_t k = ln - 1 < sizeof tmp - 1 ? ln - 1 : sizeof tmp - 1;
+		memcpy(tmp, line + 1, k);
+		tmp[k] = '\0';
+		code = strtol(tmp, NULL, 10);
+		if (code <= 0 || code > 99)
+			code = 28;
+		a->failure = (int)code;
+		a->msg = line;
+		a->msgn = ln;
+		a->sent = memchr(line, '1', ln) != NULL;
+	} else {
+		const uint8_t *ld = (const uint8_t *)line;
+		size_t lsz = ln, sn;
+		const char *st;
+		char tmp[16];
+		long status;
+		fz_cut(&ld, &lsz, ' ', &st, &sn);
+		fz_cut(&ld, &lsz, ' ', &a->ra, &a->ran);
+		memcpy(tmp, st, sn < 15 ? sn : 15);
+		tmp[sn < 15 ? sn : 15] = '\0';
+		status = strtol(tmp, NULL, 10);
+		if (status < 100 || status > 999)
+			status = 200;
+		a->status = (int)status;
+		a->body = (const char *)ld;
+		a->bodyn = lsz;
+		if (a->ran == 0 || (a->ran == 1 && a->ra[0] == '-'))
+			a->ra = NULL;
+	}
+}
+
+static void check_wire_bytes(const char *w, size_t n, int *is_token)
+{
+	const char *end, *cl;
 	FZ_CHECK(w != NULL, "call:wire() gave no string");
 	end = memmem(w, n, "\r\n\r\n", 4);
 	FZ_CHECK(end != NULL, "request without the end of its head");
@@ -72,7 +129,69 @@ static void check_wire(lua_State *L, int call, int *is_token)
 	else
 		FZ_CHECK(memmem(w, n, "\r\nAuthorization: Bearer ", 24) != NULL,
 			"an API request without Authorization");
+}
+
+static void check_wire(lua_State *L, int call, int *is_token)
+{
+	size_t n;
+	const char *w;
+	lua_getfield(L, call, "wire");
+	lua_pushvalue(L, call);
+	lua_call(L, 1, 1);
+	w = lua_tolstring(L, -1, &n);
+	check_wire_bytes(w, n, is_token);
 	lua_pop(L, 1);
+}
+
+static void count_send(ctx *x)
+{
+	x->sends++;
+	FZ_CHECK_ID("call_unbounded", x->sends <= x->limit, "%d requests for "
+		"one call with max_retries=%d and no end in sight", x->sends,
+		x->retries);
+}
+
+/* The inline driver's "perform": the request is checked on the wire, the
+ * answer comes from the input, as call:set_response/set_failure would
+ * record it. */
+static void fz_perform(sp_client *c, sp_call *k, void *ud)
+{
+	ctx *x = ud;
+	answer a;
+	char err[160];
+	int is_token;
+	(void)c;
+	count_send(x);
+	FZ_CHECK(sp_wire_request(k, err, sizeof err), "wire: %s", err);
+	check_wire_bytes(k->wire.data, k->wire.len, &is_token);
+	sp_buf_wipe(&k->wire);
+	next_answer(x, &a);
+	k->status = 0;
+	k->failure = 0;
+	k->sent = 0;
+	k->retry_after = -1;
+	k->ebody_read = 0;
+	sp_buf_clear(&k->resp);
+	sp_buf_clear(&k->errmsg);
+	if (a.failure) {
+		k->failure = a.failure;
+		k->sent = a.sent;
+		sp_buf_set(&k->errmsg, a.msg, a.msgn);
+	} else {
+		k->status = a.status;
+		k->sent = 1;
+		sp_buf_set(&k->resp, a.body, a.bodyn);
+		if (a.ra)
+			k->retry_after = sp_parse_retry_after(a.ra, a.ran,
+				sp_walltime());
+	}
+}
+
+static void fz_sleep(double seconds, void *ud)
+{
+	(void)ud;
+	FZ_CHECK(seconds >= 0 && isfinite(seconds) && seconds <= 3600,
+		"sleep for %g s", seconds);
 }
 
 /* The client's own credential: the client secret or the API key. */
@@ -121,14 +240,13 @@ static void check_fail(lua_State *L, int err)
 static int body(lua_State *L, void *ud)
 {
 	ctx *x = ud;
-	const uint8_t *d = x->d;
-	size_t n = x->n, ln;
+	size_t ln;
 	const char *line;
 	int oauth = 1, store = 0, retries = 2, method = 0, client, call;
-	int steps, sends = 0, limit, is_token = 0, nargs = 0, finished = 0;
+	int steps, nargs = 0, finished = 0, stepwise = 0, is_token = 0;
 	const char *m;
 
-	fz_cut(&d, &n, '\n', &line, &ln);
+	fz_cut(&x->d, &x->n, '\n', &line, &ln);
 	if (ln >= 1 && line[0] == 'K')
 		oauth = 0;
 	if (ln >= 3)
@@ -137,9 +255,12 @@ static int body(lua_State *L, void *ud)
 		retries = line[4] - '0';
 	if (ln >= 7 && (m = strchr("GPUAD", line[6])) && line[6])
 		method = (int)(m - "GPUAD");
+	stepwise = ln >= 9 && line[8] == 'N';
 	/* every send but the last may be answered with a retry or a 401
 	 * refresh, each preceded by at most two token fetches */
-	limit = 4 * (retries + 2);
+	x->limit = 4 * (retries + 2);
+	x->retries = retries;
+	x->sends = 0;
 	cred = oauth ? SECRET : APIKEY;
 
 	lua_getglobal(L, "package");
@@ -169,6 +290,12 @@ static int body(lua_State *L, void *ud)
 	lua_setfield(L, -2, "store");
 	lua_call(L, 2, 1);
 	client = lua_gettop(L);
+	{
+		sp_client *c = sp_check_client(L, client);
+		c->io.perform = fz_perform;
+		c->io.sleep = fz_sleep;
+		c->io.ud = x;
+	}
 
 	lua_getfield(L, client, "call");
 	lua_pushvalue(L, client);
@@ -184,14 +311,13 @@ static int body(lua_State *L, void *ud)
 	} else {
 		lua_pushnil(L);
 	}
-	lua_pushboolean(L, 0);	/* no inline I/O: we answer the sends */
-	lua_call(L, 6, 1);
+	lua_call(L, 5, 1);
 	call = lua_gettop(L);
 
-	for (steps = 0; steps < 10 * limit + 50 && !finished; steps++) {
+	for (steps = 0; steps < 10 * x->limit + 50 && !finished; steps++) {
 		const char *action;
 		int top;
-		lua_getfield(L, call, "next");
+		lua_getfield(L, call, stepwise ? "next" : "run");
 		lua_insert(L, -(nargs + 1));
 		lua_pushvalue(L, call);
 		lua_insert(L, -(nargs + 1));
@@ -199,77 +325,53 @@ static int body(lua_State *L, void *ud)
 		lua_call(L, nargs + 1, LUA_MULTRET);
 		nargs = 0;
 		action = lua_tostring(L, top + 1);
-		FZ_CHECK(action != NULL, "call:next() gave no action");
+		FZ_CHECK(action != NULL, "the call gave no action");
 		if (strcmp(action, "done") == 0) {
-			/* any JSON value; true for 204/205 */
+			/* any JSON value but false; true for 204/205 */
 			FZ_CHECK(!lua_isnoneornil(L, top + 2) &&
 				lua_type(L, top + 2) != LUA_TFUNCTION &&
-				lua_type(L, top + 2) != LUA_TUSERDATA,
+				lua_type(L, top + 2) != LUA_TUSERDATA &&
+				!(lua_type(L, top + 2) == LUA_TBOOLEAN &&
+				  !lua_toboolean(L, top + 2)),
 				"done with a %s", luaL_typename(L, top + 2));
 			finished = 1;
 		} else if (strcmp(action, "fail") == 0) {
 			check_fail(L, top + 2);
 			finished = 1;
 		} else if (strcmp(action, "send") == 0) {
-			sends++;
-			FZ_CHECK_ID("call_unbounded", sends <= limit, "%d requests "
-				"for one call with max_retries=%d and no end in "
-				"sight", sends, retries);
+			answer a;
+			FZ_CHECK(stepwise, "call:run() handed back a send");
+			count_send(x);
 			check_wire(L, call, &is_token);
-			fz_cut(&d, &n, '\n', &line, &ln);
-			if (line == NULL || (ln == 0 && n == 0)) {
+			next_answer(x, &a);
+			if (a.failure) {
 				lua_getfield(L, call, "set_failure");
 				lua_pushvalue(L, call);
-				lua_pushinteger(L, 7);
-				lua_pushliteral(L, "connection refused");
-				lua_pushboolean(L, 0);
-				lua_call(L, 4, 0);
-			} else if (ln >= 1 && line[0] == 'F') {
-				char tmp[16];
-				long code;
-				size_t k = ln - 1 < sizeof tmp - 1 ? ln - 1 : sizeof tmp - 1;
-				memcpy(tmp, line + 1, k);
-				tmp[k] = '\0';
-				code = strtol(tmp, NULL, 10);
-				if (code <= 0 || code > 99)
-					code = 28;
-				lua_getfield(L, call, "set_failure");
-				lua_pushvalue(L, call);
-				lua_pushinteger(L, code);
-				lua_pushlstring(L, line, ln);
-				lua_pushboolean(L, memchr(line, '1', ln) != NULL);
+				lua_pushinteger(L, a.failure);
+				lua_pushlstring(L, a.msg, a.msgn);
+				lua_pushboolean(L, a.sent);
 				lua_call(L, 4, 0);
 			} else {
-				const uint8_t *ld = (const uint8_t *)line;
-				size_t lsz = ln, sn, rn;
-				const char *st, *ra;
-				char tmp[16];
-				long status;
-				fz_cut(&ld, &lsz, ' ', &st, &sn);
-				fz_cut(&ld, &lsz, ' ', &ra, &rn);
-				memcpy(tmp, st, sn < 15 ? sn : 15);
-				tmp[sn < 15 ? sn : 15] = '\0';
-				status = strtol(tmp, NULL, 10);
-				if (status < 100 || status > 999)
-					status = 200;
 				lua_getfield(L, call, "set_response");
 				lua_pushvalue(L, call);
-				lua_pushinteger(L, status);
-				lua_pushlstring(L, (const char *)ld, lsz);
-				if (rn == 0 || (rn == 1 && ra[0] == '-'))
-					lua_pushnil(L);
+				lua_pushinteger(L, a.status);
+				lua_pushlstring(L, a.body, a.bodyn);
+				if (a.ra)
+					lua_pushlstring(L, a.ra, a.ran);
 				else
-					lua_pushlstring(L, ra, rn);
+					lua_pushnil(L);
 				lua_call(L, 4, 0);
 			}
 		} else if (strcmp(action, "sleep") == 0 ||
 				strcmp(action, "wait") == 0) {
-			lua_Number s = lua_tonumber(L, top + 2);
-			FZ_CHECK(lua_type(L, top + 2) == LUA_TNUMBER && s >= 0 &&
-				isfinite(s) && s <= 3600, "%s for %g s", action, s);
+			lua_Number sec = lua_tonumber(L, top + 2);
+			FZ_CHECK(stepwise, "call:run() handed back a %s", action);
+			FZ_CHECK(lua_type(L, top + 2) == LUA_TNUMBER && sec >= 0 &&
+				isfinite(sec) && sec <= 3600, "%s for %g s", action,
+				sec);
 		} else if (strcmp(action, "get") == 0) {
 			FZ_CHECK(store, "a store action without a store");
-			fz_cut(&d, &n, '\n', &line, &ln);
+			fz_cut(&x->d, &x->n, '\n', &line, &ln);
 			if (ln) {
 				const uint8_t *ld = (const uint8_t *)line;
 				size_t lsz = ln, tn;
@@ -288,7 +390,7 @@ static int body(lua_State *L, void *ud)
 			}
 		} else if (strcmp(action, "lock") == 0) {
 			FZ_CHECK(store, "a store action without a store");
-			fz_cut(&d, &n, '\n', &line, &ln);
+			fz_cut(&x->d, &x->n, '\n', &line, &ln);
 			lua_settop(L, top);
 			lua_pushboolean(L, ln > 0 && line[0] == '1');
 			nargs = 1;
@@ -299,8 +401,13 @@ static int body(lua_State *L, void *ud)
 			FZ_CHECK(store && tok && sp_token_acceptable(tok, tn) &&
 				lua_type(L, top + 4) == LUA_TNUMBER,
 				"store:set with an unacceptable token");
-		} else if (strcmp(action, "delete") == 0 ||
-				strcmp(action, "unlock") == 0) {
+		} else if (strcmp(action, "delete") == 0) {
+			size_t tn;
+			const char *tok = lua_tolstring(L, top + 3, &tn);
+			FZ_CHECK(store, "a store action without a store");
+			FZ_CHECK(tok && sp_token_acceptable(tok, tn),
+				"store:delete without the token to compare");
+		} else if (strcmp(action, "unlock") == 0) {
 			FZ_CHECK(store, "a store action without a store");
 		} else {
 			FZ_FAIL("unexpected action %s", action);
@@ -324,11 +431,10 @@ static int body(lua_State *L, void *ud)
 }
 
 /*
- * Input "I...": client:call(method, path, query, body) -- inline_io left
- * out, as its documentation allows -- must not do I/O itself: its first
- * step on an OAuth client without a token is to hand the token request
- * back ("send"). (When it fails it connects to 127.0.0.1:9, which is
- * refused at once.)
+ * Input "I...": call:next() never does I/O itself: the first step of an
+ * OAuth client without a token is to hand the token request back
+ * ("send"), whatever the arguments. (Were it to connect, 127.0.0.1:9
+ * refuses at once.)
  */
 static int probe_inline_default(lua_State *L, void *ud)
 {
@@ -360,9 +466,7 @@ static int probe_inline_default(lua_State *L, void *ud)
 	lua_call(L, 1, 2);
 	action = lua_tostring(L, -2);
 	FZ_CHECK_ID("call_inline_default", action && strcmp(action, "send") == 0,
-		"client:call(method, path, query, body) without inline_io did the "
-		"I/O itself (first action: %s%s%s): sp_call_open reads argument 6 "
-		"after pushing the new call there",
+		"call:next() did the I/O itself (first action: %s%s%s)",
 		action ? action : "(none)", lua_istable(L, -1) ? ", " : "",
 		lua_istable(L, -1) ? luaL_tolstring(L, -1, NULL) : "");
 	return 0;

@@ -182,7 +182,8 @@ static void teardown(ctx *x)
 {
 	sp_buf *bufs[] = { &x->c.client_secret, &x->c.api_key, &x->c.token,
 		&x->c.prev_token, &x->c.base_path, &x->c.token_target,
-		&x->k.rejected, &x->k.target, &x->k.resp, &x->k.errmsg };
+		&x->k.rejected, &x->k.target, &x->k.resp, &x->k.errmsg,
+		&x->k.ebody_message };
 	size_t i;
 	for (i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
 		fz_buf_release(bufs[i]);

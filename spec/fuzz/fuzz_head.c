@@ -12,9 +12,9 @@
  *     the first colon and a value inside the line, trimmed of blanks and
  *     CR/LF at both ends;
  *   - sp_parse_retry_after returns -1 or a finite number >= 0; for
- *     delta-seconds the number itself; for a well-formed IMF-fixdate the
- *     seconds between `now` and that date (0 when past), checked against
- *     timegm().
+ *     delta-seconds the number itself; for a well-formed IMF-fixdate or
+ *     asctime date the seconds between `now` and that date (0 when past),
+ *     checked against timegm().
  */
 #include "fuzz_common.h"
 
@@ -110,6 +110,46 @@ static int imf_fixdate(const char *s, size_t n, struct tm *tm)
 		tm->tm_hour <= 23 && tm->tm_min <= 59 && tm->tm_sec <= 59;
 }
 
+/* "Sun Nov  6 08:49:37 1994" (asctime: the day of the month padded with a
+ * space), read by hand. */
+static int asctime_date(const char *s, size_t n, struct tm *tm)
+{
+	static const char *days[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+		"Fri", "Sat" };
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	static const int digits[] = { 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23 };
+	int i, ok = 0;
+	char b[25];
+
+	if (n != 24)
+		return 0;
+	memcpy(b, s, 24);
+	b[24] = '\0';
+	for (i = 0; i < 7; i++)
+		if (memcmp(b, days[i], 3) == 0)
+			ok = 1;
+	if (!ok || b[3] != ' ' || b[7] != ' ' || b[10] != ' ' || b[13] != ':' ||
+			b[16] != ':' || b[19] != ' ')
+		return 0;
+	if (b[8] == ' ')
+		b[8] = '0';
+	for (i = 0; i < (int)(sizeof digits / sizeof digits[0]); i++)
+		if (b[digits[i] - 1] < '0' || b[digits[i] - 1] > '9')
+			return 0;
+	memset(tm, 0, sizeof *tm);
+	tm->tm_mday = (b[8] - '0') * 10 + b[9] - '0';
+	tm->tm_mon = -1;
+	for (i = 0; i < 12; i++)
+		if (memcmp(b + 4, months + 3 * i, 3) == 0)
+			tm->tm_mon = i;
+	tm->tm_hour = (b[11] - '0') * 10 + b[12] - '0';
+	tm->tm_min = (b[14] - '0') * 10 + b[15] - '0';
+	tm->tm_sec = (b[17] - '0') * 10 + b[18] - '0';
+	tm->tm_year = atoi(b + 20) - 1900;
+	return tm->tm_mon >= 0 && tm->tm_mday >= 1 && tm->tm_mday <= 31 &&
+		tm->tm_hour <= 23 && tm->tm_min <= 59 && tm->tm_sec <= 59;
+}
+
 static void check_retry_after(const char *v, size_t n)
 {
 	static const double nows[] = { 0, 1700000000.0, 4102444800.0 };
@@ -140,7 +180,8 @@ static void check_retry_after(const char *v, size_t n)
 			want = strtod(tmp, NULL);
 			FZ_CHECK(fabs(r - want) <= want * 1e-12, "delta-seconds "
 				"%s gave %.17g", tmp, r);
-		} else if (imf_fixdate(v + a, b - a, &tm)) {
+		} else if (imf_fixdate(v + a, b - a, &tm) ||
+				asctime_date(v + a, b - a, &tm)) {
 			double at = (double)timegm(&tm);
 			double want = at > nows[k] ? at - nows[k] : 0;
 			FZ_CHECK(r == want, "HTTP-date gave %.17g, want %.17g", r,

@@ -8,7 +8,8 @@
  *   - acceptance matches the documented rules, re-derived here from the
  *     decoded body: a JSON object (a table), token_type absent or
  *     "Bearer" in any case, expires_in absent (3600) or a number or
- *     numeric string > 0, access_token a string of 1..16384 printable
+ *     numeric string > 0 (capped at a day), access_token a string of
+ *     8..16384 printable
  *     ASCII bytes without spaces;
  *   - on success: the client holds exactly that token, the Authorization
  *     header is "Authorization: Bearer <token>", the generation moved by
@@ -53,6 +54,8 @@ static int expected(lua_State *L, ctx *x, const char **tok, size_t *tn,
 		*life = lua_tonumber(L, -1);
 		if (!(*life > 0))
 			ok = 0;
+		else if (*life > SP_TOKEN_LIFE_MAX)
+			*life = SP_TOKEN_LIFE_MAX;	/* not believed beyond a day */
 	}
 	lua_pop(L, 1);
 	ty = lua_getfield(L, -1, "access_token");

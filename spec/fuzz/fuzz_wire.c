@@ -4,6 +4,7 @@
  * a call assembled the way core.c and call.c assemble them, from input
  * that went through the same checks first (sp_parse_base_url,
  * sp_check_header_value, sp_token_acceptable, sp_token_init,
+ * sp_request_fill,
  * sp_check_path, sp_encode_query).
  *
  * Input, one field per line:
@@ -305,7 +306,13 @@ static int body(lua_State *L, void *ud)
 		k->has_body = 1;
 	}
 
-	FZ_CHECK(sp_wire_request(k), "sp_wire_request failed");
+	{
+		char err[160];
+		/* the same descriptor the libcurl executor reads */
+		sp_request_fill(k, 30);
+		FZ_CHECK(sp_wire_request(k, err, sizeof err),
+			"sp_wire_request failed: %s", err);
+	}
 	check_wire(L, x, id, idn, secret, sn);
 	return 0;
 }

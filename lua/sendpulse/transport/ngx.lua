@@ -3,18 +3,32 @@
 -- libcurl would block the worker's event loop; cosockets yield to it. This
 -- module only moves bytes: the request comes ready-made from the core
 -- (`call:wire()`), the outcome goes back with `call:set_response` or
--- `call:set_failure` (libcurl's error numbering, so errors read the same
--- whatever did the I/O), and the core decides about tokens, retries and
--- pacing. Connections are kept alive in nginx's per-worker pool.
+-- `call:set_failure` (libcurl's error numbering, from
+-- `core.failure_codes`, so errors read the same whatever did the I/O),
+-- and the core decides about tokens, retries and pacing. Connections are
+-- kept alive in nginx's per-worker pool; TLS sessions are resumed.
 --
+-- Every cosocket operation is guarded: Debian 12's lua-resty-core 0.1.25
+-- raises an assertion inside `sslhandshake` when a certificate does not
+-- verify, instead of returning an error; any raise here becomes the same
+-- failure libcurl would report, and the call goes on to release what it
+-- holds.
+--
+-- All calls of a worker form one domain: they wait for each other's token
+-- fetch (light threads and requests interleave on the nginx scheduler).
 -- TLS is verified against `lua_ssl_trusted_certificate` in nginx.conf,
 -- with SNI; nginx needs a `resolver` for host names.
+-- See `sendpulse.transport` for the interface.
 -- @module sendpulse.transport.ngx
 local core = require "sendpulse.core"
+local engine = require "sendpulse.engine"
 
 local ngx = ngx
 local error = error
+local pcall = pcall
+local setmetatable = setmetatable
 local tonumber = tonumber
+local tostring = tostring
 local parse_head = core.parse_head
 local ngx_sleep = ngx.sleep
 local ngx_now = ngx.now
@@ -25,21 +39,26 @@ local str_lower = string.lower
 local str_match = string.match
 local table_concat = table.concat
 
-local _M = { name = "ngx" }
+local E = core.failure_codes
+local next_step = core.call_methods.next
 
--- libcurl's numbers for the same failures
-local E_COULDNT_CONNECT = 7
-local E_PARTIAL_FILE = 18
-local E_TIMEOUT = 28
-local E_SSL_CONNECT = 35
-local E_GOT_NOTHING = 52
-local E_SEND = 55
-local E_RECV = 56
-local E_PEER_VERIFICATION = 60
-local E_FILESIZE = 63
-
+local DOMAIN = 1            -- see the module's doc
 local KEEPALIVE_IDLE_MS = 60000
 local POOL_SIZE = 32
+local HEAD_MAX = 65536      -- as libcurl's executor (http.c)
+
+local function sleep(seconds)
+  if seconds and seconds > 0 then
+    ngx_sleep(seconds)
+  end
+end
+
+local function now()
+  ngx_update_time()
+  return ngx_now()
+end
+
+local _M = { name = "ngx", yields = true, sleep = sleep, now = now }
 
 --- Refuses options that nginx's cosockets cannot honour.
 function _M.check(cc)
@@ -54,17 +73,6 @@ function _M.check(cc)
   end
 end
 
-function _M.sleep(seconds)
-  if seconds and seconds > 0 then
-    ngx_sleep(seconds)
-  end
-end
-
-local function now()
-  ngx_update_time()
-  return ngx_now()
-end
-
 -- Per-client connection facts, computed once.
 local function endpoint(client)
   local ep = client._ngx_endpoint
@@ -75,8 +83,6 @@ local function endpoint(client)
     ep = {
       tls = tls, host = host, port = port,
       ssl_verify = s.ssl_verify,
-      timeout = s.timeout,
-      connect_timeout = s.connect_timeout,
       max_body = s.max_body_size,
       pool = ("sendpulse:%s:%d:%s"):format(host, port,
              tls and (s.ssl_verify and "tls" or "tls-noverify") or "plain"),
@@ -89,14 +95,25 @@ local function endpoint(client)
   return ep
 end
 
-local function tls_failure(err)
+-- A cosocket method called so that a raise comes back as nil, message.
+local function guard(ok, a, b, c)
+  if ok then
+    return a, b, c
+  end
+  return nil, "raised: " .. tostring(a)
+end
+
+local function tls_failure(err, verify)
   if err == "timeout" then
-    return E_TIMEOUT
+    return E.timeout
   end
-  if str_find(err, "certificate", 1, true) or str_find(err, "verify", 1, true) then
-    return E_PEER_VERIFICATION
+  if str_find(err, "certificate", 1, true) or str_find(err, "verify", 1, true)
+     or (verify and str_find(err, "raised:", 1, true)) then
+    -- (the raising sslhandshake of lua-resty-core 0.1.25 does so when
+    -- verification failed after a handshake that completed at once)
+    return E.peer_verification
   end
-  return E_SSL_CONNECT
+  return E.ssl_connect
 end
 
 local function set_deadline(sock, deadline)
@@ -104,8 +121,12 @@ local function set_deadline(sock, deadline)
   if left <= 0 then
     return false
   end
-  sock:settimeout(left * 1000)
+  pcall(sock.settimeout, sock, left * 1000)
   return true
+end
+
+local function receive(sock, what)
+  return guard(pcall(sock.receive, sock, what))
 end
 
 -- Reads a chunked body; nil, code, message on failure.
@@ -113,131 +134,180 @@ local function read_chunked(sock, deadline, max_body)
   local parts, size = {}, 0
   while true do
     if not set_deadline(sock, deadline) then
-      return nil, E_TIMEOUT, "timed out reading the body"
+      return nil, E.timeout, "timed out reading the body"
     end
-    local line, err = sock:receive("*l")
+    local line, err = receive(sock, "*l")
     if not line then
-      return nil, err == "timeout" and E_TIMEOUT or E_PARTIAL_FILE,
+      return nil, err == "timeout" and E.timeout or E.partial_file,
              "the body ended early: " .. err
     end
     local n = tonumber(str_match(line, "^%s*(%x+)"), 16)
     if not n then
-      return nil, E_RECV, "malformed chunk size"
+      return nil, E.recv_error, "malformed chunk size"
     end
     if n == 0 then
       -- trailers, up to the empty line
       repeat
-        line, err = sock:receive("*l")
+        line, err = receive(sock, "*l")
         if not line then
-          return nil, E_PARTIAL_FILE, "the body ended early: " .. err
+          return nil, E.partial_file, "the body ended early: " .. err
         end
       until line == ""
       return table_concat(parts)
     end
     size = size + n
     if size > max_body then
-      return nil, E_FILESIZE, "the response body exceeds max_body_size ("
-             .. max_body .. " bytes)"
+      return nil, E.filesize_exceeded, "the response body exceeds "
+             .. "max_body_size (" .. max_body .. " bytes)"
     end
     local data
-    data, err = sock:receive(n)
+    data, err = receive(sock, n)
     if not data then
-      return nil, err == "timeout" and E_TIMEOUT or E_PARTIAL_FILE,
+      return nil, err == "timeout" and E.timeout or E.partial_file,
              "the body ended early: " .. err
     end
     parts[#parts + 1] = data
-    sock:receive(2)     -- the CRLF after the chunk
+    receive(sock, 2)    -- the CRLF after the chunk
   end
+end
+
+-- The response head, at most HEAD_MAX bytes; nil and "timeout", "too
+-- large" or another message otherwise.
+local function read_head(sock)
+  local ok, reader = pcall(sock.receiveuntil, sock, "\r\n\r\n")
+  if not ok or not reader then
+    return nil, "cannot read the response"
+  end
+  -- (with a size, the reader returns pieces, then nil and no error once
+  -- it has reached the delimiter)
+  local parts, size = {}, 0
+  while true do
+    local data, err = guard(pcall(reader, 4096))
+    if err then
+      return nil, err
+    end
+    if data == nil then
+      break
+    end
+    size = size + #data
+    if size > HEAD_MAX then
+      return nil, "too large"
+    end
+    parts[#parts + 1] = data
+  end
+  if size == 0 then
+    return nil, "closed"
+  end
+  return table_concat(parts)
+end
+
+local function close(sock)
+  pcall(sock.close, sock)
 end
 
 -- One exchange on one connection. Returns true when the call got its
 -- outcome; false, "stale" when a reused connection turned out dead before
--- any response byte (the caller may resend on a fresh one).
+-- any response byte (the caller may resend on a fresh one), with `written`
+-- telling whether the request had gone out on it.
 local function exchange(call, ep, may_resend)
-  local deadline = now() + ep.timeout
+  local req = call:request()
+  local deadline = now() + req.timeout
   local sock = socket_tcp()
-  sock:settimeouts(ep.connect_timeout * 1000, ep.timeout * 1000,
-                   ep.timeout * 1000)
-  local ok, err = sock:connect(ep.host, ep.port, { pool = ep.pool })
+  pcall(sock.settimeouts, sock, req.connect_timeout * 1000, req.timeout * 1000,
+        req.timeout * 1000)
+  local ok, err = guard(pcall(sock.connect, sock, ep.host, ep.port,
+                              { pool = ep.pool }))
   if not ok then
-    call:set_failure(err == "timeout" and E_TIMEOUT or E_COULDNT_CONNECT,
+    close(sock)
+    call:set_failure(err == "timeout" and E.timeout or E.couldnt_connect,
                      "cannot connect to " .. ep.host .. ":" .. ep.port .. ": "
-                     .. err, false)
+                     .. tostring(err), false)
     return true
   end
-  local reused = (sock:getreusedtimes() or 0) > 0
+  local reused = (guard(pcall(sock.getreusedtimes, sock)) or 0) > 0
   if ep.tls and not reused then
-    ok, err = sock:sslhandshake(ep.session, ep.server_name, ep.ssl_verify)
-    if not ok then
-      sock:close()
-      call:set_failure(tls_failure(err), "TLS handshake failed: " .. err, false)
+    local session
+    session, err = guard(pcall(sock.sslhandshake, sock, ep.session,
+                               ep.server_name, ep.ssl_verify))
+    if not session then
+      close(sock)
+      call:set_failure(tls_failure(tostring(err), ep.ssl_verify),
+                       "TLS handshake failed: " .. tostring(err), false)
       return true
     end
-    ep.session = ok     -- resume TLS sessions on the next connection
+    if session ~= true then
+      ep.session = session  -- resume TLS sessions on the next connection
+    end
   end
 
   local bytes
-  bytes, err = sock:send(call:wire())
+  local wire = call:wire()
+  call:leaving()
+  bytes, err = guard(pcall(sock.send, sock, wire))
   if not bytes then
-    sock:close()
+    close(sock)
     if reused and may_resend then
       return false, "stale"
     end
-    call:set_failure(err == "timeout" and E_TIMEOUT or E_SEND,
-                     "sending failed: " .. err, true)
+    call:set_failure(err == "timeout" and E.timeout or E.send_error,
+                     "sending failed: " .. tostring(err), true)
     return true
   end
 
   if not set_deadline(sock, deadline) then
-    sock:close()
-    call:set_failure(E_TIMEOUT, "timed out waiting for the response", true)
+    close(sock)
+    call:set_failure(E.timeout, "timed out waiting for the response", true)
     return true
   end
-  local head
-  head, err = sock:receiveuntil("\r\n\r\n")()
+  local head, code
+  head, err = read_head(sock)
   if not head then
-    sock:close()
+    close(sock)
     if err == "timeout" then
-      call:set_failure(E_TIMEOUT, "timed out waiting for the response", true)
+      call:set_failure(E.timeout, "timed out waiting for the response", true)
+      return true
+    end
+    if err == "too large" then
+      call:set_failure(E.weird_server_reply, "the response head is too large "
+                       .. "(more than 64 KiB)", true)
       return true
     end
     if reused and may_resend then
-      return false, "stale"
+      return false, "stale", true
     end
-    call:set_failure(E_GOT_NOTHING, "the server closed the connection "
+    call:set_failure(E.got_nothing, "the server closed the connection "
                      .. "without answering", true)
     return true
   end
-  local status, headers = parse_head(head .. "\r\n")
+  local status, headers = parse_head(head .. "\r\n\r\n")
   if not status then
-    sock:close()
-    call:set_failure(E_RECV, "malformed response head", true)
+    close(sock)
+    call:set_failure(E.weird_server_reply, "malformed response head", true)
     return true
   end
 
-  local body
+  local body, msg
   local keepalive = not str_find(str_lower(headers.connection or ""), "close",
                                  1, true)
   local te = headers["transfer-encoding"]
-  local code, msg
   if te and str_find(str_lower(te), "chunked", 1, true) then
     body, code, msg = read_chunked(sock, deadline, ep.max_body)
   elseif headers["content-length"] then
     local n = tonumber(headers["content-length"])
     if not n or n < 0 then
-      body, code, msg = nil, E_RECV, "malformed Content-Length"
+      body, code, msg = nil, E.recv_error, "malformed Content-Length"
     elseif n > ep.max_body then
-      body, code, msg = nil, E_FILESIZE, "the response body exceeds "
+      body, code, msg = nil, E.filesize_exceeded, "the response body exceeds "
                         .. "max_body_size (" .. ep.max_body .. " bytes)"
     elseif n == 0 then
       body = ""
     elseif not set_deadline(sock, deadline) then
-      body, code, msg = nil, E_TIMEOUT, "timed out reading the body"
+      body, code, msg = nil, E.timeout, "timed out reading the body"
     else
-      body, err = sock:receive(n)
+      body, err = receive(sock, n)
       if not body then
-        code = err == "timeout" and E_TIMEOUT or E_PARTIAL_FILE
-        msg = "the body ended early: " .. err
+        code = err == "timeout" and E.timeout or E.partial_file
+        msg = "the body ended early: " .. tostring(err)
       end
     end
   elseif status == 204 or status == 304 or status < 200 then
@@ -246,42 +316,103 @@ local function exchange(call, ep, may_resend)
     -- no length: the body runs to the end of the connection
     keepalive = false
     if set_deadline(sock, deadline) then
-      body, err = sock:receive("*a")
+      body, err = receive(sock, "*a")
       if not body then
-        code, msg = err == "timeout" and E_TIMEOUT or E_RECV, err
+        code, msg = err == "timeout" and E.timeout or E.recv_error, tostring(err)
       elseif #body > ep.max_body then
-        body, code, msg = nil, E_FILESIZE, "the response body exceeds "
+        body, code, msg = nil, E.filesize_exceeded, "the response body exceeds "
                           .. "max_body_size (" .. ep.max_body .. " bytes)"
       end
     else
-      code, msg = E_TIMEOUT, "timed out reading the body"
+      code, msg = E.timeout, "timed out reading the body"
     end
   end
 
   if not body then
-    sock:close()
+    close(sock)
     call:set_failure(code, msg, true, status)
     return true
   end
   if keepalive then
-    sock:setkeepalive(KEEPALIVE_IDLE_MS, POOL_SIZE)
+    if not pcall(sock.setkeepalive, sock, KEEPALIVE_IDLE_MS, POOL_SIZE) then
+      close(sock)
+    end
   else
-    sock:close()
+    close(sock)
   end
   call:set_response(status, body, headers["retry-after"])
   return true
 end
 
 --- Performs the call's current request.
-function _M.send(call, client)
+local function send(call, client)
   local ep = endpoint(client)
+  local req = call:request()
   -- Like libcurl: a pooled connection the server closed while it sat idle
   -- fails before any response byte. Resending on a fresh connection is
   -- right for requests without side effects, never for POST and PATCH.
-  local done = exchange(call, ep, call:resendable())
+  local done, _, written = exchange(call, ep, not req.send_once)
   if not done then
+    if written then
+      call:resent()       -- the first copy went out: it counts
+    end
     exchange(call, ep, false)
   end
+end
+
+--- Runs one call to its end.
+function _M.call(client, call)
+  call:join(DOMAIN)
+  return engine.run(client, call, next_step, send, sleep)
+end
+
+local function callback_error(message)
+  return setmetatable({ kind = "callback", message = message, sent = "no" },
+                      core.error_mt)
+end
+
+--- Many calls at once with nginx light threads, each running one call at
+-- a time. A failing on_progress stops new calls from starting; those in
+-- flight finish, the others fail with `kind = "callback"`.
+function _M.batch(client, calls, concurrency, on_progress)
+  local total, results, next_index, finished = #calls, {}, 0, 0
+  local aborted
+  local function worker()
+    while next_index < total and not aborted do
+      next_index = next_index + 1
+      local i = next_index
+      local res, err = _M.call(client, calls[i])
+      results[i] = res ~= nil and { res } or { nil, err }
+      finished = finished + 1
+      if on_progress and not aborted then
+        local ok, perr = pcall(on_progress, finished, total)
+        if not ok then
+          aborted = callback_error("on_progress failed: " .. tostring(perr))
+        end
+      end
+    end
+  end
+  local threads = {}
+  for _ = 1, concurrency < total and concurrency or total do
+    local ok, th = pcall(ngx.thread.spawn, worker)
+    if ok then
+      threads[#threads + 1] = th
+    end
+  end
+  if #threads == 0 then
+    worker()      -- no light threads here (a timer context): one by one
+  end
+  for t = 1, #threads do
+    pcall(ngx.thread.wait, threads[t])
+  end
+  for i = 1, total do
+    if not results[i] then
+      local _, err = calls[i]:abort("callback", aborted and aborted.message
+                                    or "the batch ended early")
+      results[i] = { nil, err }
+    end
+  end
+  return results, aborted
 end
 
 return _M

@@ -112,6 +112,8 @@ local function build_request()
     local uri = ngx.var.request_uri
     local q = str_find(uri, "?", 1, true)
     local headers = ngx.req.get_headers()
+    local arrived = ngx.now()   -- (handle() updated the clock) before the
+                                -- body is read, which may yield
     return {
         method = ngx.req.get_method(),
         path = q and str_sub(uri, 1, q - 1) or uri,
@@ -120,7 +122,7 @@ local function build_request()
         authorization = headers["authorization"],
         user_agent = headers["user-agent"],
         body = read_body(),
-        time = ngx.now(),
+        time = arrived,
         args = function()
             return ngx.req.get_uri_args()
         end,
@@ -188,9 +190,11 @@ local function call_handler(route, req, params)
 end
 
 -- Steps 3 to 6 of the pipeline; returns status, body, headers.
-local function process(req)
-    ngx.update_time()
-    req.time = ngx.now() -- a fault's delay may have passed since arrival
+local function process(req, delayed)
+    if delayed then
+        ngx.update_time()
+        req.time = ngx.now() -- a fault's delay has passed since arrival
+    end
 
     if not ratelimit.admit(req.time) then
         stats.count_rejected_429()
@@ -247,7 +251,7 @@ function _M.handle()
         entry.fault = fault.action
         entry.status = faults.apply(fault, {
             entry = entry,
-            process = function() return process(req) end,
+            process = function() return process(req, fault.delay) end,
             send = send,
             send_headers = send_headers,
             serialize = serialize,

@@ -1,0 +1,152 @@
+--- Transports: how a client's calls reach the server.
+--
+-- A transport is a table chosen once, at `sendpulse.new` (option
+-- `transport`: `"auto"`, `"curl"`, `"ngx"`, or a table of your own):
+--
+-- * `name`: a string
+-- * `call(client, call)` -> result | nil, err: drives one call (a call
+--   object of the C core, created by the client) to its end
+-- * `batch(client, calls, concurrency, on_progress)` -> results [, err]:
+--   drives many, at most `concurrency` in flight; `results[i]` is
+--   `{result}` or `{nil, err}`; `err` (kind `"callback"`) when a progress
+--   callback failed and the batch ended early
+-- * `sleep(seconds)`, `now()` -> seconds on a monotonic clock
+-- * `yields`: true when user callbacks may yield under it (nginx)
+-- * optionally `check(core_client)`: raise for options it cannot honour
+--
+-- Drivers step a call with `call:next(...)` and carry out the actions the
+-- core asks for (see `csrc/call.c`): "send" (build the bytes with
+-- `call:wire()`, or read `call:request()`, and report with
+-- `call:set_response(status, body, retry_after)` or
+-- `call:set_failure(code, message, sent, status)`, code in libcurl's
+-- numbering, `core.failure_codes`), "sleep"/"wait", and hand the rest to
+-- `sendpulse.engine` (token stores, the shared pacer, on_request).
+--
+-- The two built in are `sendpulse.transport.curl` (libcurl, the default)
+-- and `sendpulse.transport.ngx` (nginx cosockets). A table with only
+-- `send(call, client)` (and optionally `sleep`, `now`) is completed by
+-- `wrap`: the specs' scripted fake server is one.
+-- @module sendpulse.transport
+local core = require "sendpulse.core"
+local engine = require "sendpulse.engine"
+
+local error = error
+local pcall = pcall
+local rawget = rawget
+local setmetatable = setmetatable
+local tostring = tostring
+local type = type
+
+local next_step = core.call_methods.next
+
+local _M = {}
+
+local function running_in_nginx()
+  local ngx = rawget(_G, "ngx")
+  return type(ngx) == "table" and type(ngx.socket) == "table"
+         and type(ngx.socket.tcp) == "function"
+end
+
+local function callback_error(message)
+  return setmetatable({ kind = "callback", message = message, sent = "no" },
+                      core.error_mt)
+end
+
+--- Completes a transport that only knows how to send one request: its
+-- batches step every call in turn, one action at a time (so that calls
+-- wait for each other's token fetch as they would in flight together).
+function _M.wrap(t)
+  local send = t.send
+  local sleep = t.sleep or core.sleep
+  local w = { name = t.name or "custom", yields = t.yields or false,
+              sleep = sleep, now = t.now or core.monotime, check = t.check }
+  function w.call(client, call)
+    return engine.run(client, call, next_step, send, sleep)
+  end
+  function w.batch(client, calls, concurrency, on_progress)
+    local total, results, finished, started = #calls, {}, 0, 0
+    local active, aborted = {}, nil
+    local domain = client._core:new_domain()
+    local monotime = core.monotime
+    while finished < total and not aborted do
+      while #active < concurrency and started < total do
+        started = started + 1
+        calls[started]:join(domain)
+        active[#active + 1] = { call = calls[started], index = started }
+      end
+      local earliest
+      for i = #active, 1, -1 do
+        local e = active[i]
+        local action, a, b, c
+        if e.wake and e.wake > monotime() then
+          earliest = (not earliest or e.wake < earliest) and e.wake or earliest
+        else
+          if e.wake or not e.pending then
+            e.wake = nil
+            action, a, b, c = e.call:next()
+          else
+            action, a, b, c = engine.act(client, e.call, next_step, send, sleep,
+                                         e.pending, e.a, e.b, e.c)
+          end
+          e.pending = nil
+          if action == "done" or action == "fail" then
+            results[e.index] = action == "done" and { a } or { nil, a }
+            table.remove(active, i)
+            finished = finished + 1
+            if on_progress and not aborted then
+              local ok, err = pcall(on_progress, finished, total)
+              if not ok then
+                aborted = callback_error("on_progress failed: " .. tostring(err))
+              end
+            end
+          elseif action == "sleep" or action == "wait" then
+            e.wake = monotime() + a
+          else
+            e.pending, e.a, e.b, e.c = action, a, b, c
+          end
+        end
+      end
+      if earliest and not aborted and #active > 0 then
+        local d = earliest - monotime()
+        if d > 0 then
+          sleep(d)
+        end
+      end
+    end
+    for i = 1, total do
+      if not results[i] then
+        local _, err = calls[i]:abort("callback", aborted and aborted.message
+                                      or "the batch ended early")
+        results[i] = { nil, err }
+      end
+    end
+    return results, aborted
+  end
+  return w
+end
+
+--- The transport for the `transport` option of `sendpulse.new`.
+-- @raise on a value that names none
+function _M.pick(choice)
+  if choice == nil or choice == "auto" then
+    choice = running_in_nginx() and "ngx" or "curl"
+  end
+  if choice == "curl" then
+    return require "sendpulse.transport.curl"
+  elseif choice == "ngx" then
+    return require "sendpulse.transport.ngx"
+  elseif type(choice) == "table" then
+    if type(choice.call) == "function" and type(choice.batch) == "function" then
+      return choice
+    end
+    if type(choice.send) ~= "function" then
+      error("sendpulse.new: option 'transport' needs a method 'send' (or "
+            .. "'call' and 'batch')", 4)
+    end
+    return _M.wrap(choice)
+  end
+  error("sendpulse.new: option 'transport' must be \"auto\", \"curl\", "
+        .. "\"ngx\" or a table (got " .. tostring(choice) .. ")", 4)
+end
+
+return _M
