@@ -37,6 +37,7 @@ local faults = require "sandbox.faults"
 local ratelimit = require "sandbox.ratelimit"
 local auth = require "sandbox.auth"
 local admin = require "sandbox.admin"
+local page = require "sandbox.page"
 
 local _M = {}
 
@@ -46,6 +47,8 @@ local STATEFUL = { config, stats, faults, ratelimit }
 local api_routes = router.new()
 local admin_routes = router.new()
 admin_routes:add_all(admin.routes)
+-- the web page for people (GET /__sandbox/ and /__sandbox/ui/...)
+admin_routes:add_all(page.routes)
 
 local function reset_all()
     local seen = {}
@@ -85,6 +88,7 @@ end
 -- blocking file access is fine there, and workers inherit the result.
 function _M.init(sandbox_dir)
     load_areas(sandbox_dir)
+    page.init(sandbox_dir)
 end
 
 --- Called from init_worker_by_lua.

@@ -4,14 +4,18 @@
 -- of base64url segments only. They are valid until their expiry, until
 -- POST /__sandbox/revoke, or until a reset. Configured API keys are
 -- accepted as Bearer tokens too and never expire.
+-- For the web page, each issue is also noted without the token: when, for
+-- which client id, until when (the newest MAX_GRANTS).
 
 local ngx = ngx
 local type = type
 local pairs = pairs
+local ipairs = ipairs
 local string_char = string.char
 local math_random = math.random
 local math_floor = math.floor
 local table_concat = table.concat
+local table_remove = table.remove
 
 local util = require "sandbox.util"
 local config = require "sandbox.config"
@@ -19,14 +23,21 @@ local config = require "sandbox.config"
 local _M = {}
 
 _M.MIN_TOKEN_LENGTH = 1200
+_M.MAX_GRANTS = 500
 
 local issued         -- token -> expiry time (ngx.now() seconds)
 local issued_count   -- number of entries in `issued`
 local serial = 0     -- makes every token unique, survives resets
+local grants         -- {time, client_id, expires, revoked}, oldest first
 
-function _M.reset()
+local function forget_tokens()
     issued = {}
     issued_count = 0
+end
+
+function _M.reset()
+    forget_tokens()
+    grants = {}
 end
 
 _M.reset()
@@ -34,8 +45,17 @@ _M.reset()
 --- Forgets every issued token (API keys stay valid).
 function _M.revoke_all()
     local n = issued_count
-    _M.reset()
+    forget_tokens()
+    for _, g in ipairs(grants) do
+        g.revoked = true
+    end
     return n
+end
+
+--- For the web page: the tokens issued since the last reset, oldest
+-- first, as `{time, client_id, expires, revoked}`; never the tokens.
+function _M.grants()
+    return grants
 end
 
 local function base64url(s)
@@ -116,6 +136,10 @@ function _M.access_token(req)
     local token = new_token(id, now, lifetime)
     issued[token] = now + lifetime
     issued_count = issued_count + 1
+    grants[#grants + 1] = { time = now, client_id = id, expires = now + lifetime }
+    if #grants > _M.MAX_GRANTS then
+        table_remove(grants, 1)
+    end
     return 200, { access_token = token, token_type = "Bearer", expires_in = lifetime }
 end
 

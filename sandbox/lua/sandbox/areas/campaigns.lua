@@ -144,6 +144,18 @@ function _M.find(id)
     return find(id)
 end
 
+--- For the web page: every campaign, in creation order (the ones whose
+-- time has come marked sent first). Fields as for find(), plus
+-- `attachments` and `attachments_binary` (name -> content, base64 for
+-- the binary ones) when given.
+function _M.all()
+    local now = ngx.now()
+    for _, c in ipairs(campaigns) do
+        refresh(c, now)
+    end
+    return campaigns
+end
+
 --- For the address books area (GET /addressbooks/{id}/campaigns): the
 -- campaigns sent or scheduled to a list, as `{task_id, task_name,
 -- task_status}` objects in creation order.

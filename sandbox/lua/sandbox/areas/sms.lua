@@ -544,6 +544,18 @@ local function send_to_phones(req)
                   counters = { sends = #phones, exceptions = exceptions } }
 end
 
+--- For the web page: the campaigns, single sends (POST /sms/send, with
+-- `address_book_id` 0) included, by id. Fields: id, sender, body,
+-- send_date, date_created, status ("scheduled", "sent", "cancelled"),
+-- address_book_id, phones (digit strings), price.
+function _M.campaigns()
+    local out = {}
+    for i, id in ipairs(campaign_ids) do
+        out[i] = campaigns_by_id[id]
+    end
+    return out
+end
+
 local function money(x)
     return str_format("%.2f", x)
 end

@@ -15,6 +15,9 @@
 -- at once (no mail to click through); GET /smtp/domains lists the
 -- verified ones as "@domain". /smtp/senders lists the active senders of
 -- /senders.
+-- Each accepted send is also kept whole (decoded HTML, text, attachments)
+-- for the sandbox's web page: the newest MAX_MESSAGES, at most
+-- MAX_MESSAGE_BYTES of them in all (the oldest are dropped first).
 
 local ngx = ngx
 local type = type
@@ -27,6 +30,7 @@ local str_sub = string.sub
 local str_format = string.format
 local table_concat = table.concat
 local table_remove = table.remove
+local table_sort = table.sort
 
 local util = require "sandbox.util"
 local seed_errors = require "sandbox.seed_errors"
@@ -38,12 +42,17 @@ local _M = {}
 _M.MAX_LIMIT = 100
 _M.IPS = { "198.51.100.25", "198.51.100.26" }
 _M.SENDER_IP = "203.0.113.10"
+_M.MAX_MESSAGES = 500
+_M.MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 local records      -- sent-mail history, oldest first
 local by_id
 local sequence
 local unsubscribed -- list of {email, comment, date}, in order added
 local domains      -- list of {domain, verified}
+local messages     -- whole messages as sent, oldest first (see keep_message)
+local message_by_id
+local message_bytes
 
 function _M.reset()
     records = {}
@@ -51,6 +60,9 @@ function _M.reset()
     sequence = 0
     unsubscribed = {}
     domains = {}
+    messages = {}
+    message_by_id = {}
+    message_bytes = 0
 end
 
 _M.reset()
@@ -147,6 +159,54 @@ local function record_view(r)
     }
 end
 
+-- The attachments of a checked message as a list sorted by name: the
+-- text ones (`attachments`) first, then the binary ones, decoded.
+local function attachment_list(email)
+    local out = {}
+    for _, key in ipairs({ "attachments", "attachments_binary" }) do
+        local part = {}
+        for name, content in pairs(email[key] or {}) do
+            part[#part + 1] = {
+                name = name,
+                content = key == "attachments_binary" and ngx.decode_base64(content) or content,
+            }
+        end
+        table_sort(part, function(a, b) return a.name < b.name end)
+        for _, a in ipairs(part) do
+            out[#out + 1] = a
+        end
+    end
+    return out
+end
+
+-- Keeps an accepted message for the web page, within MAX_MESSAGES and
+-- MAX_MESSAGE_BYTES.
+local function keep_message(m)
+    messages[#messages + 1] = m
+    message_by_id[m.id] = m
+    message_bytes = message_bytes + m.size
+    while #messages > _M.MAX_MESSAGES
+          or (message_bytes > _M.MAX_MESSAGE_BYTES and #messages > 1) do
+        local old = table_remove(messages, 1)
+        message_by_id[old.id] = nil
+        message_bytes = message_bytes - old.size
+    end
+end
+
+--- For the web page: the messages kept, oldest first. Each one: `id`
+-- (the answer's id), `time`, `from`, `to`, `cc`, `bcc` (as sent),
+-- `subject`, `html` (decoded) or nil, `text` or nil, `template_id` or nil,
+-- `attachments` ({name, content} with binary ones decoded), `records`
+-- (the history records of its recipients: recipient, code, data).
+function _M.messages()
+    return messages
+end
+
+--- For the web page: the kept message with this id, or nil.
+function _M.message(id)
+    return message_by_id[id]
+end
+
 -- POST /smtp/emails
 local function send(req)
     local params, status, body = util.request_params(req)
@@ -198,8 +258,9 @@ local function send(req)
     end
 
     local size = #email.subject
+    local html
     if email.html ~= nil then
-        local html = type(email.html) == "string" and ngx.decode_base64(email.html)
+        html = type(email.html) == "string" and ngx.decode_base64(email.html)
         if not html then
             return util.badly_formed()
         end
@@ -224,6 +285,7 @@ local function send(req)
             return util.not_found("Template")
         end
         size = size + #template.html
+        html = template.html
     end
     if (email.html == nil or email.html == "") and (email.text == nil or email.text == "")
        and email.template == nil then
@@ -242,6 +304,7 @@ local function send(req)
     local now = req.time
     local date = util.format_epoch(now)
     local first
+    local sent = {}
     for _, address in ipairs(all) do
         local r = {
             id = new_id(now),
@@ -262,7 +325,23 @@ local function send(req)
         records[#records + 1] = r
         by_id[r.id] = r
         first = first or r
+        sent[#sent + 1] = r
     end
+    keep_message({
+        id = first.id,
+        time = now,
+        from = from,
+        to = to,
+        cc = cc,
+        bcc = bcc,
+        subject = email.subject,
+        html = html,
+        text = email.text,
+        template_id = email.template and email.template.id,
+        attachments = attachment_list(email),
+        records = sent,
+        size = size,
+    })
     return 200, { result = true, id = first.id }
 end
 

@@ -353,6 +353,18 @@ local function task_recipients(_, params)
     return 200, { task_id = task.id, recipients = out }
 end
 
+--- For the web page: the campaigns by id. Fields: id, name, message,
+-- message_type, sender ({id, name, ...}), send_date, created, status
+-- ("scheduled" or "send"), address_book (or nil), recipients (digit
+-- strings), additional (button, image, resend_sms) or nil.
+function _M.tasks()
+    local out = {}
+    for i, id in ipairs(task_ids) do
+        out[i] = tasks_by_id[id]
+    end
+    return out
+end
+
 local function sender_view(s)
     local countries = util.array()
     for i, c in ipairs(s.countries) do
