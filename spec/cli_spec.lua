@@ -273,6 +273,10 @@ describe("the sendpulse command", function()
                                                              .. "'sendpulse address-books "
                                                              .. "list'; did you mean '--limit'?")
       usage_error({ "user-info", "-x" }, "unknown option '-x'")
+      -- an option before the command is an option, not a command
+      usage_error({ "--frobnicate", "prod", "user-info" }, "unknown option '--frobnicate'")
+      usage_error({ "address-books", "--limit", "3", "list" },
+                  "unknown option '--limit' (options of a command go after it")
       local line, r = fails(2, {})
       assert.equal("sendpulse: missing a command", line)
       assert(has(r.err, "usage: sendpulse"))

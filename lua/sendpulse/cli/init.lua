@@ -1,0 +1,276 @@
+--- The `sendpulse` command: the SendPulse REST API from a shell.
+--
+--    os.exit(require("sendpulse.cli").main(arg))
+--
+-- `main` refuses secrets on the command line, finds the command in the
+-- registry (`sendpulse.cli.registry`), parses its arguments
+-- (`sendpulse.cli.args`), runs it with a client made on first use
+-- (`sendpulse.cli.session`), prints the result (`sendpulse.cli.output`)
+-- and returns the exit status (`sendpulse.cli.errors`).
+-- @module sendpulse.cli
+local sendpulse = require "sendpulse"
+local args = require "sendpulse.cli.args"
+local errors = require "sendpulse.cli.errors"
+local help = require "sendpulse.cli.help"
+local manual = require "sendpulse.cli.manual"
+local output = require "sendpulse.cli.output"
+local registry = require "sendpulse.cli.registry"
+local session = require "sendpulse.cli.session"
+local sys = require "sendpulse.cli.sys"
+local util = require "sendpulse.cli.util"
+
+local debug_traceback = debug.traceback
+local ipairs = ipairs
+local setmetatable = setmetatable
+local tostring = tostring
+local xpcall = xpcall
+
+local EXIT = errors.EXIT
+local one_line = errors.one_line
+local opt = args.opt
+local usage = errors.usage
+
+local _M = { EXIT = EXIT }
+
+--- The options every command takes, before or after its words.
+_M.GLOBAL_OPTIONS = {
+  opt("raw", nil, nil, "print compact JSON on one line instead of indented JSON"),
+  opt("base-url", "URL", nil, "the API's address (default: $SENDPULSE_BASE_URL, "
+      .. "else https://api.sendpulse.com)"),
+  opt("ca-file", "FILE", nil, "PEM bundle of trusted CAs (default: $SENDPULSE_CA_FILE, "
+      .. "else the system's)"),
+  opt("timeout", "SECONDS", "seconds", "time allowed for one request (default 30)"),
+  opt("help", nil, nil, "show the help of the command and exit", { short = "h" }),
+}
+
+local GLOBALS = _M.GLOBAL_OPTIONS
+
+-- Options that would put a secret on the command line, and the variable
+-- to use instead.
+local SECRET_OPTIONS = {
+  ["client-secret"] = "SENDPULSE_CLIENT_SECRET", secret = "SENDPULSE_CLIENT_SECRET",
+  ["api-key"] = "SENDPULSE_API_KEY", apikey = "SENDPULSE_API_KEY",
+  key = "SENDPULSE_API_KEY", token = "SENDPULSE_API_KEY",
+  ["access-token"] = "SENDPULSE_API_KEY", password = "SENDPULSE_CLIENT_SECRET",
+  ["client-id"] = "SENDPULSE_CLIENT_ID",
+}
+
+local function refuse_secrets(argv)
+  for _, s in ipairs(argv) do
+    if s == "--" then
+      return
+    end
+    local name = s:match("^%-%-?([^=]+)")
+    local var = name and SECRET_OPTIONS[name:lower():gsub("_", "-")]
+    if var then
+      local flag = s:gsub("=.*", "")
+      if var == "SENDPULSE_CLIENT_ID" then
+        usage("%s is refused: credentials are read from the environment only "
+              .. "(set SENDPULSE_CLIENT_ID and SENDPULSE_CLIENT_SECRET)", flag)
+      end
+      usage("%s is refused: a secret on the command line can be read by other users "
+            .. "of this machine (ps, /proc) and stays in the shell's history; set %s "
+            .. "in the environment instead", flag, var)
+    end
+  end
+end
+
+-- A global option named by token ("--raw", "--base-url=x", "-h"), or nil.
+local function global_option(token)
+  local name = token:match("^%-%-([^=]+)")
+  for _, o in ipairs(GLOBALS) do
+    if o.name == name or (o.short and token == "-" .. o.short) then
+      return o
+    end
+  end
+end
+
+local function global_names()
+  local names = {}
+  for i, o in ipairs(GLOBALS) do
+    names[i] = "--" .. o.name
+  end
+  return names
+end
+
+-- Splits argv into the command's words and the rest (its arguments and
+-- every option). Before the command is named, only global options may
+-- come.
+local function split(reg, argv)
+  local words, rest = {}, {}
+  local flags = { help = false, version = false }
+  local i, double_dash = 1, false
+  while i <= #argv do
+    local s = argv[i]
+    local need = (#words == 0) or (#words == 1 and reg.group_by_name[words[1]] ~= nil)
+    if double_dash then
+      rest[#rest + 1] = s
+    elseif s == "--" then
+      double_dash = true
+      rest[#rest + 1] = s
+    elseif s == "-h" or s == "--help" then
+      flags.help = true
+    elseif s == "--version" and #words == 0 then
+      flags.version = true
+    elseif args.is_option(s) then
+      local o = global_option(s)
+      if need and not o then
+        usage("unknown option '%s'%s (options of a command go after it; "
+              .. "sendpulse --help lists the global options)", s,
+              util.suggest((s:gsub("=.*", "")), global_names()))
+      end
+      rest[#rest + 1] = s
+      if o and o.metavar and not s:find("=", 1, true) and argv[i + 1] then
+        i = i + 1
+        rest[#rest + 1] = argv[i]
+      end
+    elseif need then
+      words[#words + 1] = s
+    else
+      rest[#rest + 1] = s
+    end
+    i = i + 1
+  end
+  return words, rest, flags
+end
+
+-- `sendpulse help [GROUP] [COMMAND]`: the page, printed.
+local function help_command(reg, rest)
+  local hw = {}
+  for _, s in ipairs(rest) do
+    if not args.is_option(s) then
+      hw[#hw + 1] = s
+    end
+  end
+  if #hw == 0 then
+    return help.main(reg, GLOBALS, manual.text(sendpulse._VERSION))
+  end
+  if #hw > 2 then
+    usage("help: too many words")
+  end
+  local hc, hg = reg:find(hw)
+  return hc and help.command(hc, GLOBALS) or help.group(hg, GLOBALS)
+end
+
+-- The context a command runs in.
+local Context = {}
+Context.__index = Context
+
+-- Every item of a library iterator: the list, or nil and the error.
+function Context.stream(_, iter)
+  local list = sendpulse.array()
+  for item, err in iter do
+    if item == false then
+      return nil, err
+    end
+    list[#list + 1] = item
+  end
+  return list
+end
+
+local function run(reg, argv, state)
+  refuse_secrets(argv)
+  local words, rest, flags = split(reg, argv)
+  if flags.version then
+    sys.stdout:write("sendpulse (lua-sendpulse ", tostring(sendpulse._VERSION), ")\n")
+    return EXIT.ok
+  end
+  local c, g = reg:find(words)
+  if c and c.path == "help" and not flags.help then
+    sys.stdout:write(help_command(reg, rest))
+    return EXIT.ok
+  end
+  if flags.help then
+    if c then
+      sys.stdout:write(help.command(c, GLOBALS))
+    elseif g then
+      sys.stdout:write(help.group(g, GLOBALS))
+    else
+      sys.stdout:write(help.main(reg, GLOBALS, manual.text(sendpulse._VERSION)))
+    end
+    return EXIT.ok
+  end
+  if not c then
+    if g then
+      sys.stderr:write("sendpulse: missing a command after '", g.name, "'\n\n",
+                       help.group(g, GLOBALS))
+    else
+      -- no command at all: some global options alone are still a usage error
+      sys.stderr:write("sendpulse: missing a command\n\n",
+                       help.main(reg, GLOBALS, manual.text(sendpulse._VERSION)))
+    end
+    return EXIT.usage
+  end
+
+  local a = args.parse(c, rest, GLOBALS)
+  state.session = session.new(a)
+  local ctx = setmetatable({
+    registry = reg, command = c, stdout = sys.stdout, PRINTED = state,
+  }, Context)
+  local res, err, reported = c.run(state.session.client, a, ctx)
+  if res == state then
+    return EXIT.ok
+  end
+  if res == nil then
+    if not reported then
+      sys.stderr:write(one_line(err), "\n")
+    end
+    return EXIT.api
+  end
+  output.writer("json", { pretty = not a.raw, file = sys.stdout }):value(res)
+  return EXIT.ok
+end
+
+local function handler(e)
+  if errors.is_failure(e) then
+    return e
+  end
+  local lib = errors.library_error(e)
+  if lib then
+    return { message = lib, status = EXIT.usage }
+  end
+  return { internal = tostring(e), trace = debug_traceback("", 2) }
+end
+
+--- Runs the tool with the command-line words `argv` (a list, as `arg`);
+-- returns the exit status. `opts` (for tests) replaces the process's
+-- streams and environment (see `sendpulse.cli.sys.setup`) and may give
+-- another `registry`.
+function _M.main(argv, opts)
+  opts = opts or {}
+  sys.setup(opts)
+  local reg = opts.registry or registry.default(GLOBALS)
+  local list = {}
+  for i = 1, #(argv or {}) do
+    list[i] = argv[i]
+  end
+  local state = {}
+  -- Lua 5.1's xpcall passes no arguments to the function: a closure does
+  local ok, status = xpcall(function() return run(reg, list, state) end, handler)
+  if not ok then
+    local e = status
+    if e.internal then
+      sys.stderr:write("sendpulse: internal error: ", one_line(e.internal), "\n")
+      if sys.getenv("SENDPULSE_DEBUG") then
+        sys.stderr:write(e.trace, "\n")
+      end
+      status = EXIT.internal
+    else
+      sys.stderr:write("sendpulse: ", one_line(e.message), "\n")
+      status = e.status
+    end
+  end
+  if state.session then
+    state.session:close()
+  end
+  sys.stdout:flush()
+  sys.stderr:flush()
+  return status
+end
+
+--- The registry of the tool's commands, for completion and specs.
+function _M.registry()
+  return registry.default(GLOBALS)
+end
+
+return _M
