@@ -182,7 +182,8 @@ local function parameter_rows(c)
       notes[#notes + 1] = "one of " .. concat(p.enum, ", ")
     end
     local text = (p.help and (p.help .. " ") or "") .. "(" .. concat(notes, "; ") .. ")"
-    rows[#rows + 1] = { p.name .. (p.type == "string" and "=VALUE" or ":=JSON"), text }
+    local word = p.name .. ((p.type == "array" or p.type == "object") and ":=JSON" or "=VALUE")
+    rows[#rows + 1] = { word, text }
   end
   return rows
 end
@@ -211,8 +212,8 @@ function _M.command(c, globals)
     out[#out + 1] = "\nArguments:\n" .. table_rows(rows)
   end
   if c.params and #c.params > 0 then
-    out[#out + 1] = "\nParameters (NAME=VALUE for a string, NAME:=JSON for other "
-      .. "types):\n" .. table_rows(parameter_rows(c))
+    out[#out + 1] = "\nParameters (NAME=VALUE, or NAME:=JSON for any JSON value):\n"
+      .. table_rows(parameter_rows(c))
   end
   if #c.options > 0 then
     out[#out + 1] = "\nOptions:\n" .. table_rows(_M.option_rows(c.options))

@@ -15,6 +15,7 @@ local format = string.format
 local io_open = io.open
 local ipairs = ipairs
 local sort = table.sort
+local tostring = tostring
 
 local one_line = errors.one_line
 local opt, param = args.opt, args.param
@@ -170,8 +171,21 @@ local function report_failure(a, name, header, sep, file, err)
              done, file.total, a.id, missing, rejected_summary(file.rejected)))
 end
 
---- Runs the command: returns the report, or nil and the error.
-function _M.run(c, a)
+-- The error as the report gives it.
+local function error_report(err)
+  return { kind = err.kind, code = err.code, status = err.status,
+           message = one_line(err.message or tostring(err)) }
+end
+
+-- Rows rejected with nothing imported: exit status 4 (`--strict`, or no
+-- valid row at all).
+local function refuse(fmt, ...)
+  errors.fail(errors.EXIT.rejected, fmt, ...)
+end
+
+--- Runs the command: returns the report, and the error when a request
+-- failed (the report then says what was and was not imported).
+function _M.run(c, a, ctx)
   local name = a.file == "-" and "(standard input)" or a.file
   local sep, why = csv.delimiter(a.delimiter or ",")
   if not sep then
@@ -185,29 +199,38 @@ function _M.run(c, a)
   end
   local rejected = file.rejected
   if a.strict and #rejected > 0 then
-    usage("%s: %s; nothing imported (--strict)", name, rejected_summary(rejected))
-  end
-  if a.dry_run then
-    say(format("dry run: %d of %d rows would be imported into mailing list %d, %s\n",
-               #file.contacts, file.total, a.id, rejected_summary(rejected)))
-    return { address_book_id = a.id, dry_run = true, rows = file.total,
-             valid = #file.contacts, rejected = rejected_report(rejected) }
+    refuse("%s: %s; nothing imported (--strict)", name, rejected_summary(rejected))
   end
   if #file.contacts == 0 then
-    if a.failed then
+    if a.failed and not a.dry_run then
       write_failed(a.failed, header, rejected, sep)
     end
-    usage("%s: no valid rows to import, %s", name, rejected_summary(rejected))
+    refuse("%s: no valid rows to import, %s", name, rejected_summary(rejected))
   end
 
   local add_emails = c.add_emails       -- creates the client (credentials) first
-  local report, finish = progress.reporter(a.progress or "auto", #file.contacts)
+  local report, finish = progress.reporter(a.dry_run and "none" or a.progress or "auto",
+                                           #file.contacts)
   report(0)
   local res, err = add_emails(c, a.id, file.contacts, { chunk = a.chunk, on_progress = report })
   finish()
+  if a.dry_run then
+    say(format("dry run: %d of %d rows would be imported into mailing list %d in %s, %s\n",
+               #file.contacts, file.total, a.id, plural(#ctx:requests(), "request"),
+               rejected_summary(rejected)))
+    return { address_book_id = a.id, dry_run = true, rows = file.total,
+             valid = #file.contacts, rejected = rejected_report(rejected),
+             requests = ctx:requests() }
+  end
   if not res then
     report_failure(a, name, header, sep, file, err)
-    return nil, err, "reported"
+    local not_imported = sendpulse.array()
+    for i = (err.done or 0) + 1, #file.rows do
+      not_imported[#not_imported + 1] = file.rows[i].line
+    end
+    return { address_book_id = a.id, rows = file.total, imported = err.done or 0,
+             requests = (err.chunk or 1) - 1, not_imported = not_imported,
+             rejected = rejected_report(rejected), error = error_report(err) }, err, "reported"
   end
   if a.failed and #rejected > 0 and write_failed(a.failed, header, rejected, sep) then
     say(format("rejected rows written to %s\n", a.failed))
@@ -235,8 +258,13 @@ _M.command = {
     .. "Standard output gets a JSON report: {address_book_id, rows, imported, "
     .. "requests, rejected = [{line, reason}]}.\n\n"
     .. "If a request fails, the rows not imported are listed by line number (and "
-    .. "written to the --failed file), and the exit status is 1. Rejected rows alone "
-    .. "do not change the exit status, unless --strict is given.",
+    .. "written to the --failed file), the report adds not_imported (their lines) and "
+    .. "error, and the exit status is 1. Rejected rows alone do not change the exit "
+    .. "status, unless --strict is given: then nothing is imported and the exit status "
+    .. "is 4 (also when no row is valid).\n\n"
+    .. "With --dry-run the file is checked and nothing is sent: the report has "
+    .. "dry_run, valid (the rows that would be imported) and requests, the requests "
+    .. "that would be made.",
   args = { param("ID", "id", "the mailing list's id"),
            param("FILE", "string", "the CSV file (- for standard input)") },
   options = {
@@ -246,9 +274,9 @@ _M.command = {
         { choices = { "auto", "bar", "lines", "none" } }),
     opt("failed", "OUT.csv", "string", "write the rows rejected or not imported there, "
         .. "with the header, to fix and import again"),
-    opt("strict", nil, nil, "import nothing if any row is rejected (exit status 2)"),
-    opt("dry-run", nil, nil, "check the file and report, without sending anything"),
+    opt("strict", nil, nil, "import nothing if any row is rejected (exit status 4)"),
   },
+  dry_run = "self",
   example = { "sendpulse address-books import 1000001 contacts.csv --chunk 500",
               "sendpulse address-books import 1000001 export.csv --delimiter ';' --dry-run" },
   run = _M.run,

@@ -14,6 +14,7 @@ local errors = require "sendpulse.cli.errors"
 local help = require "sendpulse.cli.help"
 local manual = require "sendpulse.cli.manual"
 local output = require "sendpulse.cli.output"
+local progress = require "sendpulse.cli.progress"
 local registry = require "sendpulse.cli.registry"
 local session = require "sendpulse.cli.session"
 local sys = require "sendpulse.cli.sys"
@@ -34,12 +35,21 @@ local _M = { EXIT = EXIT }
 
 --- The options every command takes, before or after its words.
 _M.GLOBAL_OPTIONS = {
+  opt("output", "FORMAT", "choice", "json (the default), ndjson (one line per item), table "
+      .. "or csv (default: $SENDPULSE_OUTPUT, else the profile's output)",
+      { short = "o", choices = output.FORMATS }),
   opt("raw", nil, nil, "print compact JSON on one line instead of indented JSON"),
+  opt("profile", "NAME", nil, "the profile of the configuration file to use (default: "
+      .. "$SENDPULSE_PROFILE, else default); its settings then win over the environment's"),
   opt("base-url", "URL", nil, "the API's address (default: $SENDPULSE_BASE_URL, "
-      .. "else https://api.sendpulse.com)"),
+      .. "else the profile's, else https://api.sendpulse.com)"),
   opt("ca-file", "FILE", nil, "PEM bundle of trusted CAs (default: $SENDPULSE_CA_FILE, "
-      .. "else the system's)"),
+      .. "else the profile's, else the system's)"),
   opt("timeout", "SECONDS", "seconds", "time allowed for one request (default 30)"),
+  opt("dry-run", nil, nil, "print the requests the command would make (method, path, "
+      .. "query, body), send nothing"),
+  opt("verbose", nil, nil, "show each request on standard error: method, path, status, "
+      .. "time, attempt (also SENDPULSE_DEBUG=http)", { short = "v" }),
   opt("help", nil, nil, "show the help of the command and exit", { short = "h" }),
 }
 
@@ -152,20 +162,49 @@ local function help_command(reg, rest)
   return hc and help.command(hc, GLOBALS) or help.group(hg, GLOBALS)
 end
 
--- The context a command runs in.
+-- The context a command runs in: where it prints, how it streams.
 local Context = {}
 Context.__index = Context
 
--- Every item of a library iterator: the list, or nil and the error.
-function Context.stream(_, iter)
-  local list = sendpulse.array()
+-- Prints nothing: what a dry run's commands would print.
+local discard = { item = function() end, finish = function() end, value = function() end }
+
+--- The writer of the command's results.
+function Context:writer()
+  if not self.out then
+    if self.values.dry_run and self.command.dry_run ~= "self" then
+      self.out = discard
+    else
+      self.out = output.writer(self.session:output_format(),
+                               { pretty = not self.values.raw, file = sys.stdout })
+    end
+  end
+  return self.out
+end
+
+--- Prints the items of a library iterator as they arrive, with a counter
+-- on standard error when it is a terminal. Returns PRINTED, or nil and
+-- the error after the items received before it.
+function Context:stream(iter)
+  local w = self:writer()
+  local step, finish = progress.counter()
   for item, err in iter do
     if item == false then
+      finish()
+      w:finish(false)
       return nil, err
     end
-    list[#list + 1] = item
+    step()
+    w:item(item)
   end
-  return list
+  finish()
+  w:finish(true)
+  return self.PRINTED
+end
+
+--- The requests collected in a dry run, in order.
+function Context:requests()
+  return self.session.requests
 end
 
 local function run(reg, argv, state)
@@ -203,21 +242,27 @@ local function run(reg, argv, state)
   end
 
   local a = args.parse(c, rest, GLOBALS)
-  state.session = session.new(a)
+  local ses = session.new(a)
+  state.session = ses
   local ctx = setmetatable({
-    registry = reg, command = c, stdout = sys.stdout, PRINTED = state,
+    registry = reg, command = c, values = a, session = ses, stdout = sys.stdout,
+    PRINTED = state,
   }, Context)
-  local res, err, reported = c.run(state.session.client, a, ctx)
-  if res == state then
-    return EXIT.ok
+  local res, err, reported = c.run(ses.client, a, ctx)
+  if a.dry_run and c.dry_run ~= "self" and ses.real then
+    -- what it would have sent, instead of what it would have printed
+    res = ses.requests
+    ctx.out = output.writer(ses:output_format(), { pretty = not a.raw, file = sys.stdout })
   end
-  if res == nil then
+  if res ~= nil and res ~= state then
+    ctx:writer():value(res)
+  end
+  if err ~= nil or res == nil then
     if not reported then
       sys.stderr:write(one_line(err), "\n")
     end
     return EXIT.api
   end
-  output.writer("json", { pretty = not a.raw, file = sys.stdout }):value(res)
   return EXIT.ok
 end
 
@@ -239,14 +284,15 @@ end
 function _M.main(argv, opts)
   opts = opts or {}
   sys.setup(opts)
-  local reg = opts.registry or registry.default(GLOBALS)
   local list = {}
   for i = 1, #(argv or {}) do
     list[i] = argv[i]
   end
   local state = {}
   -- Lua 5.1's xpcall passes no arguments to the function: a closure does
-  local ok, status = xpcall(function() return run(reg, list, state) end, handler)
+  local ok, status = xpcall(function()
+    return run(opts.registry or registry.default(GLOBALS), list, state)
+  end, handler)
   if not ok then
     local e = status
     if e.internal then

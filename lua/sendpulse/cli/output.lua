@@ -278,7 +278,9 @@ function Writer:flush_rows()
         end
         rows[j] = cells
       end
-      self:write(table_line(self.cols, self.widths))
+      if #self.cols > 1 or self.cols[1] ~= "value" then   -- no header over plain values
+        self:write(table_line(self.cols, self.widths))
+      end
       for _, cells in ipairs(rows) do
         self:write(table_line(cells, self.widths))
       end

@@ -304,16 +304,22 @@ local function operation_runner(row)
   end
 end
 
-local function operation_usage(row)
+--- How a parameter is written: NAME=VALUE, or NAME:=JSON for lists and
+-- objects.
+function _M.parameter_word(p)
+  return p.name .. ((p.type == "array" or p.type == "object") and ":=JSON" or "=VALUE")
+end
+
+local function operation_usage(c)
   local parts = {}
-  for _, p in ipairs(row.params) do
+  for _, p in ipairs(c.params) do
     if p.required and p["in"] ~= "body" then
-      parts[#parts + 1] = p.name .. (p.type == "string" and "=VALUE" or ":=JSON")
+      parts[#parts + 1] = _M.parameter_word(p)
     end
   end
-  for _, p in ipairs(row.params) do
+  for _, p in ipairs(c.params) do
     if p.required and p["in"] == "body" then
-      parts[#parts + 1] = p.name .. (p.type == "string" and "=VALUE" or ":=JSON")
+      parts[#parts + 1] = _M.parameter_word(p)
     end
   end
   parts[#parts + 1] = "[NAME=VALUE | NAME:=JSON ...]"
@@ -348,7 +354,7 @@ local function compile_operation(row, c)
                                    .. "for standard input, or the JSON text; parameters "
                                    .. "given override its fields") }, c.options)
   end
-  local words = operation_usage(row)
+  local words = operation_usage(c)
   for _, o in ipairs(c.options) do
     words[#words + 1] = "[--" .. o.name .. (o.metavar and (" " .. o.metavar) or "") .. "]"
   end
