@@ -1,8 +1,10 @@
 -- bin/sendpulse under every Lua it supports, against the sandbox: Lua 5.4
 -- (build/), LuaJIT and Lua 5.1 (build-jit/, `make jit`), and Lua 5.3 when
--- a module was built for it in build-53/ (see the command in
--- docs/cli-readme-section.md). An interpreter that is missing, or whose
--- module is not built, is reported as pending.
+-- a module was built for it in build-53/:
+--   mkdir -p build-53/sendpulse && cc -std=gnu99 -O2 -fPIC -shared \
+--     -I/usr/include/lua5.3 -o build-53/sendpulse/core.so csrc/*.c -lcurl
+-- An interpreter that is missing, or whose module is not built, is
+-- reported as pending.
 local sandbox = require "support.sandbox"
 local json = require("sendpulse").json
 

@@ -555,6 +555,25 @@ describe("sendpulse.cli.main", function()
       assert.equal(0, sandbox.stats().total)
     end)
 
+    it("come in bulk: several services in one table, added to existing groups too", function()
+      local reg = registry.default(cli.GLOBAL_OPTIONS)
+      local function op(name)
+        return { name, verb = "GET", path = "/user/info", summary = "Reads " .. name .. ".",
+                 example = "sendpulse x " .. name }
+      end
+      reg:load{
+        { group = { "crm", "CRM (a test)" }, commands = { op("list-deals"), op("get-deal") } },
+        { group = { "telegram", "Telegram (a test)" }, commands = { op("send-text") } },
+        { group = { "smtp", "ignored: the group exists" }, commands = { op("list-ips-v2") } },
+      }
+      assert.equal("Frodo Baggins", ok({ "crm", "get-deal" }, { registry = reg }).json.name)
+      assert.equal("Frodo Baggins", ok({ "smtp", "list-ips-v2" }, { registry = reg }).json.name)
+      assert.truthy(has(ok({ "smtp", "--help" }, { registry = reg }).out, "\n  list-ips-v2 "))
+      assert.truthy(has(ok({ "--help" }, { registry = reg }).out, "\n  telegram "))
+      local taken = pcall(reg.load, reg, { group = { "crm" }, commands = { op("get-deal") } })
+      assert.is_false(taken)
+    end)
+
     it("have help pages listing operations and parameters, required ones marked", function()
       local reg = demo_registry()
       local page = ok({ "demo", "--help" }, { registry = reg }).out

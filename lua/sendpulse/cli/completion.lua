@@ -333,6 +333,40 @@ local function fish_option(condition, o, help)
   return concat(parts, " ")
 end
 
+-- __sendpulse_path: the command words typed so far (skipping options and
+-- their values); __sendpulse_at PATH: whether they are PATH.
+local FISH_PATH = concat({
+  "function __sendpulse_path",
+  "    set -l tokens (commandline -opc)",
+  "    set -e tokens[1]",
+  "    set -l path ''",
+  "    set -l skip 0",
+  "    for w in $tokens",
+  "        if test $skip = 1",
+  "            set skip 0",
+  "            continue",
+  "        end",
+  "        switch $w",
+  "            case '--*=*'",
+  "                continue",
+  "            case '-*'",
+  "                if contains -- $w (__sendpulse_valued $path)",
+  "                    set skip 1",
+  "                end",
+  "                continue",
+  "        end",
+  "        if contains -- $w (__sendpulse_words $path)",
+  "            set path (string trim -- \"$path $w\")",
+  "        end",
+  "    end",
+  "    echo $path",
+  "end",
+  "function __sendpulse_at",
+  "    set -l p (__sendpulse_path)",
+  "    test \"$p\" = \"$argv[1]\"",
+  "end",
+}, "\n")
+
 local function fish(m, version, globals)
   local levels, valued = {}, {}
   for _, l in ipairs(m.levels) do
@@ -354,36 +388,7 @@ local function fish(m, version, globals)
            .. "~/.config/fish/completions/sendpulse.fish)"),
     fish_switch("__sendpulse_words", levels),
     fish_switch("__sendpulse_valued", valued),
-    "# the command words typed so far",
-    "function __sendpulse_path",
-    "    set -l tokens (commandline -opc)",
-    "    set -e tokens[1]",
-    "    set -l path ''",
-    "    set -l skip 0",
-    "    for w in $tokens",
-    "        if test $skip = 1",
-    "            set skip 0",
-    "            continue",
-    "        end",
-    "        switch $w",
-    "            case '--*=*'",
-    "                continue",
-    "            case '-*'",
-    "                if contains -- $w (__sendpulse_valued $path)",
-    "                    set skip 1",
-    "                end",
-    "                continue",
-    "        end",
-    "        if contains -- $w (__sendpulse_words $path)",
-    "            set path (string trim -- \"$path $w\")",
-    "        end",
-    "    end",
-    "    echo $path",
-    "end",
-    "function __sendpulse_at",
-    "    set -l p (__sendpulse_path)",
-    "    test \"$p\" = \"$argv[1]\"",
-    "end",
+    FISH_PATH,
     "complete -c sendpulse -f",
   }
   for _, l in ipairs(m.levels) do

@@ -142,9 +142,7 @@ function _M.load(path)
   return _M.parse(text or "", path)
 end
 
---- The text of the file with profile `name` set to `values` (a table of
--- keys; false removes one), the rest of the file kept as it was.
-function _M.update(text, name, values)
+local function split_lines(text)
   local lines = {}
   for line in (text or ""):gmatch("([^\n]*)\n?") do
     lines[#lines + 1] = line
@@ -152,6 +150,12 @@ function _M.update(text, name, values)
   if lines[#lines] == "" then
     lines[#lines] = nil
   end
+  return lines
+end
+
+-- Where profile `name` is: the index of its [NAME] line and of its last
+-- line, or nil.
+local function section_bounds(lines, name)
   local first, last
   for i, line in ipairs(lines) do
     local section = header(line)
@@ -162,52 +166,64 @@ function _M.update(text, name, values)
       first = i
     end
   end
-  local out = {}
-  if not first then
-    for _, line in ipairs(lines) do
-      out[#out + 1] = line
-    end
-    if #out == 0 then
-      out[1] = "# lua-sendpulse profiles, written by 'sendpulse configure'; keep it mode 0600"
-    end
-    if out[#out] ~= "" then
-      out[#out + 1] = ""
-    end
-    out[#out + 1] = "[" .. name .. "]"
-    first, last = #out, #out
-    lines = out
-    out = {}
-  end
-  last = last or #lines
-  for i = 1, first do
-    out[#out + 1] = lines[i]
-  end
-  local written, section = {}, {}
-  for i = first + 1, last do
-    local key = lines[i]:match("^%s*([%w_]+)%s*=")
+  return first, first and (last or #lines)
+end
+
+-- The lines of a section with `values` set: keys replaced in place,
+-- removed (false), or added after the section's other lines.
+local function merge_section(lines, values)
+  local out, written = {}, {}
+  for _, line in ipairs(lines) do
+    local key = line:match("^%s*([%w_]+)%s*=")
     if key and values[key] ~= nil then
       if values[key] and not written[key] then
-        section[#section + 1] = key .. " = " .. values[key]
+        out[#out + 1] = key .. " = " .. values[key]
       end
       written[key] = true
     else
-      section[#section + 1] = lines[i]
+      out[#out + 1] = line
     end
   end
   local blanks = 0     -- blank lines that end the section stay after it
-  while section[#section] and util.trim(section[#section]) == "" do
-    section[#section] = nil
+  while out[#out] and util.trim(out[#out]) == "" do
+    out[#out] = nil
     blanks = blanks + 1
   end
   for _, k in ipairs(_M.KEYS) do
     if values[k] and not written[k] then
-      section[#section + 1] = k .. " = " .. values[k]
+      out[#out + 1] = k .. " = " .. values[k]
     end
   end
   for _ = 1, blanks do
-    section[#section + 1] = ""
+    out[#out + 1] = ""
   end
-  for _, line in ipairs(section) do
+  return out
+end
+
+--- The text of the file with profile `name` set to `values` (a table of
+-- keys; false removes one), the rest of the file kept as it was.
+function _M.update(text, name, values)
+  local lines = split_lines(text)
+  local first, last = section_bounds(lines, name)
+  if not first then
+    if #lines == 0 then
+      lines[1] = "# lua-sendpulse profiles, written by 'sendpulse configure'; keep it mode 0600"
+    end
+    if lines[#lines] ~= "" then
+      lines[#lines + 1] = ""
+    end
+    lines[#lines + 1] = "[" .. name .. "]"
+    first, last = #lines, #lines
+  end
+  local body = {}
+  for i = first + 1, last do
+    body[#body + 1] = lines[i]
+  end
+  local out = {}
+  for i = 1, first do
+    out[#out + 1] = lines[i]
+  end
+  for _, line in ipairs(merge_section(body, values)) do
     out[#out + 1] = line
   end
   for i = last + 1, #lines do

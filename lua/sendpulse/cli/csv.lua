@@ -34,6 +34,89 @@ local function escape(sep)
   return (sep:gsub("%p", "%%%0"))
 end
 
+-- A reader's state: the text, the position, the current line, and the
+-- patterns for the separator.
+local function reader(text, sep)
+  local esc = escape(sep)
+  return { text = text, pos = 1, line = 1, n = #text, sep = sep,
+           plain_end = "[" .. esc .. "\r\n]", after_quote = "^[^" .. esc .. "\r\n]*" }
+end
+
+local function count_lines(r, s)
+  local _, k = s:gsub("\n", "")
+  r.line = r.line + k
+end
+
+-- A quoted field from r.pos (at its opening quote): its text, a problem.
+local function quoted(r)
+  local text, buf, problem = r.text, {}, nil
+  r.pos = r.pos + 1
+  while true do
+    local q = text:find('"', r.pos, true)
+    if not q then
+      buf[#buf + 1] = text:sub(r.pos)
+      count_lines(r, text:sub(r.pos))
+      r.pos = r.n + 1
+      problem = "a quoted field is not closed"
+      break
+    end
+    local piece = text:sub(r.pos, q - 1)
+    buf[#buf + 1] = piece
+    count_lines(r, piece)
+    if text:sub(q + 1, q + 1) == '"' then
+      buf[#buf + 1] = '"'
+      r.pos = q + 2
+    else
+      r.pos = q + 1
+      break
+    end
+  end
+  local field = concat(buf)
+  local stray = text:match(r.after_quote, r.pos)
+  if stray ~= "" then
+    problem = problem or "text after the closing quote of a field"
+    field = field .. stray
+    r.pos = r.pos + #stray
+  end
+  return field, problem
+end
+
+-- An unquoted field from r.pos: its text, a problem.
+local function plain(r)
+  local s = r.text:find(r.plain_end, r.pos)
+  local field = r.text:sub(r.pos, (s or r.n + 1) - 1)
+  r.pos = s or r.n + 1
+  if field:find('"', 1, true) then
+    return field, 'a quote (") inside a field that does not start with one'
+  end
+  return field
+end
+
+-- The next record: fields, the line it starts on, a problem.
+local function next_record(r)
+  local fields, start, problem = {}, r.line, nil
+  while true do
+    local field, p
+    if r.text:sub(r.pos, r.pos) == '"' then
+      field, p = quoted(r)
+    else
+      field, p = plain(r)
+    end
+    fields[#fields + 1] = field
+    problem = problem or p
+    local c = r.text:sub(r.pos, r.pos)
+    if c == r.sep then
+      r.pos = r.pos + 1
+    elseif c == "\r" or c == "\n" then
+      r.pos = r.pos + ((c == "\r" and r.text:sub(r.pos + 1, r.pos + 1) == "\n") and 2 or 1)
+      r.line = r.line + 1
+      return fields, start, problem
+    else
+      return fields, start, problem     -- the end of the text
+    end
+  end
+end
+
 --- Iterates over the records of `text`: each step returns the list of
 -- fields, the line the record starts on, and a problem (a text) when the
 -- record is malformed (an unclosed quote, text after a closing quote, a
@@ -43,80 +126,12 @@ function _M.records(text, sep)
   if text:sub(1, 3) == BOM then
     text = text:sub(4)
   end
-  local pos, line, n = 1, 1, #text
-  local esc = escape(sep)
-  local plain_end = "[" .. esc .. "\r\n]"
-  local after_quote = "^[^" .. esc .. "\r\n]*"
-  local function count_lines(s)
-    local _, k = s:gsub("\n", "")
-    line = line + k
-  end
-
-  -- A quoted field from pos (at its opening quote): its text, a problem.
-  local function quoted()
-    local buf, problem = {}, nil
-    pos = pos + 1
-    while true do
-      local q = text:find('"', pos, true)
-      if not q then
-        buf[#buf + 1] = text:sub(pos)
-        count_lines(text:sub(pos))
-        pos = n + 1
-        problem = "a quoted field is not closed"
-        break
-      end
-      local piece = text:sub(pos, q - 1)
-      buf[#buf + 1] = piece
-      count_lines(piece)
-      if text:sub(q + 1, q + 1) == '"' then
-        buf[#buf + 1] = '"'
-        pos = q + 2
-      else
-        pos = q + 1
-        break
-      end
-    end
-    local field = concat(buf)
-    local stray = text:match(after_quote, pos)
-    if stray ~= "" then
-      problem = problem or "text after the closing quote of a field"
-      field = field .. stray
-      pos = pos + #stray
-    end
-    return field, problem
-  end
-
+  local r = reader(text, sep)
   return function()
-    if pos > n then
+    if r.pos > r.n then
       return nil
     end
-    local fields, start, problem = {}, line, nil
-    while true do
-      local field, p
-      if text:sub(pos, pos) == '"' then
-        field, p = quoted()
-      else
-        local s = text:find(plain_end, pos)
-        field = text:sub(pos, (s or n + 1) - 1)
-        if field:find('"', 1, true) then
-          p = 'a quote (") inside a field that does not start with one'
-        end
-        pos = s or n + 1
-      end
-      fields[#fields + 1] = field
-      problem = problem or p
-      local c = text:sub(pos, pos)
-      if c == sep then
-        pos = pos + 1
-      elseif c == "\r" or c == "\n" then
-        pos = pos + ((c == "\r" and text:sub(pos + 1, pos + 1) == "\n") and 2 or 1)
-        line = line + 1
-        break
-      else
-        break
-      end
-    end
-    return fields, start, problem
+    return next_record(r)
   end
 end
 

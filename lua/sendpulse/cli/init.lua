@@ -207,38 +207,42 @@ function Context:requests()
   return self.session.requests
 end
 
-local function run(reg, argv, state)
-  refuse_secrets(argv)
-  local words, rest, flags = split(reg, argv)
+-- Answers --version, --help, `help` and a missing command: the exit
+-- status, or nil when the command is to run.
+local function answer_without_running(reg, c, g, rest, flags)
+  local main_page = function() return help.main(reg, GLOBALS, manual.text(sendpulse._VERSION)) end
   if flags.version then
     sys.stdout:write("sendpulse (lua-sendpulse ", tostring(sendpulse._VERSION), ")\n")
-    return EXIT.ok
-  end
-  local c, g = reg:find(words)
-  if c and c.path == "help" and not flags.help then
+  elseif c and c.path == "help" and not flags.help then
     sys.stdout:write(help_command(reg, rest))
-    return EXIT.ok
-  end
-  if flags.help then
-    if c then
-      sys.stdout:write(help.command(c, GLOBALS))
-    elseif g then
-      sys.stdout:write(help.group(g, GLOBALS))
-    else
-      sys.stdout:write(help.main(reg, GLOBALS, manual.text(sendpulse._VERSION)))
-    end
-    return EXIT.ok
-  end
-  if not c then
+  elseif flags.help then
+    sys.stdout:write(c and help.command(c, GLOBALS) or g and help.group(g, GLOBALS)
+                     or main_page())
+  elseif not c then
     if g then
       sys.stderr:write("sendpulse: missing a command after '", g.name, "'\n\n",
                        help.group(g, GLOBALS))
     else
       -- no command at all: some global options alone are still a usage error
-      sys.stderr:write("sendpulse: missing a command\n\n",
-                       help.main(reg, GLOBALS, manual.text(sendpulse._VERSION)))
+      sys.stderr:write("sendpulse: missing a command\n\n", main_page())
     end
     return EXIT.usage
+  else
+    return nil
+  end
+  return EXIT.ok
+end
+
+local function run(reg, argv, state)
+  refuse_secrets(argv)
+  local words, rest, flags = split(reg, argv)
+  local c, g
+  if not flags.version then
+    c, g = reg:find(words)
+  end
+  local status = answer_without_running(reg, c, g, rest, flags)
+  if status then
+    return status
   end
 
   local a = args.parse(c, rest, GLOBALS)

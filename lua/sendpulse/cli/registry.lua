@@ -83,8 +83,17 @@ function Registry:add(g, row)
   return c
 end
 
---- Adds a module's rows: { group = {...} or nil, commands = { rows } }.
+--- Adds a module's rows: { group = {...} or nil, commands = { rows } },
+-- or a list of such tables (a generated file covering several services).
+-- A group declared before gets the new commands too; a name already
+-- taken is an error.
 function Registry:load(module)
+  if module[1] then
+    for _, m in ipairs(module) do
+      self:load(m)
+    end
+    return self
+  end
   local g = module.group and self:group(module.group)
   for _, row in ipairs(module.commands) do
     self:add(g, row)

@@ -76,7 +76,8 @@ local _M = {}
 _M.PAGES = {
   opt("limit", "N", "positive", "items per request (at most 100)"),
   opt("offset", "N", "count", "items to skip first"),
-  opt("all", nil, nil, "fetch every page, not only one"),
+  opt("all", nil, nil, "fetch every page, not only one, printing the items as they "
+      .. "arrive"),
   opt("max", "N", "count", "with --all: stop after N items"),
 }
 
