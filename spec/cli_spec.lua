@@ -13,6 +13,7 @@ local DATA = "spec/data/cli/"
 local VARS = {
   "SENDPULSE_CLIENT_ID", "SENDPULSE_CLIENT_SECRET", "SENDPULSE_API_KEY",
   "SENDPULSE_BASE_URL", "SENDPULSE_CA_FILE", "SENDPULSE_TOKEN_DIR", "SENDPULSE_DEBUG",
+  "SENDPULSE_CONFIG", "SENDPULSE_PROFILE", "SENDPULSE_OUTPUT", "XDG_CONFIG_HOME",
   -- the sanitizer run (make test-asan) must not leak into the command
   "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS",
 }
@@ -34,9 +35,11 @@ local function spit(path, data)
   f:close()
 end
 
--- The default environment: OAuth credentials and the sandbox.
+-- The default environment: OAuth credentials and the sandbox, and no
+-- configuration file (not the one of whoever runs the specs).
 local function default_env()
   return {
+    SENDPULSE_CONFIG = "/nonexistent/sendpulse-config",
     SENDPULSE_CLIENT_ID = sandbox.client_id,
     SENDPULSE_CLIENT_SECRET = sandbox.client_secret,
     SENDPULSE_BASE_URL = sandbox.url,
@@ -273,6 +276,10 @@ describe("the sendpulse command", function()
                                                              .. "'sendpulse address-books "
                                                              .. "list'; did you mean '--limit'?")
       usage_error({ "user-info", "-x" }, "unknown option '-x'")
+      -- an option before the command is an option, not a command
+      usage_error({ "--frobnicate", "prod", "user-info" }, "unknown option '--frobnicate'")
+      usage_error({ "address-books", "--limit", "3", "list" },
+                  "unknown option '--limit' (options of a command go after it")
       local line, r = fails(2, {})
       assert.equal("sendpulse: missing a command", line)
       assert(has(r.err, "usage: sendpulse"))
@@ -337,7 +344,8 @@ describe("the sendpulse command", function()
                                                        SENDPULSE_CLIENT_SECRET = false } })
       assert.equal("sendpulse: no credentials: set SENDPULSE_CLIENT_ID and "
                    .. "SENDPULSE_CLIENT_SECRET (SendPulse: Settings > API), or "
-                   .. "SENDPULSE_API_KEY, in the environment", line)
+                   .. "SENDPULSE_API_KEY, in the environment, or run 'sendpulse configure'",
+                   line)
       line = fails(2, { "user-info" }, { env = { SENDPULSE_CLIENT_SECRET = false } })
       assert.equal("sendpulse: SENDPULSE_CLIENT_ID is set but SENDPULSE_CLIENT_SECRET is not: "
                    .. "set both (or SENDPULSE_API_KEY)", line)
@@ -747,7 +755,12 @@ describe("the sendpulse command", function()
       local r = run{ "address-books", "import", tostring(id), DATA .. "chunked.csv", "--chunk",
                      "2", "--failed", failed }
       assert.equal(1, r.code, show(r))
-      assert.equal("", r.out)
+      -- the report still says what was imported and what was not
+      assert.same({ address_book_id = id, rows = 5, imported = 2, requests = 1,
+                    not_imported = { 4, 5, 6 }, rejected = {},
+                    error = { kind = "api", code = 500, status = 500,
+                              message = "chunk 2 of 3 (items 3-4) failed, 2 of 5 done: "
+                                        .. "Internal error" } }, r.json)
       local lines = {}
       for l in r.err:gmatch("[^\n]+") do
         lines[#lines + 1] = l
@@ -765,16 +778,32 @@ describe("the sendpulse command", function()
       assert.equal(2, ok{ "address-books", "count", tostring(id) }.json.total)
     end)
 
-    it("--dry-run sends nothing, --strict refuses a file with rejected rows", function()
+    it("--dry-run sends nothing, --strict refuses a file with rejected rows (exit 4)",
+       function()
       local r = ok({ "address-books", "import", "1000001", DATA .. "contacts.csv", "--dry-run" },
                    { stderr = true })
       assert.equal(4, r.json.valid)
       assert.equal(5, #r.json.rejected)
       assert.is_true(r.json.dry_run)
-      local _, res = fails(2, { "address-books", "import", "1000001", DATA .. "contacts.csv",
+      -- the request it would make, with the four valid contacts
+      assert.equal(1, #r.json.requests)
+      assert.equal("POST", r.json.requests[1].method)
+      assert.equal("/addressbooks/1000001/emails", r.json.requests[1].path)
+      assert.equal(4, #r.json.requests[1].body.emails)
+      assert.equal("frodo@shire.me", r.json.requests[1].body.emails[1].email)
+      -- nor needs credentials
+      r = ok({ "address-books", "import", "1000001", DATA .. "contacts.csv", "--dry-run" },
+             { stderr = true, env = { SENDPULSE_CLIENT_ID = false,
+                                      SENDPULSE_CLIENT_SECRET = false } })
+      assert.equal(4, r.json.valid)
+      local _, res = fails(4, { "address-books", "import", "1000001", DATA .. "contacts.csv",
                                 "--strict" })
       assert(has(res.err, "sendpulse: spec/data/cli/contacts.csv: rejected 5 rows (lines 5-6, "
                          .. "8-10); nothing imported (--strict)\n"), res.err)
+      _, res = fails(4, { "address-books", "import", "1000001", "-" },
+                     { stdin = "email\nnot-an-address\n" })
+      assert(has(res.err, "sendpulse: (standard input): no valid rows to import, rejected 1 row "
+                          .. "(line 2)\n"), res.err)
       assert.equal(0, sandbox.stats().total)
     end)
 
