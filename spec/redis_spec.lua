@@ -15,7 +15,7 @@ local servers
 
 local function connect(extra)
   local opts = { host = "127.0.0.1", port = servers.port,
-                 password = servers.password }
+                 password = servers.password, timeout = 5 }
   for k, v in pairs(extra or {}) do
     opts[k] = v
   end
