@@ -1,4 +1,4 @@
-/***
+/*
  * redis.c - a small Redis client for the Redis token store and pacer
  * outside nginx: RESP2, one command at a time, over TCP or TLS.
  *
@@ -28,7 +28,6 @@
  *
  * Host names are resolved with getaddrinfo(), which the timeout does not
  * bound (the resolver's own timeouts apply); an IP address avoids it.
- * @module sendpulse.core
  */
 #define _GNU_SOURCE	/* SOCK_NONBLOCK, SOCK_CLOEXEC, MSG_NOSIGNAL */
 #include <arpa/inet.h>
