@@ -507,10 +507,11 @@ function _M.new(settings)
   for k, v in pairs(settings) do
     self[k] = v
   end
-  -- pooled nginx connections have had AUTH and SELECT: one pool per
-  -- server, database and credentials (named by a digest, not the password)
+  -- pooled nginx connections have had TLS, AUTH and SELECT: one pool per
+  -- server, TLS name, database and credentials (by a digest, not the
+  -- password)
   self._pool = string_format("sendpulse-redis:%s:%d:%d:%s:%s", self.host,
-    self.port, self.db, self.tls and "tls" or "plain",
+    self.port, self.db, self.tls and "tls=" .. (self.server_name or "") or "plain",
     core.sha256_hex((self.username or "") .. "\0" .. (self.password or ""))
       :sub(1, 16))
   return self
