@@ -335,6 +335,41 @@ describe("Redis #redis", function()
     end)
   end)
 
+  describe("an ACL user with only what docs/redis.md lists", function()
+    it("runs the store and the pacer", function()
+      local raw = support.raw()
+      local password = core.random_hex(12)
+      assert.equal("OK", raw:call("ACL", "SETUSER", "spec-sendpulse", "on", ">" .. password,
+        "resetkeys", "~{sendpulse:*}:*", "-@all", "+ping", "+select", "+get", "+set", "+del",
+        "+evalsha", "+eval", "+time", "+llen", "+lindex", "+rpush", "+ltrim", "+pttl",
+        "+pexpire", "+pexpireat", "+hmget", "+hset"))
+      local opts = { host = "127.0.0.1", port = servers.port, username = "spec-sendpulse",
+                     password = password, db = 2 }
+      local s, p = stores_redis.new(opts), pacers_redis.new(opts)
+      local key = support.account()
+      assert.is_nil(s:get(key))
+      assert.is_true(s:lock(key))
+      s:set(key, "ACL-TOKEN", core.walltime() + 60)
+      assert.equal("ACL-TOKEN", (s:get(key)))
+      s:unlock(key)
+      s:delete(key, "ACL-TOKEN")
+      s:delete(key)
+      raw:call("SCRIPT", "FLUSH")                   -- the EVAL path too
+      for _ = 1, 12 do
+        assert.is_number(p:reserve(key, 10, 1.02, { { count = 10, window = 1.02 },
+                                                    { count = 100, per = "day", hard = true } }))
+      end
+      -- and nothing else
+      local other = assert(core.redis_connect(opts))
+      local res, err = other:call("GET", "not-an-account-key")
+      assert.is_nil(res)
+      assert.matches("NOPERM", err)
+      other:close()
+      raw:call("ACL", "DELUSER", "spec-sendpulse")
+      raw:close()
+    end)
+  end)
+
   describe("URLs and options", function()
     it("parses redis:// and rediss:// URLs", function()
       assert.same({ tls = false, host = "h.example", port = 6380, db = 2,
