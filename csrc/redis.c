@@ -848,9 +848,12 @@ static double opt_number(lua_State *L, const char *name, double dflt,
 	if (lua_type(L, -1) != LUA_TNUMBER)
 		opt_error(L, name, integer ? "an integer" : "a number");
 	v = (double)lua_tonumber(L, -1);
-	if (!(v >= lo && v <= hi) || (integer && v != floor(v)))
-		luaL_error(L, "sendpulse.redis: option '%s' must be %s from %g "
-			"to %g", name, integer ? "an integer" : "a number", lo, hi);
+	if (!(v >= lo && v <= hi) || (integer && v != floor(v))) {
+		char range[80];	/* lua_pushfstring knows no %g */
+		snprintf(range, sizeof range, "from %g to %g", lo, hi);
+		luaL_error(L, "sendpulse.redis: option '%s' must be %s %s", name,
+			integer ? "an integer" : "a number", range);
+	}
 	lua_pop(L, 1);
 	return v;
 }

@@ -309,7 +309,10 @@ describe("Redis #redis", function()
       assert.has_error(function() conn:call("SET", "k", 0 / 0) end)
       assert.has_error(function() core.redis_connect{ host = 1 } end,
         "sendpulse.redis: option 'host' must be a string (got number)")
-      assert.has_error(function() core.redis_connect{ host = "h", port = 0 } end)
+      assert.has_error(function() core.redis_connect{ host = "h", port = 0 } end,
+        "sendpulse.redis: option 'port' must be an integer from 1 to 65535")
+      assert.has_error(function() core.redis_connect{ host = "h", timeout = 0 } end,
+        "sendpulse.redis: option 'timeout' must be a number from 0.001 to 86400")
       assert.has_error(function() core.redis_connect{ host = "h", bogus = 1 } end,
         "sendpulse.redis: unknown option 'bogus'")
       assert.has_error(function() core.redis_connect{ host = "h", username = "u" } end)
@@ -395,11 +398,14 @@ describe("Redis #redis", function()
       assert.equal(1, s.port)
       assert.equal("app:", s.prefix)
       for name, v in pairs{ port = "1", db = -1, tls = "yes", timeout = 0,
-                            prefix = "{x}", password = 5, ca_file = "/nonexistent" } do
+                            prefix = "{x}", password = 5, ca_file = "build/no-such-ca.pem",
+                            server_name = "" } do
         local ok, err = pcall(stores_redis.new, { host = "h", [name] = v })
-        assert.is_false(ok)
+        assert.is_false(ok, name)
         assert.matches("sendpulse.stores.redis: .*'" .. name .. "'", err)
       end
+      assert.has_error(function() stores_redis.new{ host = "h", ca_file = "spec" } end,
+                       "sendpulse.stores.redis: option 'ca_file' names a file that cannot be read")
       assert.has_error(function() stores_redis.new{ host = "h", lock_ttl = "1" } end)
       assert.has_error(function() pacers_redis.new{ host = "h", lock_ttl = 1 } end,
                        "sendpulse.pacers.redis: unknown option 'lock_ttl'")

@@ -247,11 +247,15 @@ function _M.options(who, opts, extra)
         "one with braces")
   end
   if s.ca_file then
+    -- (a directory opens too: read from it)
     local f = io_open(s.ca_file, "rb")
-    if not f then
+    local first = f and f:read(1)
+    if f then
+      f:close()
+    end
+    if not first then
       error(who .. ": option 'ca_file' names a file that cannot be read", 3)
     end
-    f:close()
   end
   s.port = s.port or _M.DEFAULT_PORT
   s.db = s.db or 0
