@@ -412,6 +412,27 @@ static int tls_error(sp_redis *r, const char *what)
 	return set_error(r, "tls", "%s: %s", what, buf);
 }
 
+/*
+ * An SSL_read/SSL_write failure: the server closing the connection (with
+ * or without close_notify, or resetting it) is "closed", as on plain TCP,
+ * so that a kept connection Redis dropped is replaced; anything else is a
+ * TLS error.
+ */
+static int tls_io_failure(sp_redis *r, int e, const char *what)
+{
+	unsigned long err = ERR_peek_error();
+	int peer_gone = e == SSL_ERROR_ZERO_RETURN ||
+		(e == SSL_ERROR_SYSCALL && (errno == 0 || errno == EPIPE ||
+			errno == ECONNRESET)) ||
+		(e == SSL_ERROR_SSL && ERR_GET_LIB(err) == ERR_LIB_SSL &&
+			ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+	if (peer_gone) {
+		ERR_clear_error();
+		return set_error(r, "closed", "the server closed the connection");
+	}
+	return tls_error(r, what);
+}
+
 /* Waits until fd is ready for events or the deadline passes. */
 static int wait_fd(sp_redis *r, short events, double deadline)
 {
@@ -492,11 +513,8 @@ static int io_write(sp_redis *r, const char *p, size_t n, double deadline)
 			} else if (e == SSL_ERROR_WANT_READ) {
 				if (!wait_fd(r, POLLIN, deadline))
 					return 0;
-			} else if (e == SSL_ERROR_ZERO_RETURN) {
-				return set_error(r, "closed",
-					"the server closed the connection");
 			} else {
-				return tls_error(r, "sending");
+				return tls_io_failure(r, e, "sending");
 			}
 		} else {
 			ssize_t w = send(r->fd, p, chunk, MSG_NOSIGNAL);
@@ -538,13 +556,8 @@ static long io_read(sp_redis *r, char *p, size_t cap, double deadline)
 			} else if (e == SSL_ERROR_WANT_WRITE) {
 				if (!wait_fd(r, POLLOUT, deadline))
 					return -1;
-			} else if (e == SSL_ERROR_ZERO_RETURN ||
-					(e == SSL_ERROR_SYSCALL && errno == 0)) {
-				ERR_clear_error();
-				set_error(r, "closed", "the server closed the connection");
-				return -1;
 			} else {
-				tls_error(r, "receiving");
+				tls_io_failure(r, e, "receiving");
 				return -1;
 			}
 		} else {

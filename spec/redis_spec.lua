@@ -236,7 +236,16 @@ describe("Redis #redis", function()
     end)
 
     it("reports a killed server, and a timeout mid-command", function()
-      local own = support.private("redis-spec-kill")
+      local own = support.private("redis-spec-kill", true)
+      -- TLS: the server dies without close_notify
+      local tls = assert(core.redis_connect{ host = "127.0.0.1", port = own.tls_port,
+        password = own.password, tls = true, ca_file = own.ca, timeout = 5 })
+      support.sh("(sleep 0.3; tools/redis-server-test kill " .. own.dir .. " tls) &")
+      local _, tres, terr, tkind = elapsed(function()
+        return tls:call("BLPOP", "spec:nothing", 10)
+      end)
+      assert.is_nil(tres)
+      assert.equal("closed", tkind, terr)
       local conn = assert(core.redis_connect{ host = "127.0.0.1", port = own.port,
                                               password = own.password })
       assert.equal("PONG", conn:call("PING"))
@@ -272,6 +281,28 @@ describe("Redis #redis", function()
       assert.is_true(secs < 2.5)
       assert.is_false(conn:connected())
       own.stop()
+    end)
+
+    it("reports a connection the server dropped as closed, and the wrapper replaces it", function()
+      for _, tls in ipairs{ false, true } do
+        local extra = tls and { port = servers.tls_port, tls = true, ca_file = servers.ca } or {}
+        local killer = assert(connect(extra))
+        local conn = assert(connect(extra))
+        assert.equal(1, killer:call("CLIENT", "KILL", "ID", conn:call("CLIENT", "ID")))
+        local res, err, kind = conn:call("PING")
+        assert.is_nil(res)
+        assert.equal("closed", kind, err)
+        -- sendpulse.redis: the kept connection is replaced within the command
+        local r = redis.new(redis.options("spec", {
+          url = tls and servers.tls_url or servers.url, ca_file = tls and servers.ca or nil }))
+        assert.equal("PONG", r:call("PING"))
+        local id = r:call("CLIENT", "ID")
+        killer:call("CLIENT", "KILL", "ID", id)
+        assert.equal("PONG", r:call("PING"))
+        assert.is_true(r:call("CLIENT", "ID") > id)
+        r:close()
+        killer:close()
+      end
     end)
 
     it("closes connections it loses track of (__gc) and on close()", function()
@@ -507,6 +538,21 @@ describe("Redis #redis", function()
       os.remove(out)
       assert.is_number(pid)
       raw:close()
+    end)
+
+    it("takes a lock it already holds again (a command resent after a lost reply)", function()
+      local r = redis.new(redis.options("spec", { url = servers.url }))
+      local key = support.account()
+      local keys = { "spec:{" .. key .. "}:lock", "spec:{" .. key .. "}:token" }
+      local lock = stores_redis.scripts.lock
+      assert.equal(1, r:eval(lock, 2, keys[1], keys[2], "mine", 10000, ""))
+      assert.equal(1, r:eval(lock, 2, keys[1], keys[2], "mine", 10000, ""))
+      assert.equal(0, r:eval(lock, 2, keys[1], keys[2], "theirs", 10000, ""))
+      r:call("SET", keys[2], "NEW", "EX", 60)
+      assert.equal(2, r:eval(lock, 2, keys[1], keys[2], "theirs", 10000, "OLD"))
+      assert.equal(0, r:eval(lock, 2, keys[1], keys[2], "theirs", 10000, "NEW"))
+      r:call("DEL", keys[1], keys[2])
+      r:close()
     end)
 
     it("waits for a token it refused rather than taking it as new", function()

@@ -73,17 +73,24 @@ end
 --- A server of the spec's own (plain, with a password) in build/<name>,
 -- which it may kill and revive: { url, port, password, kill(), revive(),
 -- stop() }.
-function M.private(name)
+-- With tls, a TLS instance too: { tls_url, tls_port, ca, kill_tls() }.
+function M.private(name, tls)
   local dir = "build/" .. name
   sh("tools/redis-server-test stop " .. dir)
-  local out, ok = sh("REDIS_TLS=0 tools/redis-server-test start " .. dir)
+  local out, ok = sh((tls and "" or "REDIS_TLS=0 ") .. "tools/redis-server-test start " .. dir)
   assert(ok, "tools/redis-server-test start failed: " .. out)
   local env = parse_env(out)
-  local s = { url = env.SENDPULSE_REDIS_URL, dir = dir }
+  local s = { url = env.SENDPULSE_REDIS_URL, dir = dir, tls_url = env.SENDPULSE_REDIS_TLS_URL,
+              ca = env.SENDPULSE_REDIS_CA }
   s.password = s.url:match("^redis://:([^@]+)@")
   s.port = tonumber(s.url:match(":(%d+)$"))
+  s.tls_port = s.tls_url and tonumber(s.tls_url:match(":(%d+)$"))
   function s.kill()
     local o, k = sh("tools/redis-server-test kill " .. dir)
+    assert(k, o)
+  end
+  function s.kill_tls()
+    local o, k = sh("tools/redis-server-test kill " .. dir .. " tls")
     assert(k, o)
   end
   function s.revive()

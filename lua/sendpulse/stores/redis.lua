@@ -59,10 +59,14 @@ return 0
 
 -- KEYS[1] the lock, KEYS[2] the token; ARGV[1] this holder's random value,
 -- ARGV[2] the lock's life in milliseconds, ARGV[3] the token the caller
--- found unusable ("" for none). Returns 1: the lock is ours; 2: another
--- token has arrived meanwhile; 0: someone else holds the lock.
+-- found unusable ("" for none). Returns 1: the lock is ours (also when it
+-- already was: a command resent after a lost reply); 2: another token has
+-- arrived meanwhile; 0: someone else holds the lock.
 local LOCK = redis.script [[
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 1
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 1
 end
 local token = redis.call('GET', KEYS[2])
