@@ -200,7 +200,7 @@ describe("Redis #redis", function()
       assert.equal("closed", kind)
     end)
 
-    it("times out against a server that accepts and never answers", function()
+    it("times out against a server that accepts and never answers #timing", function()
       local srv, port = silent_server()
       for _, tls in ipairs{ false, true } do
         local secs, none, err, kind = elapsed(function()
