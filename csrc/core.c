@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sendpulse.h"
+#include "redis.h"
 
 /* ======================================================================
  * Options
@@ -702,6 +703,7 @@ LUALIB_API int luaopen_sendpulse_core(lua_State *L)
 	lua_setfield(L, -2, "__name");
 	lua_setfield(L, -2, "array_mt");
 	sp_errors_register(L);
+	sp_redis_register(L);
 	v = curl_version_info(CURLVERSION_NOW);
 	lua_pushstring(L, v && v->version ? v->version : "unknown");
 	lua_setfield(L, -2, "curl_version");

@@ -23,6 +23,7 @@ dependencies = {
 -- LuaRocks does not search, while the compiler finds it by itself.
 external_dependencies = {
   CURL = { library = "curl" },
+  OPENSSL = { library = "ssl" },
 }
 build = {
   type = "builtin",
@@ -31,10 +32,11 @@ build = {
       sources = {
         "csrc/base64.c", "csrc/buffer.c", "csrc/call.c", "csrc/core.c", "csrc/errors.c",
         "csrc/file.c", "csrc/http.c", "csrc/json.c", "csrc/pacer.c",
-        "csrc/sha256.c", "csrc/token.c", "csrc/url.c", "csrc/wire.c",
+        "csrc/redis.c", "csrc/sha256.c", "csrc/token.c", "csrc/url.c", "csrc/wire.c",
       },
-      libraries = { "curl" },
-      libdirs = { "$(CURL_LIBDIR)" },
+      libraries = { "curl", "ssl", "crypto" },
+      incdirs = { "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
     },
     ["sendpulse"] = "lua/sendpulse/init.lua",
     ["sendpulse.account"] = "lua/sendpulse/account.lua",
@@ -47,12 +49,15 @@ build = {
     ["sendpulse.emails"] = "lua/sendpulse/emails.lua",
     ["sendpulse.engine"] = "lua/sendpulse/engine.lua",
     ["sendpulse.pacers"] = "lua/sendpulse/pacers.lua",
+    ["sendpulse.pacers.redis"] = "lua/sendpulse/pacers/redis.lua",
     ["sendpulse.paging"] = "lua/sendpulse/paging.lua",
     ["sendpulse.push"] = "lua/sendpulse/push.lua",
+    ["sendpulse.redis"] = "lua/sendpulse/redis.lua",
     ["sendpulse.senders"] = "lua/sendpulse/senders.lua",
     ["sendpulse.sms"] = "lua/sendpulse/sms.lua",
     ["sendpulse.smtp"] = "lua/sendpulse/smtp.lua",
     ["sendpulse.stores"] = "lua/sendpulse/stores.lua",
+    ["sendpulse.stores.redis"] = "lua/sendpulse/stores/redis.lua",
     ["sendpulse.templates"] = "lua/sendpulse/templates.lua",
     ["sendpulse.transport.ngx"] = "lua/sendpulse/transport/ngx.lua",
     ["sendpulse.util"] = "lua/sendpulse/util.lua",
