@@ -17,6 +17,8 @@ STD      := -std=gnu99
 LUA_INC  ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 JIT_INC  ?= $(shell pkg-config --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
 CURL_LIBS ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+# OpenSSL: the Redis client's TLS (csrc/redis.c)
+SSL_LIBS ?= $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 
 SRC := $(wildcard csrc/*.c)
 HDR := $(wildcard csrc/*.h)
@@ -27,7 +29,8 @@ SANDBOX_DIR ?= build/sandbox
 DEB_PACKAGES := gcc make pkg-config curl openssl ca-certificates \
 	lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted \
 	luarocks lua-check nginx libnginx-mod-http-lua luajit2 \
-	libluajit2-5.1-dev lua-socket lua-ldoc
+	libluajit2-5.1-dev lua-socket lua-ldoc libssl-dev redis-server faketime \
+	lua-nginx-redis
 
 .PHONY: all jit test demo lint deps sandbox sandbox-stop clean install \
 	asan test-asan valgrind soak docs fuzz fuzz-deps fuzz-regressions bench
@@ -38,12 +41,12 @@ jit: build-jit/sendpulse/core.so
 
 build/sendpulse/core.so: $(SRC) $(HDR)
 	@mkdir -p $(@D)
-	$(CC) $(STD) $(CFLAGS) $(WARN) -fPIC -shared $(LUA_INC) -o $@ $(SRC) $(CURL_LIBS)
+	$(CC) $(STD) $(CFLAGS) $(WARN) -fPIC -shared $(LUA_INC) -o $@ $(SRC) $(CURL_LIBS) $(SSL_LIBS)
 
 # No -llua: the symbols come from the host (luajit or nginx).
 build-jit/sendpulse/core.so: $(SRC) $(HDR)
 	@mkdir -p $(@D)
-	$(CC) $(STD) $(CFLAGS) $(WARN) -fPIC -shared $(JIT_INC) -o $@ $(SRC) $(CURL_LIBS)
+	$(CC) $(STD) $(CFLAGS) $(WARN) -fPIC -shared $(JIT_INC) -o $@ $(SRC) $(CURL_LIBS) $(SSL_LIBS)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build of the core.
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -51,7 +54,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 asan: build-asan/sendpulse/core.so
 build-asan/sendpulse/core.so: $(SRC) $(HDR)
 	@mkdir -p $(@D)
-	$(CC) $(STD) -O1 -g $(WARN) $(SAN_FLAGS) -fPIC -shared $(LUA_INC) -o $@ $(SRC) $(CURL_LIBS)
+	$(CC) $(STD) -O1 -g $(WARN) $(SAN_FLAGS) -fPIC -shared $(LUA_INC) -o $@ $(SRC) $(CURL_LIBS) $(SSL_LIBS)
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

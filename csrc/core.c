@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sendpulse.h"
+#include "redis.h"
 
 /* ======================================================================
  * Options: one row per option, read by one loop (parse_options)
@@ -550,6 +551,7 @@ LUALIB_API int luaopen_sendpulse_core(lua_State *L)
 	lua_setfield(L, -2, "array_mt");
 	sp_errors_register(L);
 	sp_failure_codes_register(L);
+	sp_redis_register(L);
 	luaL_getmetatable(L, SP_CALL_MT);	/* for drivers: call.run ... */
 	lua_getfield(L, -1, "__index");
 	lua_setfield(L, -3, "call_methods");

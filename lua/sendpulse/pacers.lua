@@ -28,4 +28,12 @@ function _M.ngx_shared(dict_name)
   return require("sendpulse.pacers.ngx_shared").new(dict_name)
 end
 
+--- Redis: one rate budget for a fleet of hosts, timed by the Redis
+-- server's clock (see `sendpulse.pacers.redis`).
+-- @tparam table opts as `sendpulse.stores.redis`
+-- @treturn table the pacer
+function _M.redis(opts)
+  return require("sendpulse.pacers.redis").new(opts)
+end
+
 return _M

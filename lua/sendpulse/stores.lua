@@ -47,4 +47,13 @@ function _M.ngx_shared(dict_name, opts)
   return require("sendpulse.stores.ngx_shared").new(dict_name, opts)
 end
 
+--- Redis: one token for a fleet of hosts (see `sendpulse.stores.redis`).
+-- @tparam table opts `url` (`redis://[:password@]host:port/db`,
+--   `rediss://` for TLS) or `host`, `port`, `password`, `db`, `tls`,
+--   `ca_file`, `timeout`, `prefix`
+-- @treturn table the store
+function _M.redis(opts)
+  return require("sendpulse.stores.redis").new(opts)
+end
+
 return _M

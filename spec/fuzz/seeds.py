@@ -267,3 +267,42 @@ calls = {
 for k, v in calls.items(): put('call', k, v)
 dict_('call', json_tokens + keys + ['\n', ' ', '- ', 'O 0 2 G\n', 'O 1 2 G\n', 'K 0 2 P\n', 'O 1 0 D\n', 'F 28 1 ', 'F 7 0 ', '200 - ', '201 - ', '204 - ', '401 - ', '429 ', '500 - ', '503 - ',
     T, '"Bearer"', '"expires_in":', '1e-9', '0.5', '1', 'Cl1ent/Secret+Value=', 'ApiKey-0123456789abcdef', 'eyStoredToken.abc.def 600\n', '2020202020'])
+
+# ---------------- resp (Redis replies; first byte: max_reply selector) ----
+U = b'\xff'   # 512 MiB: no size limit
+S = b'\x08'   # 64 + 8 * 8 = 128 bytes
+def bulk(s): return b'$%d\r\n%s\r\n' % (len(s), s)
+resp = {
+ 'status_ok': U + b'+OK\r\n',
+ 'pong': U + b'+PONG\r\n',
+ 'error': U + b"-ERR unknown command 'X', with args beginning with: \r\n",
+ 'noscript': U + b'-NOSCRIPT No matching script. Please use EVAL.\r\n',
+ 'wrongpass': U + b'-WRONGPASS invalid username-password pair or user is disabled.\r\n',
+ 'integer': U + b':1000\r\n',
+ 'integer_min': U + b':-9223372036854775808\r\n',
+ 'integer_max': U + b':9223372036854775807\r\n',
+ 'integer_over': U + b':9223372036854775808\r\n',
+ 'bulk': U + bulk(b'eyJhbGciOiJIUzI1NiJ9.e30.c2ln'),
+ 'bulk_binary': U + bulk(b'a\r\nb\x00c\r\n\xff'),
+ 'bulk_empty': U + b'$0\r\n\r\n',
+ 'bulk_nil': U + b'$-1\r\n',
+ 'bulk_short': U + b'$10\r\nabc',
+ 'array_nil': U + b'*-1\r\n',
+ 'array_empty': U + b'*0\r\n',
+ 'get_script': U + b'*2\r\n' + bulk(b'TOKEN') + b':59000\r\n',
+ 'time': U + b'*2\r\n' + bulk(b'1796190000') + bulk(b'123456'),
+ 'refused': U + b'*2\r\n:63943000000\r\n:3\r\n',
+ 'nested': U + b'*6\r\n:1\r\n$3\r\ntwo\r\n$-1\r\n*2\r\n:3\r\n*1\r\n$4\r\nfour\r\n-ERR E5\r\n*0\r\n',
+ 'deep': U + b'*1\r\n' * 33 + b':1\r\n',
+ 'deep_ok': U + b'*1\r\n' * 32 + b':1\r\n',
+ 'limit_bulk': S + bulk(b'x' * 200),
+ 'limit_array': S + b'*100\r\n' + b':1\r\n' * 100,
+ 'bare_lf': U + b'+OK\n',
+ 'cr_inside': U + b'+O\rK\r\n',
+ 'two_replies': U + b'+OK\r\n+OK\r\n',
+ 'unknown_type': U + b'%1\r\n',
+}
+for k, v in resp.items(): put('resp', k, v)
+dict_('resp', ['\r\n', '+', '-', ':', '$', '*', '$-1\r\n', '*-1\r\n', '*0\r\n', '$0\r\n\r\n', '+OK\r\n', '-ERR ', ':0\r\n', ':-1\r\n',
+    '9223372036854775807', '-9223372036854775808', '9223372036854775808', '00000000000000000001', '-0', '\n', '\r', '\x00', '\xff',
+    '*1\r\n', '*2\r\n', '$3\r\nabc\r\n', 'NOSCRIPT', 'WRONGPASS', 'NOAUTH'])

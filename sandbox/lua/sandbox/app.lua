@@ -3,7 +3,8 @@
 -- Every API (non-admin) request goes through, in order:
 --   1. stats.record_arrival   counters, request log, peak rate
 --   2. faults.take/apply      an armed fault takes the request over
---   3. ratelimit.admit        429 when over config.rate_limit per second
+--   3. ratelimit.admit        429 when over a quota (config.per_day,
+--                             per_minute) or config.rate_limit per second
 --   4. public routes          POST /oauth/access_token needs no token
 --   5. auth.is_authorized     401 without a valid Bearer token or API key
 --   6. routing                404 unknown path, 405 wrong method, handler
@@ -200,9 +201,10 @@ local function process(req, delayed)
         req.time = ngx.now() -- a fault's delay has passed since arrival
     end
 
-    if not ratelimit.admit(req.time) then
+    local admitted, limit, retry_after = ratelimit.admit(req.time)
+    if not admitted then
         stats.count_rejected_429()
-        return ratelimit.too_many_requests()
+        return ratelimit.too_many_requests(limit, retry_after)
     end
 
     local route, params, allow, public = api_routes:resolve(req.method, req.path)

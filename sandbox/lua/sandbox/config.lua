@@ -6,6 +6,7 @@ local pairs = pairs
 local ipairs = ipairs
 local tostring = tostring
 local table_sort = table.sort
+local math_floor = math.floor
 
 local util = require "sandbox.util"
 
@@ -21,12 +22,16 @@ _M.DEFAULT_RATE_LIMIT = 10
 -- applies immediately.
 _M.token_lifetime = _M.DEFAULT_TOKEN_LIFETIME -- seconds
 _M.rate_limit = _M.DEFAULT_RATE_LIMIT         -- requests per second, 0 = off
+_M.per_minute = 0                             -- quota per sliding minute, 0 = off
+_M.per_day = 0                                -- quota per UTC day, 0 = off
 _M.accounts = {}                              -- client_id -> client_secret
 _M.api_keys = {}                              -- api key -> true
 
 function _M.reset()
     _M.token_lifetime = _M.DEFAULT_TOKEN_LIFETIME
     _M.rate_limit = _M.DEFAULT_RATE_LIMIT
+    _M.per_minute = 0
+    _M.per_day = 0
     _M.accounts = { [_M.DEFAULT_CLIENT_ID] = _M.DEFAULT_CLIENT_SECRET }
     _M.api_keys = { [_M.DEFAULT_API_KEY] = true }
 end
@@ -48,6 +53,8 @@ function _M.describe()
     return {
         token_lifetime = _M.token_lifetime,
         rate_limit = _M.rate_limit,
+        per_minute = _M.per_minute,
+        per_day = _M.per_day,
         accounts = ids,
         api_keys = n_keys,
     }
@@ -77,6 +84,12 @@ function _M.update(changes)
     if rate ~= nil and (type(rate) ~= "number" or rate < 0) then
         return nil, "rate_limit must be a number >= 0 (0 turns it off)"
     end
+    for _, name in ipairs({ "per_minute", "per_day" }) do
+        local v = changes[name]
+        if v ~= nil and (type(v) ~= "number" or v < 0 or v ~= math_floor(v)) then
+            return nil, name .. " must be an integer >= 0 (0 turns the quota off)"
+        end
+    end
     if accounts ~= nil and not is_string_map(accounts) then
         return nil, "accounts must be an object mapping client_id to client_secret"
     end
@@ -97,6 +110,12 @@ function _M.update(changes)
     end
     if rate ~= nil then
         _M.rate_limit = rate
+    end
+    if changes.per_minute ~= nil then
+        _M.per_minute = changes.per_minute
+    end
+    if changes.per_day ~= nil then
+        _M.per_day = changes.per_day
     end
     if accounts ~= nil then
         for id, secret in pairs(accounts) do

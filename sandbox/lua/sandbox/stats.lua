@@ -5,6 +5,7 @@
 local type = type
 local pairs = pairs
 local util = require "sandbox.util"
+local ratelimit = require "sandbox.ratelimit"
 
 local math_max = math.max
 
@@ -101,6 +102,7 @@ function _M.snapshot()
         rejected_429 = counters.rejected_429,
         faults_applied = counters.faults_applied,
         peak_per_second = peak_per_second,
+        limits = ratelimit.snapshot(),
         requests = requests, -- an empty table encodes as {}
     }
 end
