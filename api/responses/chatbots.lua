@@ -8,43 +8,43 @@
 return function(null, array) -- luacheck: ignore 212
 local S = {}
 S[1] = { t = "boolean" }
-S[2] = { t = "integer" }
-S[3] = { i = S[2], t = "array", x = { 1, 3, 5 } }
+S[2] = { t = "integer", x = -1 }
+S[3] = { t = "string", x = "messengers500" }
 S[4] = { t = "boolean", x = false }
-S[5] = { t = "integer", x = -1 }
-S[6] = { t = "string", x = "messengers500" }
-S[7] = { t = "string", x = "2026-01-15T11:11:11.000Z" }
-S[8] = { t = "integer", x = 500 }
-S[9] = { branding = S[4], code = S[6], expired_at = S[7], is_exceeded = S[4], is_expired = S[1], max_bots = S[5], max_contacts = S[8], max_messages = S[5], max_tags = S[5], max_variables = S[5] }
-S[10] = { p = S[9], t = "object" }
-S[11] = { active_count_by_current_tariff_period = S[2], active_count_by_last_month = S[2], bots = S[2], contacts = S[2], messages = S[2], variables = S[2] }
-S[12] = { p = S[11], t = "object" }
-S[13] = { services = S[3], statistics = S[12], tariff = S[10] }
+S[5] = { t = "string", x = "2026-01-15T11:11:11.000Z" }
+S[6] = { t = "integer", x = 500 }
+S[7] = { branding = S[4], code = S[3], expired_at = S[5], is_exceeded = S[4], is_expired = S[1], max_bots = S[2], max_contacts = S[6], max_messages = S[2], max_tags = S[2], max_variables = S[2] }
+S[8] = { p = S[7], t = "object" }
+S[9] = { t = "integer" }
+S[10] = { active_count_by_current_tariff_period = S[9], active_count_by_last_month = S[9], bots = S[9], contacts = S[9], messages = S[9], variables = S[9] }
+S[11] = { p = S[10], t = "object" }
+S[12] = { i = S[9], t = "array", x = { 1, 3, 5 } }
+S[13] = { services = S[12], statistics = S[11], tariff = S[8] }
 S[14] = { p = S[13] }
 S[15] = { data = S[14], success = S[1] }
 S[16] = { p = S[15], t = "object" }
-S[17] = { e = { 3, 4 }, t = "integer" }
-S[18] = { t = "string" }
-S[19] = { access_token = S[18], id = S[2], name = S[18], username = S[18] }
-S[20] = { p = S[19], t = "object" }
-S[21] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
-S[22] = { total = S[2], unread = S[2] }
-S[23] = { p = S[22], t = "object" }
-S[24] = { channel_data = S[20], created_at = S[21], id = S[18], inbox = S[23], status = S[17] }
+S[17] = { t = "string" }
+S[18] = { access_token = S[17], id = S[9], name = S[17], username = S[17] }
+S[19] = { p = S[18], t = "object" }
+S[20] = { e = { 3, 4 }, t = "integer" }
+S[21] = { total = S[9], unread = S[9] }
+S[22] = { p = S[21], t = "object" }
+S[23] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
+S[24] = { channel_data = S[19], created_at = S[23], id = S[17], inbox = S[22], status = S[20] }
 S[25] = { p = S[24] }
 S[26] = { i = S[25], t = "array" }
 S[27] = { data = S[26], success = S[1] }
 S[28] = { p = S[27], t = "object" }
-S[29] = { e = { "asc", "desc" }, t = "string" }
-S[30] = { date = S[21], text = S[18] }
-S[31] = { p = S[30], t = "object" }
-S[32] = { full_name = S[18], id = S[18], profile_pic = S[18] }
-S[33] = { p = S[32], t = "object" }
-S[34] = { _id = S[18], bot_id = S[18], contact = S[33], created_at = S[21], inbox_unread_count = S[2], is_chat_opened = S[1], last_inbox_message = S[31], last_outbox_message = S[31], service = S[2], updated_at = S[21], user_id = S[2] }
-S[35] = { p = S[34] }
-S[36] = { i = S[35], t = "array" }
-S[37] = { t = "object" }
-S[38] = { list = S[36], order = S[29], search_after = S[18], size = S[2], sort = S[37], total = S[2] }
+S[29] = { t = "object" }
+S[30] = { e = { "asc", "desc" }, t = "string" }
+S[31] = { date = S[23], text = S[17] }
+S[32] = { p = S[31], t = "object" }
+S[33] = { full_name = S[17], id = S[17], profile_pic = S[17] }
+S[34] = { p = S[33], t = "object" }
+S[35] = { _id = S[17], bot_id = S[17], contact = S[34], created_at = S[23], inbox_unread_count = S[9], is_chat_opened = S[1], last_inbox_message = S[32], last_outbox_message = S[32], service = S[9], updated_at = S[23], user_id = S[9] }
+S[36] = { p = S[35] }
+S[37] = { i = S[36], t = "array" }
+S[38] = { list = S[37], order = S[30], search_after = S[17], size = S[9], sort = S[29], total = S[9] }
 S[39] = { p = S[38], t = "object" }
 S[40] = { data = S[39], success = S[1] }
 S[41] = { p = S[40], t = "object" }

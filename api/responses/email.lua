@@ -50,11 +50,11 @@ S[39] = { i = S[1], t = "array" }
 S[40] = { id = S[2], name = S[1], status = S[2] }
 S[41] = { p = S[40], t = "object" }
 S[42] = { i = S[41], t = "array" }
-S[43] = { t = "integer", x = 1 }
+S[43] = { t = "integer", x = 13 }
 S[44] = { t = "integer", x = 245587 }
 S[45] = { t = "string", x = "0.0044" }
-S[46] = { t = "integer", x = 13 }
-S[47] = { count = S[43], id = S[44], ovedraft_currency = S[35], overdraft_price = S[45], status = S[46], tariff_email_qty = S[43] }
+S[46] = { t = "integer", x = 1 }
+S[47] = { count = S[46], id = S[44], ovedraft_currency = S[35], overdraft_price = S[45], status = S[43], tariff_email_qty = S[46] }
 S[48] = { p = S[47], t = "object" }
 S[49] = { id = S[2], result = S[8] }
 S[50] = { p = S[49], t = "object" }
@@ -80,60 +80,60 @@ S[69] = { i = S[68], t = "array" }
 S[70] = { email = S[1], name = S[1] }
 S[71] = { p = S[70], t = "object" }
 S[72] = { i = S[71], t = "array" }
-S[73] = { t = "integer", x = 7043663 }
-S[74] = { t = "string", x = "test1" }
-S[75] = { t = "string", x = "#f0f4f6" }
-S[76] = { t = "integer", x = 2506 }
-S[77] = { color = S[75], id = S[76], name = S[74] }
-S[78] = { p = S[77], t = "object" }
-S[79] = { i = S[78], t = "array" }
+S[73] = { t = "string", x = "test1" }
+S[74] = { t = "string", x = "#f0f4f6" }
+S[75] = { t = "integer", x = 2506 }
+S[76] = { color = S[74], id = S[75], name = S[73] }
+S[77] = { p = S[76], t = "object" }
+S[78] = { i = S[77], t = "array" }
+S[79] = { t = "integer", x = 7043663 }
 S[80] = { t = "string", x = "2.7.3" }
-S[81] = { tags = S[79], user_id = S[73], version = S[80] }
+S[81] = { tags = S[78], user_id = S[79], version = S[80] }
 S[82] = { p = S[81], t = "object" }
-S[83] = { t = "integer", x = 200 }
-S[84] = { t = "string", x = "Request sended to queue" }
-S[85] = { t = "boolean", x = false }
-S[86] = { t = "boolean", x = true }
-S[87] = { t = "string", x = "request_sended_to_queue" }
-S[88] = { t = "string", x = "9621c9bf-f2b2-440a-a2a7-764cfd62f929" }
-S[89] = { code = S[87], description = S[84], failure = S[85], http_code = S[83], queue_id = S[88], success = S[86], user_id = S[73], version = S[80] }
+S[83] = { t = "string", x = "9621c9bf-f2b2-440a-a2a7-764cfd62f929" }
+S[84] = { t = "boolean", x = true }
+S[85] = { t = "integer", x = 200 }
+S[86] = { t = "string", x = "request_sended_to_queue" }
+S[87] = { t = "boolean", x = false }
+S[88] = { t = "string", x = "Request sended to queue" }
+S[89] = { code = S[86], description = S[88], failure = S[87], http_code = S[85], queue_id = S[83], success = S[84], user_id = S[79], version = S[80] }
 S[90] = { p = S[89], t = "object" }
 S[91] = { t = "integer", x = 1042220 }
-S[92] = { real_id = S[91], result = S[86] }
+S[92] = { real_id = S[91], result = S[84] }
 S[93] = { p = S[92], t = "object" }
 S[94] = { id = S[1], name = S[1] }
 S[95] = { p = S[94], t = "object" }
 S[96] = { i = S[95], t = "array" }
-S[97] = { t = "string", x = "SMTP Free" }
-S[98] = { t = "string", x = "2018-11-21 15:05:39" }
-S[99] = { auto_renew = S[43], end_date = S[98], tariff_name = S[97] }
-S[100] = { p = S[99], t = "object" }
-S[101] = { t = "integer", x = 9914 }
-S[102] = { t = "integer", x = 0 }
-S[103] = { t = "string", x = "Pay as you go 10 000" }
-S[104] = { t = "string", x = "2019-04-25 08:03:02" }
-S[105] = { t = "integer", x = 10000 }
-S[106] = { current_subscribers = S[102], emails_left = S[101], finished_time = S[104], maximum_subscribers = S[105], tariff_name = S[103] }
+S[97] = { t = "integer", x = 9914 }
+S[98] = { t = "string", x = "Pay as you go 10 000" }
+S[99] = { t = "integer", x = 10000 }
+S[100] = { t = "string", x = "2019-04-25 08:03:02" }
+S[101] = { t = "integer", x = 0 }
+S[102] = { current_subscribers = S[101], emails_left = S[97], finished_time = S[100], maximum_subscribers = S[99], tariff_name = S[98] }
+S[103] = { p = S[102], t = "object" }
+S[104] = { t = "string", x = "2018-11-21 15:05:39" }
+S[105] = { t = "string", x = "SMTP Free" }
+S[106] = { auto_renew = S[46], end_date = S[104], tariff_name = S[105] }
 S[107] = { p = S[106], t = "object" }
-S[108] = { t = "string", x = "White Label" }
-S[109] = { t = "string", x = "2018-11-30" }
-S[110] = { auto_renew = S[43], end_date = S[109], tariff_name = S[108] }
+S[108] = { t = "string", x = "2018-11-30" }
+S[109] = { t = "string", x = "White Label" }
+S[110] = { auto_renew = S[46], end_date = S[108], tariff_name = S[109] }
 S[111] = { p = S[110], t = "object" }
 S[112] = { t = "string", x = "5.00" }
 S[113] = { t = "string", x = "9.36" }
 S[114] = { bonus = S[112], currency = S[35], main = S[113] }
 S[115] = { p = S[114], t = "object" }
-S[116] = { balance = S[115], email = S[107], push = S[111], smtp = S[100] }
+S[116] = { balance = S[115], email = S[103], push = S[111], smtp = S[107] }
 S[117] = { p = S[116], t = "object" }
-S[118] = { t = "string", x = "https://site.com/callback" }
-S[119] = { t = "string", x = "unsubscribe" }
+S[118] = { t = "string", x = "unsubscribe" }
+S[119] = { t = "string", x = "https://site.com/callback" }
 S[120] = { t = "integer", x = 162242 }
-S[121] = { action = S[119], id = S[120], url = S[118], user_id = S[73] }
+S[121] = { action = S[118], id = S[120], url = S[119], user_id = S[79] }
 S[122] = { p = S[121], t = "object" }
 S[123] = { i = S[122], t = "array" }
-S[124] = { data = S[123], success = S[86] }
+S[124] = { data = S[123], success = S[84] }
 S[125] = { p = S[124], t = "object" }
-S[126] = { data = S[122], success = S[86] }
+S[126] = { data = S[122], success = S[84] }
 S[127] = { p = S[126], t = "object" }
 S[128] = { i = S[8], t = "array" }
 S[129] = { data = S[128], success = S[8] }

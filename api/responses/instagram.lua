@@ -20,29 +20,29 @@ S[10] = { statistics = S[9], tariff = S[7] }
 S[11] = { p = S[10] }
 S[12] = { data = S[11], success = S[1] }
 S[13] = { p = S[12], t = "object" }
-S[14] = { e = { 3, 4 }, t = "integer" }
-S[15] = { id = S[2], name = S[3] }
-S[16] = { p = S[15], t = "object" }
-S[17] = { i = S[16], t = "array" }
-S[18] = { t = { "integer", "null" } }
-S[19] = { t = { "string", "null" } }
-S[20] = { biography = S[19], followers_count = S[18], follows_count = S[18], id = S[2], ig_id = S[2], media_count = S[18], name = S[3], profile_picture_url = S[19], username = S[3], website = S[19] }
-S[21] = { p = S[20], t = "object" }
-S[22] = { height = S[2], is_silhouette = S[1], url = S[3], width = S[2] }
+S[14] = { height = S[2], is_silhouette = S[1], url = S[3], width = S[2] }
+S[15] = { p = S[14], t = "object" }
+S[16] = { data = S[15] }
+S[17] = { p = S[16], t = "object" }
+S[18] = { first_name = S[3], id = S[3], last_name = S[3], name = S[3], name_format = S[3], picture = S[17], short_name = S[3] }
+S[19] = { p = S[18], t = "object" }
+S[20] = { t = { "string", "null" } }
+S[21] = { t = { "integer", "null" } }
+S[22] = { followers_count = S[21], follows_count = S[21], id = S[2], ig_id = S[2], media_count = S[21], profile_picture_url = S[20], username = S[3], website = S[20] }
 S[23] = { p = S[22], t = "object" }
-S[24] = { data = S[23] }
+S[24] = { biography = S[20], followers_count = S[21], follows_count = S[21], id = S[2], ig_id = S[2], media_count = S[21], name = S[3], profile_picture_url = S[20], username = S[3], website = S[20] }
 S[25] = { p = S[24], t = "object" }
-S[26] = { category = S[3], category_list = S[17], id = S[2], instagram_business_account = S[21], name = S[3], picture = S[25] }
+S[26] = { id = S[2], name = S[3] }
 S[27] = { p = S[26], t = "object" }
-S[28] = { first_name = S[3], id = S[3], last_name = S[3], name = S[3], name_format = S[3], picture = S[25], short_name = S[3] }
-S[29] = { p = S[28], t = "object" }
-S[30] = { followers_count = S[18], follows_count = S[18], id = S[2], ig_id = S[2], media_count = S[18], profile_picture_url = S[19], username = S[3], website = S[19] }
-S[31] = { p = S[30], t = "object" }
-S[32] = { fb_user = S[29], ig_page = S[27], ig_user = S[31] }
-S[33] = { p = S[32], t = "object" }
+S[28] = { i = S[27], t = "array" }
+S[29] = { category = S[3], category_list = S[28], id = S[2], instagram_business_account = S[25], name = S[3], picture = S[17] }
+S[30] = { p = S[29], t = "object" }
+S[31] = { fb_user = S[19], ig_page = S[30], ig_user = S[23] }
+S[32] = { p = S[31], t = "object" }
+S[33] = { e = { 3, 4 }, t = "integer" }
 S[34] = { total = S[2], unread = S[2] }
 S[35] = { p = S[34], t = "object" }
-S[36] = { channel_data = S[33], created_at = S[4], id = S[3], inbox = S[35], status = S[14] }
+S[36] = { channel_data = S[32], created_at = S[4], id = S[3], inbox = S[35], status = S[33] }
 S[37] = { p = S[36] }
 S[38] = { i = S[37], t = "array" }
 S[39] = { data = S[38], success = S[1] }
@@ -57,33 +57,33 @@ S[47] = { bot_id = S[3], created_at = S[4], id = S[3], messages = S[46], send_at
 S[48] = { p = S[47] }
 S[49] = { data = S[48], success = S[1] }
 S[50] = { p = S[49], t = "object" }
-S[51] = { e = { 1 }, t = "integer" }
-S[52] = { e = {  }, t = "integer" }
-S[53] = { t = "object", x = { text = "hello" } }
-S[54] = { bot_id = S[3], campaign_id = S[19], contact_id = S[3], created_at = S[4], data = S[53], direction = S[52], id = S[3], status = S[51] }
-S[55] = { p = S[54] }
-S[56] = { e = { 1, 2, 3, 4 }, t = "integer" }
-S[57] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
-S[58] = { i = S[3], t = "array", uniq = true }
-S[59] = { first_name = S[3], id = S[2], last_name = S[19], name = S[3], profile_pic = S[19], user_name = S[19] }
-S[60] = { p = S[59], t = "object" }
-S[61] = { automation_paused_until = S[57], bot_id = S[3], channel_data = S[60], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[56], tags = S[58], variables = S[45] }
+S[51] = { first_name = S[3], id = S[2], last_name = S[20], name = S[3], profile_pic = S[20], user_name = S[20] }
+S[52] = { p = S[51], t = "object" }
+S[53] = { i = S[3], t = "array", uniq = true }
+S[54] = { e = { 1, 2, 3, 4 }, t = "integer" }
+S[55] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
+S[56] = { automation_paused_until = S[55], bot_id = S[3], channel_data = S[52], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[54], tags = S[53], variables = S[45] }
+S[57] = { p = S[56] }
+S[58] = { e = {  }, t = "integer" }
+S[59] = { e = { 1 }, t = "integer" }
+S[60] = { t = "object", x = { text = "hello" } }
+S[61] = { bot_id = S[3], campaign_id = S[20], contact_id = S[3], created_at = S[4], data = S[60], direction = S[58], id = S[3], status = S[59] }
 S[62] = { p = S[61] }
-S[63] = { contact = S[62], inbox_last_message = S[55], inbox_unread = S[2] }
+S[63] = { contact = S[57], inbox_last_message = S[62], inbox_unread = S[2] }
 S[64] = { p = S[63] }
 S[65] = { i = S[64], t = "array" }
 S[66] = { data = S[65], success = S[1] }
 S[67] = { p = S[66], t = "object" }
-S[68] = { i = S[55], t = "array" }
+S[68] = { i = S[62], t = "array" }
 S[69] = { data = S[68], success = S[1] }
 S[70] = { p = S[69], t = "object" }
 S[71] = { S[46], S[45], S[1] }
 S[72] = { any = S[71] }
 S[73] = { data = S[72], success = S[1] }
 S[74] = { p = S[73], t = "object" }
-S[75] = { data = S[62], success = S[1] }
+S[75] = { data = S[57], success = S[1] }
 S[76] = { p = S[75], t = "object" }
-S[77] = { i = S[62], t = "array" }
+S[77] = { i = S[57], t = "array" }
 S[78] = { data = S[77], success = S[1] }
 S[79] = { p = S[78], t = "object" }
 S[80] = { count = S[2] }
@@ -100,7 +100,7 @@ S[90] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
 S[91] = { id = S[3], name = S[3], type = S[90] }
 S[92] = { p = S[91], t = "object" }
 S[93] = { i = S[92], t = "array" }
-S[94] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[52], triggers = S[93] }
+S[94] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[58], triggers = S[93] }
 S[95] = { p = S[94] }
 S[96] = { data = S[95], success = S[1] }
 S[97] = { p = S[96], t = "object" }
@@ -110,15 +110,15 @@ S[100] = { i = S[99], t = "array" }
 S[101] = { data = S[100], success = S[1] }
 S[102] = { p = S[101], t = "object" }
 S[103] = { i = S[3], t = "array" }
-S[104] = { interval = S[2], units = S[52] }
+S[104] = { interval = S[2], units = S[58] }
 S[105] = { p = S[104], t = "object" }
-S[106] = { bot_id = S[3], created_at = S[4], execution = S[105], flow_id = S[19], id = S[3], keywords = S[103], name = S[3], status = S[52], type = S[90] }
+S[106] = { bot_id = S[3], created_at = S[4], execution = S[105], flow_id = S[20], id = S[3], keywords = S[103], name = S[3], status = S[58], type = S[90] }
 S[107] = { p = S[106] }
 S[108] = { i = S[107], t = "array" }
 S[109] = { data = S[108], success = S[1] }
 S[110] = { p = S[109], t = "object" }
 S[111] = { e = {  }, t = "integer", x = 1 }
-S[112] = { bot_id = S[3], created_at = S[4], description = S[19], id = S[3], name = S[3], status = S[52], type = S[52], value_type = S[111] }
+S[112] = { bot_id = S[3], created_at = S[4], description = S[20], id = S[3], name = S[3], status = S[58], type = S[58], value_type = S[111] }
 S[113] = { p = S[112] }
 S[114] = { i = S[113], t = "array" }
 S[115] = { data = S[114], success = S[1] }
@@ -126,9 +126,9 @@ S[116] = { p = S[115], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[87] },
   close_contact_chat = { status = 200, type = "application/json", s = S[74] },
-  create_contact_note = { status = 200, type = "application/json", s = S[55] },
+  create_contact_note = { status = 200, type = "application/json", s = S[62] },
   delete_contact = { status = 200, type = "application/json", s = S[74] },
-  delete_contact_note = { status = 200, type = "application/json", s = S[55] },
+  delete_contact_note = { status = 200, type = "application/json", s = S[62] },
   delete_contact_tag = { status = 200, type = "application/json", s = S[74] },
   delete_contact_variable = { status = 200, type = "application/json", s = S[74] },
   delete_pause_automation = { status = 200, type = "application/json", s = S[74] },
@@ -159,6 +159,6 @@ return {
   set_contact_variable = { status = 200, type = "application/json", s = S[74] },
   set_pause_automation = { status = 200, type = "application/json", s = S[74] },
   un_assign_contact_operators = { status = 200, type = "application/json", s = S[89] },
-  update_contact_note = { status = 200, type = "application/json", s = S[55] },
+  update_contact_note = { status = 200, type = "application/json", s = S[62] },
 }
 end

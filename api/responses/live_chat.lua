@@ -22,16 +22,16 @@ S[12] = { data = S[11], success = S[1] }
 S[13] = { p = S[12], t = "object" }
 S[14] = { t = "object" }
 S[15] = { i = S[14], t = "array" }
-S[16] = { total = S[2], unread = S[2] }
-S[17] = { p = S[16], t = "object" }
-S[18] = { e = { 3, 4 }, t = "integer" }
-S[19] = { disable_trigger_hints = S[1], open_chat_notification = S[1], service_links = S[1], standard_text_settings = S[14] }
-S[20] = { p = S[19], t = "object" }
-S[21] = { t = { "string", "null" }, x = null }
+S[16] = { t = { "string", "null" }, x = null }
+S[17] = { e = { 3, 4 }, t = "integer" }
+S[18] = { disable_trigger_hints = S[1], open_chat_notification = S[1], service_links = S[1], standard_text_settings = S[14] }
+S[19] = { p = S[18], t = "object" }
+S[20] = { total = S[2], unread = S[2] }
+S[21] = { p = S[20], t = "object" }
 S[22] = { t = { "object", "null" }, x = null }
-S[23] = { color = S[3], position = S[3], sp_site = S[21], terms = S[22], title = S[3], website_domain = S[3], website_scheme = S[3], website_url = S[3] }
+S[23] = { color = S[3], position = S[3], sp_site = S[16], terms = S[22], title = S[3], website_domain = S[3], website_scheme = S[3], website_url = S[3] }
 S[24] = { p = S[23], t = "object" }
-S[25] = { avatar = S[21], created_at = S[4], id = S[3], inbox = S[17], name = S[3], settings = S[20], status = S[18], variables = S[15], widget = S[24] }
+S[25] = { avatar = S[16], created_at = S[4], id = S[3], inbox = S[21], name = S[3], settings = S[19], status = S[17], variables = S[15], widget = S[24] }
 S[26] = { p = S[25] }
 S[27] = { i = S[26], t = "array" }
 S[28] = { data = S[27], success = S[1] }
@@ -40,34 +40,34 @@ S[30] = { outgoing_messages_total_count = S[2], subscribed_active_count = S[2], 
 S[31] = { p = S[30], t = "object" }
 S[32] = { data = S[31] }
 S[33] = { p = S[32], t = "object" }
-S[34] = { e = {  }, t = "integer" }
-S[35] = { e = { "text", "image", "document" }, t = "string" }
-S[36] = { e = { 1 }, t = "integer" }
-S[37] = { t = "object", x = { subscriber_id = "d86e2ca7-0000-0000-1111-1f1f32d0f0b1", text = "hello", type = "type" } }
-S[38] = { bot_id = S[3], campaign = S[22], chain = S[22], contact_id = S[3], created_at = S[4], data = S[37], direction = S[34], id = S[3], reject_reason = S[21], status = S[36], type = S[35] }
-S[39] = { p = S[38] }
-S[40] = { full_name = S[3], id = S[2], lang = S[21], url = S[21] }
-S[41] = { p = S[40], t = "object" }
-S[42] = { e = { 1, 2, 3, 4 }, t = "integer" }
-S[43] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
-S[44] = { i = S[3], t = "array", uniq = true }
-S[45] = { automation_paused_until = S[43], bot_id = S[3], channel_data = S[41], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], online = S[1], status = S[42], tags = S[44], variables = S[14] }
+S[34] = { full_name = S[3], id = S[2], lang = S[16], url = S[16] }
+S[35] = { p = S[34], t = "object" }
+S[36] = { i = S[3], t = "array", uniq = true }
+S[37] = { e = { 1, 2, 3, 4 }, t = "integer" }
+S[38] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
+S[39] = { automation_paused_until = S[38], bot_id = S[3], channel_data = S[35], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], online = S[1], status = S[37], tags = S[36], variables = S[14] }
+S[40] = { p = S[39] }
+S[41] = { e = {  }, t = "integer" }
+S[42] = { e = { 1 }, t = "integer" }
+S[43] = { e = { "text", "image", "document" }, t = "string" }
+S[44] = { t = "object", x = { subscriber_id = "d86e2ca7-0000-0000-1111-1f1f32d0f0b1", text = "hello", type = "type" } }
+S[45] = { bot_id = S[3], campaign = S[22], chain = S[22], contact_id = S[3], created_at = S[4], data = S[44], direction = S[41], id = S[3], reject_reason = S[16], status = S[42], type = S[43] }
 S[46] = { p = S[45] }
-S[47] = { contact = S[46], inbox_last_message = S[39], inbox_unread = S[2] }
+S[47] = { contact = S[40], inbox_last_message = S[46], inbox_unread = S[2] }
 S[48] = { p = S[47] }
 S[49] = { i = S[48], t = "array" }
 S[50] = { data = S[49], success = S[1] }
 S[51] = { p = S[50], t = "object" }
-S[52] = { i = S[39], t = "array" }
+S[52] = { i = S[46], t = "array" }
 S[53] = { data = S[52], success = S[1] }
 S[54] = { p = S[53], t = "object" }
 S[55] = { S[15], S[14], S[1], S[3], S[2] }
 S[56] = { any = S[55] }
 S[57] = { data = S[56], success = S[1] }
 S[58] = { p = S[57], t = "object" }
-S[59] = { data = S[46], success = S[1] }
+S[59] = { data = S[40], success = S[1] }
 S[60] = { p = S[59], t = "object" }
-S[61] = { i = S[46], t = "array" }
+S[61] = { i = S[40], t = "array" }
 S[62] = { data = S[61], success = S[1] }
 S[63] = { p = S[62], t = "object" }
 S[64] = { count = S[2] }
@@ -84,7 +84,7 @@ S[74] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
 S[75] = { id = S[3], name = S[3], type = S[74] }
 S[76] = { p = S[75], t = "object" }
 S[77] = { i = S[76], t = "array" }
-S[78] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[34], triggers = S[77] }
+S[78] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[41], triggers = S[77] }
 S[79] = { p = S[78] }
 S[80] = { data = S[79], success = S[1] }
 S[81] = { p = S[80], t = "object" }
@@ -93,18 +93,18 @@ S[83] = { p = S[82] }
 S[84] = { i = S[83], t = "array" }
 S[85] = { data = S[84], success = S[1] }
 S[86] = { p = S[85], t = "object" }
-S[87] = { t = { "string", "null" } }
-S[88] = { i = S[3], t = "array" }
-S[89] = { interval = S[2], units = S[34] }
+S[87] = { i = S[3], t = "array" }
+S[88] = { t = { "string", "null" } }
+S[89] = { interval = S[2], units = S[41] }
 S[90] = { p = S[89], t = "object" }
 S[91] = { e = { 1, 2 }, t = "integer" }
-S[92] = { bot_id = S[3], created_at = S[4], execution = S[90], flow_id = S[87], id = S[3], keywords = S[88], keywords_search_type = S[91], name = S[3], status = S[34], type = S[74] }
+S[92] = { bot_id = S[3], created_at = S[4], execution = S[90], flow_id = S[88], id = S[3], keywords = S[87], keywords_search_type = S[91], name = S[3], status = S[41], type = S[74] }
 S[93] = { p = S[92] }
 S[94] = { i = S[93], t = "array" }
 S[95] = { data = S[94], success = S[1] }
 S[96] = { p = S[95], t = "object" }
 S[97] = { e = {  }, t = "integer", x = 1 }
-S[98] = { bot_id = S[3], created_at = S[4], description = S[87], id = S[3], name = S[3], status = S[34], type = S[34], value_type = S[97] }
+S[98] = { bot_id = S[3], created_at = S[4], description = S[88], id = S[3], name = S[3], status = S[41], type = S[41], value_type = S[97] }
 S[99] = { p = S[98] }
 S[100] = { i = S[99], t = "array" }
 S[101] = { data = S[100], success = S[1] }
@@ -112,9 +112,9 @@ S[102] = { p = S[101], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[71] },
   close_contact_chat = { status = 200, type = "application/json", s = S[58] },
-  create_contact_note = { status = 200, type = "application/json", s = S[39] },
+  create_contact_note = { status = 200, type = "application/json", s = S[46] },
   delete_contact = { status = 200, type = "application/json", s = S[58] },
-  delete_contact_note = { status = 200, type = "application/json", s = S[39] },
+  delete_contact_note = { status = 200, type = "application/json", s = S[46] },
   delete_contact_tag = { status = 200, type = "application/json", s = S[58] },
   delete_contact_variable = { status = 200, type = "application/json", s = S[58] },
   delete_pause_automation = { status = 200, type = "application/json", s = S[58] },
@@ -139,12 +139,12 @@ return {
   open_contact_chat = { status = 200, type = "application/json", s = S[58] },
   run_flow = { status = 200, type = "application/json", s = S[58] },
   run_flow_by_trigger = { status = 200, type = "application/json", s = S[58] },
-  send_contact_message = { status = 200, type = "application/json", s = S[39] },
+  send_contact_message = { status = 200, type = "application/json", s = S[46] },
   set_contact_name = { status = 200, type = "application/json", s = S[58] },
   set_contact_tag = { status = 200, type = "application/json", s = S[58] },
   set_contact_variable = { status = 200, type = "application/json", s = S[58] },
   set_pause_automation = { status = 200, type = "application/json", s = S[58] },
   un_assign_contact_operators = { status = 200, type = "application/json", s = S[73] },
-  update_contact_note = { status = 200, type = "application/json", s = S[39] },
+  update_contact_note = { status = 200, type = "application/json", s = S[46] },
 }
 end

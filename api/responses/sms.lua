@@ -17,9 +17,9 @@ S[7] = { p = S[6], t = "object" }
 S[8] = { t = "integer" }
 S[9] = { campaign_id = S[8], result = S[1] }
 S[10] = { p = S[9], t = "object" }
-S[11] = { t = "number" }
-S[12] = { t = "string" }
-S[13] = { currency = S[12], price = S[11] }
+S[11] = { t = "string" }
+S[12] = { t = "number" }
+S[13] = { currency = S[11], price = S[12] }
 S[14] = { p = S[13], t = "object" }
 S[15] = { data = S[14], result = S[1] }
 S[16] = { p = S[15], t = "object" }
@@ -44,7 +44,7 @@ S[34] = { p = S[33], t = "object" }
 S[35] = { i = S[34], t = "array" }
 S[36] = { campaign_id = S[8], counters = S[4], result = S[1] }
 S[37] = { p = S[36], t = "object" }
-S[38] = { country = S[12], id = S[8], sender = S[12], status = S[8], status_explain = S[12] }
+S[38] = { country = S[11], id = S[8], sender = S[11], status = S[8], status_explain = S[11] }
 S[39] = { p = S[38], t = "object" }
 S[40] = { i = S[39], t = "array" }
 return {

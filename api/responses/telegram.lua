@@ -20,19 +20,19 @@ S[10] = { plan = S[7], statistics = S[9] }
 S[11] = { p = S[10] }
 S[12] = { data = S[11], success = S[1] }
 S[13] = { p = S[12], t = "object" }
-S[14] = { e = { 3, 4 }, t = "integer" }
-S[15] = { id = S[2], name = S[3], username = S[3] }
-S[16] = { p = S[15], t = "object" }
-S[17] = { total = S[2], unread = S[2] }
-S[18] = { p = S[17], t = "object" }
-S[19] = { t = { "string", "null" } }
-S[20] = { command = S[3], description = S[19], flow_id = S[3] }
-S[21] = { p = S[20], t = "object" }
-S[22] = { i = S[21], t = "array" }
-S[23] = { e = { 1, 2 }, t = "integer" }
-S[24] = { commands = S[22], status = S[23] }
+S[14] = { id = S[2], name = S[3], username = S[3] }
+S[15] = { p = S[14], t = "object" }
+S[16] = { e = { 3, 4 }, t = "integer" }
+S[17] = { t = { "string", "null" } }
+S[18] = { command = S[3], description = S[17], flow_id = S[3] }
+S[19] = { p = S[18], t = "object" }
+S[20] = { i = S[19], t = "array" }
+S[21] = { e = { 1, 2 }, t = "integer" }
+S[22] = { commands = S[20], status = S[21] }
+S[23] = { p = S[22], t = "object" }
+S[24] = { total = S[2], unread = S[2] }
 S[25] = { p = S[24], t = "object" }
-S[26] = { channel_data = S[16], commands_menu = S[25], created_at = S[4], id = S[3], inbox = S[18], status = S[14] }
+S[26] = { channel_data = S[15], commands_menu = S[23], created_at = S[4], id = S[3], inbox = S[25], status = S[16] }
 S[27] = { p = S[26] }
 S[28] = { i = S[27], t = "array" }
 S[29] = { data = S[28], success = S[1] }
@@ -47,34 +47,34 @@ S[37] = { bot_id = S[3], created_at = S[4], id = S[3], messages = S[36], send_at
 S[38] = { p = S[37] }
 S[39] = { data = S[38], success = S[1] }
 S[40] = { p = S[39], t = "object" }
-S[41] = { e = { "ma", "ma_chat", "api", "rss", "echo", "jivo", "open_ai", "payment" }, t = "string" }
-S[42] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
-S[43] = { t = { "object", "null" } }
-S[44] = { e = { 1 }, t = "integer" }
-S[45] = { t = "object", x = { text = "hello" } }
-S[46] = { bot_id = S[3], campaign_id = S[19], channel = S[41], contact_id = S[3], created_at = S[4], data = S[45], direction = S[23], id = S[3], sent_by = S[43], status = S[44], type = S[42] }
+S[41] = { first_name = S[3], language_code = S[17], last_name = S[17], name = S[3], username = S[17] }
+S[42] = { p = S[41], t = "object" }
+S[43] = { i = S[3], t = "array", uniq = true }
+S[44] = { e = { 1, 2, 3, 4 }, t = "integer" }
+S[45] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
+S[46] = { automation_paused_until = S[45], bot_id = S[3], channel_data = S[42], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[44], tags = S[43], telegram_id = S[3], variables = S[35] }
 S[47] = { p = S[46] }
-S[48] = { e = { 1, 2, 3, 4 }, t = "integer" }
-S[49] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
-S[50] = { i = S[3], t = "array", uniq = true }
-S[51] = { first_name = S[3], language_code = S[19], last_name = S[19], name = S[3], username = S[19] }
-S[52] = { p = S[51], t = "object" }
-S[53] = { automation_paused_until = S[49], bot_id = S[3], channel_data = S[52], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[48], tags = S[50], telegram_id = S[3], variables = S[35] }
+S[48] = { e = { "ma", "ma_chat", "api", "rss", "echo", "jivo", "open_ai", "payment" }, t = "string" }
+S[49] = { e = { 1 }, t = "integer" }
+S[50] = { t = { "object", "null" } }
+S[51] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
+S[52] = { t = "object", x = { text = "hello" } }
+S[53] = { bot_id = S[3], campaign_id = S[17], channel = S[48], contact_id = S[3], created_at = S[4], data = S[52], direction = S[21], id = S[3], sent_by = S[50], status = S[49], type = S[51] }
 S[54] = { p = S[53] }
-S[55] = { contact = S[54], inbox_last_message = S[47], inbox_unread = S[2] }
+S[55] = { contact = S[47], inbox_last_message = S[54], inbox_unread = S[2] }
 S[56] = { p = S[55] }
 S[57] = { data = S[56], success = S[1] }
 S[58] = { p = S[57], t = "object" }
-S[59] = { i = S[47], t = "array" }
+S[59] = { i = S[54], t = "array" }
 S[60] = { data = S[59], success = S[1] }
 S[61] = { p = S[60], t = "object" }
 S[62] = { S[36], S[35], S[1] }
 S[63] = { any = S[62] }
 S[64] = { data = S[63], success = S[1] }
 S[65] = { p = S[64], t = "object" }
-S[66] = { data = S[54], success = S[1] }
+S[66] = { data = S[47], success = S[1] }
 S[67] = { p = S[66], t = "object" }
-S[68] = { i = S[54], t = "array" }
+S[68] = { i = S[47], t = "array" }
 S[69] = { data = S[68], success = S[1] }
 S[70] = { p = S[69], t = "object" }
 S[71] = { count = S[2] }
@@ -91,7 +91,7 @@ S[81] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
 S[82] = { id = S[3], name = S[3], type = S[81] }
 S[83] = { p = S[82], t = "object" }
 S[84] = { i = S[83], t = "array" }
-S[85] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[23], triggers = S[84] }
+S[85] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[21], triggers = S[84] }
 S[86] = { p = S[85] }
 S[87] = { data = S[86], success = S[1] }
 S[88] = { p = S[87], t = "object" }
@@ -104,21 +104,21 @@ S[94] = { i = S[3], t = "array" }
 S[95] = { e = { 1, 2, 3 }, t = "integer" }
 S[96] = { interval = S[2], units = S[95] }
 S[97] = { p = S[96], t = "object" }
-S[98] = { bot_id = S[3], created_at = S[4], execution = S[97], flow_id = S[19], id = S[3], keywords = S[94], name = S[3], status = S[23], type = S[81] }
+S[98] = { bot_id = S[3], created_at = S[4], execution = S[97], flow_id = S[17], id = S[3], keywords = S[94], name = S[3], status = S[21], type = S[81] }
 S[99] = { p = S[98] }
 S[100] = { data = S[99], success = S[1] }
 S[101] = { p = S[100], t = "object" }
 S[102] = { e = { 1, 2, 3, 4, 5, 6, 7 }, t = "integer", x = 1 }
-S[103] = { bot_id = S[3], created_at = S[4], description = S[19], id = S[3], name = S[3], status = S[23], type = S[23], value_type = S[102] }
+S[103] = { bot_id = S[3], created_at = S[4], description = S[17], id = S[3], name = S[3], status = S[21], type = S[21], value_type = S[102] }
 S[104] = { p = S[103] }
 S[105] = { data = S[104], success = S[1] }
 S[106] = { p = S[105], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[78] },
   close_contact_chat = { status = 200, type = "application/json", s = S[65] },
-  create_contact_note = { status = 200, type = "application/json", s = S[47] },
+  create_contact_note = { status = 200, type = "application/json", s = S[54] },
   delete_contact = { status = 200, type = "application/json", s = S[65] },
-  delete_contact_note = { status = 200, type = "application/json", s = S[47] },
+  delete_contact_note = { status = 200, type = "application/json", s = S[54] },
   delete_contact_tag = { status = 200, type = "application/json", s = S[65] },
   delete_contact_variable = { status = 200, type = "application/json", s = S[65] },
   delete_pause_automation = { status = 200, type = "application/json", s = S[65] },
@@ -152,6 +152,6 @@ return {
   set_contact_variable = { status = 200, type = "application/json", s = S[65] },
   set_pause_automation = { status = 200, type = "application/json", s = S[65] },
   un_assign_contact_operators = { status = 200, type = "application/json", s = S[80] },
-  update_contact_note = { status = 200, type = "application/json", s = S[47] },
+  update_contact_note = { status = 200, type = "application/json", s = S[54] },
 }
 end

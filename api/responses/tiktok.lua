@@ -20,14 +20,14 @@ S[10] = { statistics = S[9], tariff = S[7] }
 S[11] = { p = S[10] }
 S[12] = { data = S[11], success = S[1] }
 S[13] = { p = S[12], t = "object" }
-S[14] = { e = { 3, 4 }, t = "integer" }
-S[15] = { display_name = S[3], profile_deep_link = S[3], username = S[3] }
-S[16] = { p = S[15], t = "object" }
-S[17] = { account = S[16] }
-S[18] = { p = S[17], t = "object" }
+S[14] = { display_name = S[3], profile_deep_link = S[3], username = S[3] }
+S[15] = { p = S[14], t = "object" }
+S[16] = { account = S[15] }
+S[17] = { p = S[16], t = "object" }
+S[18] = { e = { 3, 4 }, t = "integer" }
 S[19] = { total = S[2], unread = S[2] }
 S[20] = { p = S[19], t = "object" }
-S[21] = { channel_data = S[18], created_at = S[4], id = S[3], inbox = S[20], status = S[14] }
+S[21] = { channel_data = S[17], created_at = S[4], id = S[3], inbox = S[20], status = S[18] }
 S[22] = { p = S[21] }
 S[23] = { i = S[22], t = "array" }
 S[24] = { data = S[23], success = S[1] }
@@ -42,34 +42,34 @@ S[32] = { bot_id = S[3], created_at = S[4], id = S[3], messages = S[31], send_at
 S[33] = { p = S[32] }
 S[34] = { data = S[33], success = S[1] }
 S[35] = { p = S[34], t = "object" }
-S[36] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
-S[37] = { t = { "string", "null" } }
-S[38] = { e = {  }, t = "integer" }
-S[39] = { t = "object", x = { text = "hello" } }
-S[40] = { bot_id = S[3], campaign_id = S[37], contact_id = S[3], created_at = S[4], data = S[39], direction = S[38], id = S[3], status = S[36] }
-S[41] = { p = S[40] }
-S[42] = { e = { 1, 2, 3, 4 }, t = "integer" }
-S[43] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
-S[44] = { i = S[3], t = "array", uniq = true }
-S[45] = { conversation_id = S[3], display_name = S[3], id = S[3], profile_image = S[37], username = S[3] }
-S[46] = { p = S[45], t = "object" }
-S[47] = { automation_paused_until = S[43], bot_id = S[3], channel_data = S[46], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[42], tags = S[44], variables = S[30] }
+S[36] = { t = { "string", "null" } }
+S[37] = { conversation_id = S[3], display_name = S[3], id = S[3], profile_image = S[36], username = S[3] }
+S[38] = { p = S[37], t = "object" }
+S[39] = { i = S[3], t = "array", uniq = true }
+S[40] = { e = { 1, 2, 3, 4 }, t = "integer" }
+S[41] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
+S[42] = { automation_paused_until = S[41], bot_id = S[3], channel_data = S[38], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[40], tags = S[39], variables = S[30] }
+S[43] = { p = S[42] }
+S[44] = { e = {  }, t = "integer" }
+S[45] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
+S[46] = { t = "object", x = { text = "hello" } }
+S[47] = { bot_id = S[3], campaign_id = S[36], contact_id = S[3], created_at = S[4], data = S[46], direction = S[44], id = S[3], status = S[45] }
 S[48] = { p = S[47] }
-S[49] = { contact = S[48], inbox_last_message = S[41], inbox_unread = S[2] }
+S[49] = { contact = S[43], inbox_last_message = S[48], inbox_unread = S[2] }
 S[50] = { p = S[49] }
 S[51] = { i = S[50], t = "array" }
 S[52] = { data = S[51], success = S[1] }
 S[53] = { p = S[52], t = "object" }
-S[54] = { i = S[41], t = "array" }
+S[54] = { i = S[48], t = "array" }
 S[55] = { data = S[54], success = S[1] }
 S[56] = { p = S[55], t = "object" }
 S[57] = { S[31], S[30], S[1] }
 S[58] = { any = S[57] }
 S[59] = { data = S[58], success = S[1] }
 S[60] = { p = S[59], t = "object" }
-S[61] = { data = S[48], success = S[1] }
+S[61] = { data = S[43], success = S[1] }
 S[62] = { p = S[61], t = "object" }
-S[63] = { i = S[48], t = "array" }
+S[63] = { i = S[43], t = "array" }
 S[64] = { data = S[63], success = S[1] }
 S[65] = { p = S[64], t = "object" }
 S[66] = { count = S[2] }
@@ -86,7 +86,7 @@ S[76] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
 S[77] = { id = S[3], name = S[3], type = S[76] }
 S[78] = { p = S[77], t = "object" }
 S[79] = { i = S[78], t = "array" }
-S[80] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[38], triggers = S[79] }
+S[80] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[44], triggers = S[79] }
 S[81] = { p = S[80] }
 S[82] = { data = S[81], success = S[1] }
 S[83] = { p = S[82], t = "object" }
@@ -96,15 +96,15 @@ S[86] = { i = S[85], t = "array" }
 S[87] = { data = S[86], success = S[1] }
 S[88] = { p = S[87], t = "object" }
 S[89] = { i = S[3], t = "array" }
-S[90] = { interval = S[2], units = S[38] }
+S[90] = { interval = S[2], units = S[44] }
 S[91] = { p = S[90], t = "object" }
-S[92] = { bot_id = S[3], created_at = S[4], execution = S[91], flow_id = S[37], id = S[3], keywords = S[89], name = S[3], status = S[38], type = S[76] }
+S[92] = { bot_id = S[3], created_at = S[4], execution = S[91], flow_id = S[36], id = S[3], keywords = S[89], name = S[3], status = S[44], type = S[76] }
 S[93] = { p = S[92] }
 S[94] = { i = S[93], t = "array" }
 S[95] = { data = S[94], success = S[1] }
 S[96] = { p = S[95], t = "object" }
 S[97] = { e = {  }, t = "integer", x = 1 }
-S[98] = { bot_id = S[3], created_at = S[4], description = S[37], id = S[3], name = S[3], status = S[38], type = S[38], value_type = S[97] }
+S[98] = { bot_id = S[3], created_at = S[4], description = S[36], id = S[3], name = S[3], status = S[44], type = S[44], value_type = S[97] }
 S[99] = { p = S[98] }
 S[100] = { i = S[99], t = "array" }
 S[101] = { data = S[100], success = S[1] }
@@ -112,9 +112,9 @@ S[102] = { p = S[101], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[73] },
   close_contact_chat = { status = 200, type = "application/json", s = S[60] },
-  create_contact_note = { status = 200, type = "application/json", s = S[41] },
+  create_contact_note = { status = 200, type = "application/json", s = S[48] },
   delete_contact = { status = 200, type = "application/json", s = S[60] },
-  delete_contact_note = { status = 200, type = "application/json", s = S[41] },
+  delete_contact_note = { status = 200, type = "application/json", s = S[48] },
   delete_contact_tag = { status = 200, type = "application/json", s = S[60] },
   delete_contact_variable = { status = 200, type = "application/json", s = S[60] },
   delete_pause_automation = { status = 200, type = "application/json", s = S[60] },
@@ -145,6 +145,6 @@ return {
   set_contact_variable = { status = 200, type = "application/json", s = S[60] },
   set_pause_automation = { status = 200, type = "application/json", s = S[60] },
   un_assign_contact_operators = { status = 200, type = "application/json", s = S[75] },
-  update_contact_note = { status = 200, type = "application/json", s = S[41] },
+  update_contact_note = { status = 200, type = "application/json", s = S[48] },
 }
 end

@@ -20,19 +20,19 @@ S[10] = { statistics = S[9], tariff = S[7] }
 S[11] = { p = S[10] }
 S[12] = { data = S[11], success = S[1] }
 S[13] = { p = S[12], t = "object" }
-S[14] = { e = { 3, 4 }, t = "integer" }
-S[15] = { t = { "number", "null" } }
-S[16] = { lat = S[15], lon = S[15] }
-S[17] = { p = S[16], t = "object" }
-S[18] = { t = { "string", "null" } }
-S[19] = { i = S[3], t = { "array", "null" } }
-S[20] = { background = S[18], category = S[3], country = S[3], event_types = S[19], icon = S[3], id = S[3], location = S[17], name = S[3], subcategory = S[3], uri = S[3], webhook = S[18] }
-S[21] = { p = S[20], t = "object" }
-S[22] = { vb_account_info = S[21] }
-S[23] = { p = S[22], t = "object" }
+S[14] = { t = { "number", "null" } }
+S[15] = { lat = S[14], lon = S[14] }
+S[16] = { p = S[15], t = "object" }
+S[17] = { t = { "string", "null" } }
+S[18] = { i = S[3], t = { "array", "null" } }
+S[19] = { background = S[17], category = S[3], country = S[3], event_types = S[18], icon = S[3], id = S[3], location = S[16], name = S[3], subcategory = S[3], uri = S[3], webhook = S[17] }
+S[20] = { p = S[19], t = "object" }
+S[21] = { vb_account_info = S[20] }
+S[22] = { p = S[21], t = "object" }
+S[23] = { e = { 3, 4 }, t = "integer" }
 S[24] = { total = S[2], unread = S[2] }
 S[25] = { p = S[24], t = "object" }
-S[26] = { channel_data = S[23], created_at = S[4], id = S[3], inbox = S[25], status = S[14] }
+S[26] = { channel_data = S[22], created_at = S[4], id = S[3], inbox = S[25], status = S[23] }
 S[27] = { p = S[26] }
 S[28] = { i = S[27], t = "array" }
 S[29] = { data = S[28], success = S[1] }
@@ -47,33 +47,33 @@ S[37] = { bot_id = S[3], created_at = S[4], id = S[3], messages = S[36], send_at
 S[38] = { p = S[37] }
 S[39] = { data = S[38], success = S[1] }
 S[40] = { p = S[39], t = "object" }
-S[41] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
-S[42] = { e = {  }, t = "integer" }
-S[43] = { t = "object", x = { text = "hello" } }
-S[44] = { bot_id = S[3], campaign_id = S[18], contact_id = S[3], created_at = S[4], data = S[43], direction = S[42], id = S[3], status = S[41] }
-S[45] = { p = S[44] }
-S[46] = { e = { 1, 2, 3, 4 }, t = "integer" }
-S[47] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
-S[48] = { i = S[3], t = "array", uniq = true }
-S[49] = { avatar = S[18], country = S[3], id = S[2], language = S[3], name = S[18] }
-S[50] = { p = S[49], t = "object" }
-S[51] = { automation_paused_until = S[47], bot_id = S[3], channel_data = S[50], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[46], tags = S[48], variables = S[35] }
+S[41] = { avatar = S[17], country = S[3], id = S[2], language = S[3], name = S[17] }
+S[42] = { p = S[41], t = "object" }
+S[43] = { i = S[3], t = "array", uniq = true }
+S[44] = { e = { 1, 2, 3, 4 }, t = "integer" }
+S[45] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
+S[46] = { automation_paused_until = S[45], bot_id = S[3], channel_data = S[42], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[44], tags = S[43], variables = S[35] }
+S[47] = { p = S[46] }
+S[48] = { e = {  }, t = "integer" }
+S[49] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
+S[50] = { t = "object", x = { text = "hello" } }
+S[51] = { bot_id = S[3], campaign_id = S[17], contact_id = S[3], created_at = S[4], data = S[50], direction = S[48], id = S[3], status = S[49] }
 S[52] = { p = S[51] }
-S[53] = { contact = S[52], inbox_last_message = S[45], inbox_unread = S[2] }
+S[53] = { contact = S[47], inbox_last_message = S[52], inbox_unread = S[2] }
 S[54] = { p = S[53] }
 S[55] = { i = S[54], t = "array" }
 S[56] = { data = S[55], success = S[1] }
 S[57] = { p = S[56], t = "object" }
-S[58] = { i = S[45], t = "array" }
+S[58] = { i = S[52], t = "array" }
 S[59] = { data = S[58], success = S[1] }
 S[60] = { p = S[59], t = "object" }
 S[61] = { S[36], S[35], S[1] }
 S[62] = { any = S[61] }
 S[63] = { data = S[62], success = S[1] }
 S[64] = { p = S[63], t = "object" }
-S[65] = { data = S[52], success = S[1] }
+S[65] = { data = S[47], success = S[1] }
 S[66] = { p = S[65], t = "object" }
-S[67] = { i = S[52], t = "array" }
+S[67] = { i = S[47], t = "array" }
 S[68] = { data = S[67], success = S[1] }
 S[69] = { p = S[68], t = "object" }
 S[70] = { count = S[2] }
@@ -90,7 +90,7 @@ S[80] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
 S[81] = { id = S[3], name = S[3], type = S[80] }
 S[82] = { p = S[81], t = "object" }
 S[83] = { i = S[82], t = "array" }
-S[84] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[42], triggers = S[83] }
+S[84] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[48], triggers = S[83] }
 S[85] = { p = S[84] }
 S[86] = { data = S[85], success = S[1] }
 S[87] = { p = S[86], t = "object" }
@@ -100,15 +100,15 @@ S[90] = { i = S[89], t = "array" }
 S[91] = { data = S[90], success = S[1] }
 S[92] = { p = S[91], t = "object" }
 S[93] = { i = S[3], t = "array" }
-S[94] = { interval = S[2], units = S[42] }
+S[94] = { interval = S[2], units = S[48] }
 S[95] = { p = S[94], t = "object" }
-S[96] = { bot_id = S[3], created_at = S[4], execution = S[95], flow_id = S[18], id = S[3], keywords = S[93], name = S[3], status = S[42], type = S[80] }
+S[96] = { bot_id = S[3], created_at = S[4], execution = S[95], flow_id = S[17], id = S[3], keywords = S[93], name = S[3], status = S[48], type = S[80] }
 S[97] = { p = S[96] }
 S[98] = { i = S[97], t = "array" }
 S[99] = { data = S[98], success = S[1] }
 S[100] = { p = S[99], t = "object" }
 S[101] = { e = {  }, t = "integer", x = 1 }
-S[102] = { bot_id = S[3], created_at = S[4], description = S[18], id = S[3], name = S[3], status = S[42], type = S[42], value_type = S[101] }
+S[102] = { bot_id = S[3], created_at = S[4], description = S[17], id = S[3], name = S[3], status = S[48], type = S[48], value_type = S[101] }
 S[103] = { p = S[102] }
 S[104] = { i = S[103], t = "array" }
 S[105] = { data = S[104], success = S[1] }
@@ -116,9 +116,9 @@ S[106] = { p = S[105], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[77] },
   close_contact_chat = { status = 200, type = "application/json", s = S[64] },
-  create_contact_note = { status = 200, type = "application/json", s = S[45] },
+  create_contact_note = { status = 200, type = "application/json", s = S[52] },
   delete_contact = { status = 200, type = "application/json", s = S[64] },
-  delete_contact_note = { status = 200, type = "application/json", s = S[45] },
+  delete_contact_note = { status = 200, type = "application/json", s = S[52] },
   delete_contact_tag = { status = 200, type = "application/json", s = S[64] },
   delete_contact_variable = { status = 200, type = "application/json", s = S[64] },
   delete_pause_automation = { status = 200, type = "application/json", s = S[64] },
@@ -149,6 +149,6 @@ return {
   set_contact_variable = { status = 200, type = "application/json", s = S[64] },
   set_pause_automation = { status = 200, type = "application/json", s = S[64] },
   un_assign_contact_operators = { status = 200, type = "application/json", s = S[79] },
-  update_contact_note = { status = 200, type = "application/json", s = S[45] },
+  update_contact_note = { status = 200, type = "application/json", s = S[52] },
 }
 end

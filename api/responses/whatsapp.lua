@@ -20,12 +20,12 @@ S[10] = { plan = S[7], statistics = S[9] }
 S[11] = { p = S[10] }
 S[12] = { data = S[11], success = S[1] }
 S[13] = { p = S[12], t = "object" }
-S[14] = { e = { 3, 4 }, t = "integer" }
-S[15] = { name = S[3], phone = S[2] }
-S[16] = { p = S[15], t = "object" }
+S[14] = { name = S[3], phone = S[2] }
+S[15] = { p = S[14], t = "object" }
+S[16] = { e = { 3, 4 }, t = "integer" }
 S[17] = { total = S[2], unread = S[2] }
 S[18] = { p = S[17], t = "object" }
-S[19] = { channel_data = S[16], created_at = S[4], id = S[3], inbox = S[18], status = S[14] }
+S[19] = { channel_data = S[15], created_at = S[4], id = S[3], inbox = S[18], status = S[16] }
 S[20] = { p = S[19] }
 S[21] = { i = S[20], t = "array" }
 S[22] = { data = S[21], success = S[1] }
@@ -34,47 +34,47 @@ S[24] = { outgoingMessagesTotalCount = S[2], subscribedActiveCount = S[2], subsc
 S[25] = { p = S[24], t = "object" }
 S[26] = { data = S[25] }
 S[27] = { p = S[26], t = "object" }
-S[28] = { t = "number", x = 0.56000000000000005 }
-S[29] = { t = "string", x = "USD" }
-S[30] = { amount = S[28], currency = S[29] }
-S[31] = { p = S[30], t = "object" }
-S[32] = { t = "object" }
-S[33] = { i = S[32], t = "array" }
-S[34] = { bot_id = S[3], cost = S[31], created_at = S[4], id = S[3], messages = S[33], send_at = S[4], title = S[3] }
+S[28] = { t = "object" }
+S[29] = { i = S[28], t = "array" }
+S[30] = { t = "string", x = "USD" }
+S[31] = { t = "number", x = 0.56000000000000005 }
+S[32] = { amount = S[31], currency = S[30] }
+S[33] = { p = S[32], t = "object" }
+S[34] = { bot_id = S[3], cost = S[33], created_at = S[4], id = S[3], messages = S[29], send_at = S[4], title = S[3] }
 S[35] = { p = S[34] }
 S[36] = { data = S[35], success = S[1] }
 S[37] = { p = S[36], t = "object" }
-S[38] = { e = { 1 }, t = "integer" }
-S[39] = { e = {  }, t = "integer" }
-S[40] = { t = "object", x = { text = "hello" } }
-S[41] = { t = { "object", "null" }, x = { country_code = "TR", currency = "USD", is_free_conversation = false, origin_type = "user_initiated", price = 0.0060000000000000001 } }
-S[42] = { t = { "string", "null" } }
-S[43] = { bot_id = S[3], campaign_id = S[42], contact_id = S[3], created_at = S[4], data = S[40], direction = S[39], id = S[3], is_paid = S[1], price_cbp = S[41], status = S[38] }
-S[44] = { p = S[43] }
-S[45] = { e = { 1, 2, 3, 4 }, t = "integer" }
-S[46] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
-S[47] = { i = S[3], t = "array", uniq = true }
-S[48] = { first_name = S[3], language_code = S[42], last_name = S[42], name = S[3], username = S[42] }
-S[49] = { p = S[48], t = "object" }
-S[50] = { automation_paused_until = S[46], bot_id = S[3], channel_data = S[49], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[45], tags = S[47], variables = S[32] }
+S[38] = { t = { "string", "null" } }
+S[39] = { first_name = S[3], language_code = S[38], last_name = S[38], name = S[3], username = S[38] }
+S[40] = { p = S[39], t = "object" }
+S[41] = { i = S[3], t = "array", uniq = true }
+S[42] = { e = { 1, 2, 3, 4 }, t = "integer" }
+S[43] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
+S[44] = { automation_paused_until = S[43], bot_id = S[3], channel_data = S[40], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[42], tags = S[41], variables = S[28] }
+S[45] = { p = S[44] }
+S[46] = { e = {  }, t = "integer" }
+S[47] = { t = { "object", "null" }, x = { country_code = "TR", currency = "USD", is_free_conversation = false, origin_type = "user_initiated", price = 0.0060000000000000001 } }
+S[48] = { e = { 1 }, t = "integer" }
+S[49] = { t = "object", x = { text = "hello" } }
+S[50] = { bot_id = S[3], campaign_id = S[38], contact_id = S[3], created_at = S[4], data = S[49], direction = S[46], id = S[3], is_paid = S[1], price_cbp = S[47], status = S[48] }
 S[51] = { p = S[50] }
-S[52] = { contact = S[51], inbox_last_message = S[44], inbox_unread = S[2] }
+S[52] = { contact = S[45], inbox_last_message = S[51], inbox_unread = S[2] }
 S[53] = { p = S[52] }
 S[54] = { i = S[53], t = "array" }
 S[55] = { data = S[54], success = S[1] }
 S[56] = { p = S[55], t = "object" }
-S[57] = { i = S[44], t = "array" }
+S[57] = { i = S[51], t = "array" }
 S[58] = { data = S[57], success = S[1] }
 S[59] = { p = S[58], t = "object" }
 S[60] = { data = S[1], success = S[1] }
 S[61] = { p = S[60], t = "object" }
-S[62] = { data = S[51], success = S[1] }
+S[62] = { data = S[45], success = S[1] }
 S[63] = { p = S[62], t = "object" }
-S[64] = { S[33], S[32], S[1] }
+S[64] = { S[29], S[28], S[1] }
 S[65] = { any = S[64] }
 S[66] = { data = S[65], success = S[1] }
 S[67] = { p = S[66], t = "object" }
-S[68] = { i = S[51], t = "array" }
+S[68] = { i = S[45], t = "array" }
 S[69] = { data = S[68], success = S[1] }
 S[70] = { p = S[69], t = "object" }
 S[71] = { count = S[2] }
@@ -85,13 +85,13 @@ S[75] = { p = S[74], t = "object" }
 S[76] = { t = { "boolean", "null" } }
 S[77] = { data = S[76], success = S[1] }
 S[78] = { p = S[77], t = "object" }
-S[79] = { data = S[44], success = S[1] }
+S[79] = { data = S[51], success = S[1] }
 S[80] = { p = S[79], t = "object" }
 S[81] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
 S[82] = { id = S[3], name = S[3], type = S[81] }
 S[83] = { p = S[82], t = "object" }
 S[84] = { i = S[83], t = "array" }
-S[85] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[39], triggers = S[84] }
+S[85] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[46], triggers = S[84] }
 S[86] = { p = S[85] }
 S[87] = { data = S[86], success = S[1] }
 S[88] = { p = S[87], t = "object" }
@@ -101,20 +101,20 @@ S[91] = { i = S[90], t = "array" }
 S[92] = { data = S[91], success = S[1] }
 S[93] = { p = S[92], t = "object" }
 S[94] = { e = { "APPROVED", "IN_APPEAL", "PENDING", "REJECTED", "PENDING_DELETION", "DELETED", "DISABLED", "PAUSED" }, t = "string" }
-S[95] = { bot_id = S[3], category = S[3], components = S[33], created_at = S[4], id = S[3], language = S[3], name = S[3], namespace = S[3], rejected_reason = S[42], status = S[94] }
+S[95] = { bot_id = S[3], category = S[3], components = S[29], created_at = S[4], id = S[3], language = S[3], name = S[3], namespace = S[3], rejected_reason = S[38], status = S[94] }
 S[96] = { p = S[95] }
 S[97] = { data = S[96], success = S[1] }
 S[98] = { p = S[97], t = "object" }
 S[99] = { i = S[3], t = "array" }
-S[100] = { interval = S[2], units = S[39] }
+S[100] = { interval = S[2], units = S[46] }
 S[101] = { p = S[100], t = "object" }
-S[102] = { bot_id = S[3], created_at = S[4], execution = S[101], flow_id = S[42], id = S[3], keywords = S[99], name = S[3], status = S[39], type = S[81] }
+S[102] = { bot_id = S[3], created_at = S[4], execution = S[101], flow_id = S[38], id = S[3], keywords = S[99], name = S[3], status = S[46], type = S[81] }
 S[103] = { p = S[102] }
 S[104] = { i = S[103], t = "array" }
 S[105] = { data = S[104], success = S[1] }
 S[106] = { p = S[105], t = "object" }
 S[107] = { e = {  }, t = "integer", x = 1 }
-S[108] = { bot_id = S[3], created_at = S[4], description = S[42], id = S[3], name = S[3], status = S[39], type = S[39], value_type = S[107] }
+S[108] = { bot_id = S[3], created_at = S[4], description = S[38], id = S[3], name = S[3], status = S[46], type = S[46], value_type = S[107] }
 S[109] = { p = S[108] }
 S[110] = { i = S[109], t = "array" }
 S[111] = { data = S[110], success = S[1] }
@@ -123,9 +123,9 @@ return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[78] },
   close_contact_chat = { status = 200, type = "application/json", s = S[67] },
   create_contact = { status = 200, type = "application/json", s = S[63] },
-  create_contact_note = { status = 200, type = "application/json", s = S[44] },
+  create_contact_note = { status = 200, type = "application/json", s = S[51] },
   delete_contact = { status = 200, type = "application/json", s = S[67] },
-  delete_contact_note = { status = 200, type = "application/json", s = S[44] },
+  delete_contact_note = { status = 200, type = "application/json", s = S[51] },
   delete_contact_tag = { status = 200, type = "application/json", s = S[67] },
   delete_contact_variable = { status = 200, type = "application/json", s = S[67] },
   delete_pause_automation = { status = 200, type = "application/json", s = S[67] },
@@ -165,6 +165,6 @@ return {
   set_contact_variable = { status = 200, type = "application/json", s = S[67] },
   set_pause_automation = { status = 200, type = "application/json", s = S[67] },
   un_assign_contact_operators = { status = 200, type = "application/json", s = S[61] },
-  update_contact_note = { status = 200, type = "application/json", s = S[44] },
+  update_contact_note = { status = 200, type = "application/json", s = S[51] },
 }
 end

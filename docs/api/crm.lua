@@ -1410,7 +1410,7 @@
 -- @tparam[opt] integer args.offset (body) integer
 -- @tparam[opt] string args.phone (body) string
 -- @tparam[opt] table args.pipelineIds (body) list of integer
--- @tparam[opt] table args.sortBy (body) one of "asc" or "desc"
+-- @tparam[opt] table args.sortBy (body) object {direction, fieldName}
 -- @tparam[opt] boolean args.unlimited (body) boolean
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err

@@ -442,10 +442,11 @@
 -- @function instagram:send_contact_message
 -- @tparam table args
 -- @tparam string args.contact_id (body) string
--- @tparam[opt] table args.messages (body) list of object
+-- @tparam table args.messages (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
--- @usage local res = assert(client.instagram:send_contact_message{ contact_id = "text" })
+-- @usage local res = assert(client.instagram:send_contact_message{ contact_id = "text", messages =
+--   { ... } })
 
 --- (no description yet)
 -- @http POST /instagram/contacts/setTag

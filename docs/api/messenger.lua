@@ -455,13 +455,13 @@
 -- @function messenger:send_text_to_contact
 -- @tparam table args
 -- @tparam string args.contact_id (body) string
+-- @tparam string args.message_tag (body) one of "HUMAN_AGENT" or "CUSTOMER_FEEDBACK"
 -- @tparam string args.message_type (body) one of "MESSAGE_TAG" or "RESPONSE"
 -- @tparam string args.text (body) string
--- @tparam[opt] string args.message_tag (body) one of "HUMAN_AGENT" or "CUSTOMER_FEEDBACK"
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.messenger:send_text_to_contact{ contact_id = "text",
---   message_type = "MESSAGE_TAG", text = "text" })
+--   message_tag = "HUMAN_AGENT", message_type = "MESSAGE_TAG", text = "text" })
 
 --- (no description yet)
 -- @http POST /messenger/contacts/sendTyping

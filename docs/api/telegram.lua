@@ -452,6 +452,7 @@
 -- @tparam string args.bot_id (body) string
 -- @tparam table args.messages (body) list of object
 -- @tparam string args.title (body) string
+-- @tparam[opt] table args.filter (body) object {expressions, type}
 -- @tparam[opt] string args.send_at (body) string
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err

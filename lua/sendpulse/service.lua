@@ -17,6 +17,8 @@
 --    br   true: a body is required    mp  true: multipart/form-data
 --    rn   args name -> body field, for body fields renamed on a name clash
 --    d    true: deprecated by SendPulse
+--    raw  true: the success response is not JSON (a file)
+--    nc   true: the success response has no content
 --    pg   paging: { each = iterator name, style = "query"|"body",
 --         limit = key|false, offset = key, list = where the items are,
 --         total = where their number is }
@@ -57,6 +59,7 @@ schema.array_mt = array_mt
 local _M = {}
 
 local MULTIPART = { multipart = true }
+local RAW = { raw = true }
 local EMPTY = setmetatable({}, { __newindex = function()
   error("sendpulse: internal: the empty args table is read-only")
 end })
@@ -115,7 +118,8 @@ function _M.method(label, row)
   local a, b = row.a, row.b
   local in_path, in_query = set_of(row.pp), set_of(row.q)
   local whole, required_body, rn = row.bw, row.br, row.rn
-  local opts = row.mp and MULTIPART or nil
+  local opts = row.mp and MULTIPART or row.raw and RAW or nil
+  local no_content = row.nc
   local has_path = row.pp ~= nil
   return function(client, args)
     if args == nil then
@@ -152,7 +156,14 @@ function _M.method(label, row)
       end
       mark_arrays(b, body)
     end
-    return client:request(verb, path, query, body, opts)
+    local res, err = client:request(verb, path, query, body, opts)
+    if res == nil and no_content and err and err.kind == "decode" and err.status
+       and err.status >= 200 and err.status < 300
+       and (err.body == nil or err.body == "") then
+      -- the spec says this answer has no content: an empty 2xx is success
+      return true
+    end
+    return res, err
   end
 end
 

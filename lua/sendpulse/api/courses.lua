@@ -9,41 +9,41 @@ S[3] = { t = "integer" }
 S[4] = { courseId = S[3] }
 S[5] = { "courseId" }
 S[6] = { ap = false, p = S[4], r = S[5], t = "object" }
-S[7] = { t = "string" }
-S[8] = { i = S[3], t = "array" }
-S[9] = { courseId = S[3], courseTariffId = S[3], email = S[7], firstName = S[7], language = S[7], lastName = S[7], tagIds = S[8] }
+S[7] = { i = S[3], t = "array" }
+S[8] = { t = "string" }
+S[9] = { courseId = S[3], courseTariffId = S[3], email = S[8], firstName = S[8], language = S[8], lastName = S[8], tagIds = S[7] }
 S[10] = { p = S[9] }
 S[11] = { ap = false, p = S[9], t = "object" }
-S[12] = { t = { "boolean", "null" } }
-S[13] = { e = { "=", ">=", "<=" }, t = "string" }
-S[14] = { e = { "asc", "desc" }, t = "string" }
-S[15] = { e = { "registered", "inProgress", "success", "failed", "certificated" }, t = "string" }
-S[16] = { i = S[15], t = "array" }
-S[17] = { f = "date", t = "string" }
-S[18] = { dateFrom = S[17], dateTo = S[17] }
-S[19] = { p = S[18], t = { "object", "null" } }
-S[20] = { e = { "firstName", "studentStatusOnCourse", "studentTest", "studentDateRegistrationOnCourse" }, t = "string" }
-S[21] = { t = "boolean" }
-S[22] = { e = { "none", "open", "closed" }, t = "string" }
-S[23] = { courseId = S[3], courseRestrictions = S[22], courseStatus = S[16], dateLastEntry = S[19], dateRegistrationOnCourse = S[19], email = S[7], firstName = S[7], isPaid = S[21], lastName = S[7], limit = S[3], offset = S[3], orderBy = S[20], paidCoursesCondition = S[13], paidCoursesValue = S[3], promoCodeIds = S[8], searchString = S[7], sort = S[14], tags = S[8], usedPromoCode = S[12] }
+S[12] = { e = { "registered", "inProgress", "success", "failed", "certificated" }, t = "string" }
+S[13] = { i = S[12], t = "array" }
+S[14] = { t = "boolean" }
+S[15] = { f = "date", t = "string" }
+S[16] = { dateFrom = S[15], dateTo = S[15] }
+S[17] = { p = S[16], t = { "object", "null" } }
+S[18] = { e = { "none", "open", "closed" }, t = "string" }
+S[19] = { e = { "=", ">=", "<=" }, t = "string" }
+S[20] = { e = { "asc", "desc" }, t = "string" }
+S[21] = { e = { "firstName", "studentStatusOnCourse", "studentTest", "studentDateRegistrationOnCourse" }, t = "string" }
+S[22] = { t = { "boolean", "null" } }
+S[23] = { courseId = S[3], courseRestrictions = S[18], courseStatus = S[13], dateLastEntry = S[17], dateRegistrationOnCourse = S[17], email = S[8], firstName = S[8], isPaid = S[14], lastName = S[8], limit = S[3], offset = S[3], orderBy = S[21], paidCoursesCondition = S[19], paidCoursesValue = S[3], promoCodeIds = S[7], searchString = S[8], sort = S[20], tags = S[7], usedPromoCode = S[22] }
 S[24] = { "limit", "offset" }
 S[25] = { p = S[23], r = S[24] }
 S[26] = { ap = false, p = S[23], t = "object" }
 S[27] = { each = "each_auditory_student", limit = "limit", list = "data", offset = "offset", style = "body", total = "meta.total" }
-S[28] = { e = { "all", "any" }, t = "string" }
-S[29] = { certificates = S[8], lessons = S[8], tests = S[8] }
-S[30] = { p = S[29], t = "object" }
-S[31] = { courseStatus = S[16], dateLastEntry = S[19], dateRegistrationOnCourse = S[19], email = S[7], firstName = S[7], isPaid = S[21], lastName = S[7], lessonId = S[3], limit = S[3], offset = S[3], orderBy = S[20], progress = S[30], promoCodeIds = S[8], searchString = S[7], sort = S[14], tags = S[8], tagsCondition = S[28], tariffIds = S[8], usedPromoCode = S[12], withoutTariff = S[12] }
+S[28] = { certificates = S[7], lessons = S[7], tests = S[7] }
+S[29] = { p = S[28], t = "object" }
+S[30] = { e = { "all", "any" }, t = "string" }
+S[31] = { courseStatus = S[13], dateLastEntry = S[17], dateRegistrationOnCourse = S[17], email = S[8], firstName = S[8], isPaid = S[14], lastName = S[8], lessonId = S[3], limit = S[3], offset = S[3], orderBy = S[21], progress = S[29], promoCodeIds = S[7], searchString = S[8], sort = S[20], tags = S[7], tagsCondition = S[30], tariffIds = S[7], usedPromoCode = S[22], withoutTariff = S[22] }
 S[32] = { p = S[31], r = S[24] }
-S[33] = { courseId = S[3], courseStatus = S[16], dateLastEntry = S[19], dateRegistrationOnCourse = S[19], email = S[7], firstName = S[7], isPaid = S[21], lastName = S[7], lessonId = S[3], limit = S[3], offset = S[3], orderBy = S[20], progress = S[30], promoCodeIds = S[8], searchString = S[7], sort = S[14], tags = S[8], tagsCondition = S[28], tariffIds = S[8], usedPromoCode = S[12], withoutTariff = S[12] }
+S[33] = { courseId = S[3], courseStatus = S[13], dateLastEntry = S[17], dateRegistrationOnCourse = S[17], email = S[8], firstName = S[8], isPaid = S[14], lastName = S[8], lessonId = S[3], limit = S[3], offset = S[3], orderBy = S[21], progress = S[29], promoCodeIds = S[7], searchString = S[8], sort = S[20], tags = S[7], tagsCondition = S[30], tariffIds = S[7], usedPromoCode = S[22], withoutTariff = S[22] }
 S[34] = { ap = false, p = S[33], r = S[5], t = "object" }
 S[35] = { each = "each_course_student", limit = "limit", list = "data", offset = "offset", style = "body" }
 S[36] = { studentId = S[3] }
 S[37] = { "studentId" }
 S[38] = { ap = false, p = S[36], r = S[37], t = "object" }
-S[39] = { ids = S[8] }
+S[39] = { ids = S[7] }
 S[40] = { p = S[39] }
-S[41] = { courseId = S[3], ids = S[8] }
+S[41] = { courseId = S[3], ids = S[7] }
 S[42] = { ap = false, p = S[41], r = S[5], t = "object" }
 S[43] = { courseId = S[3], studentId = S[3] }
 S[44] = { "courseId", "studentId" }
@@ -53,7 +53,7 @@ return {
   service = "courses",
   ops = {
     create_student = { "POST", "/edu/public/v1/students", "createStudent", a = S[11], b = S[10] },
-    delete_student = { "DELETE", "/edu/public/v1/students/{studentId}", "deleteStudent", a = S[38], pp = S[37] },
+    delete_student = { "DELETE", "/edu/public/v1/students/{studentId}", "deleteStudent", a = S[38], pp = S[37], nc = true },
     get_course_tariffs = { "GET", "/edu/public/v1/courses/{courseId}/tariffs", "getCourseTariffs", a = S[6], pp = S[5] },
     get_courses = { "GET", "/edu/public/v1/courses", "getCourses", a = S[2] },
     get_schools = { "GET", "/edu/public/v1/schools", "getSchools", a = S[2] },
@@ -62,7 +62,7 @@ return {
     get_students_by_course = { "POST", "/edu/public/v1/students/by-course/{courseId}", "getStudentsByCourse", a = S[34], b = S[32], pp = S[5], pg = S[35] },
     get_tags = { "GET", "/edu/public/v1/tags", "getTags", a = S[2] },
     list_groups_by_course = { "GET", "/edu/public/v1/groups/{courseId}", "listGroupsByCourse", a = S[6], pp = S[5] },
-    mark_students_as_paid = { "POST", "/edu/public/v1/students/{courseId}/mark-as-paid", "markStudentsAsPaid", a = S[42], b = S[40], pp = S[5] },
-    remove_student_from_course = { "DELETE", "/edu/public/v1/students/{studentId}/{courseId}", "removeStudentFromCourse", a = S[45], pp = S[46] },
+    mark_students_as_paid = { "POST", "/edu/public/v1/students/{courseId}/mark-as-paid", "markStudentsAsPaid", a = S[42], b = S[40], pp = S[5], nc = true },
+    remove_student_from_course = { "DELETE", "/edu/public/v1/students/{studentId}/{courseId}", "removeStudentFromCourse", a = S[45], pp = S[46], nc = true },
   },
 }

@@ -4,22 +4,22 @@
 -- luacheck: no max line length
 
 local S = {}
-S[1] = { t = "string" }
-S[2] = { t = "number" }
-S[3] = { entityId = S[2], entityType = S[1], link = S[1] }
+S[1] = { t = "number" }
+S[2] = { t = "string" }
+S[3] = { entityId = S[1], entityType = S[2], link = S[2] }
 S[4] = { p = S[3], t = "object" }
 S[5] = { ap = false, p = S[3], t = "object" }
 S[6] = { t = "integer" }
 S[7] = { e = { "deal", "task", "contact", "dealComment", "taskComment", "contactComment" }, t = "string" }
-S[8] = { entityId = S[6], entityType = S[7], link = S[1] }
+S[8] = { entityId = S[6], entityType = S[7], link = S[2] }
 S[9] = { p = S[8], t = "object" }
 S[10] = { i = S[9], t = "array" }
 S[11] = { attachments = S[10] }
 S[12] = { p = S[11] }
 S[13] = { ap = false, p = S[11], t = "object" }
-S[14] = { link = S[1] }
+S[14] = { link = S[2] }
 S[15] = { p = S[14], t = "object" }
-S[16] = { attachmentId = S[6], link = S[1] }
+S[16] = { attachmentId = S[6], link = S[2] }
 S[17] = { "attachmentId" }
 S[18] = { ap = false, p = S[16], r = S[17], t = "object" }
 S[19] = { attachmentId = S[6] }
@@ -27,84 +27,84 @@ S[20] = { ap = false, p = S[19], r = S[17], t = "object" }
 S[21] = {  }
 S[22] = { ap = false, p = S[21], t = "object" }
 S[23] = { e = { "responsibleUser", "color" }, t = "string" }
-S[24] = { name = S[23], value = S[1] }
+S[24] = { name = S[23], value = S[2] }
 S[25] = { p = S[24] }
 S[26] = { i = S[25], t = "array" }
-S[27] = { name = S[1], settings = S[26] }
+S[27] = { name = S[2], settings = S[26] }
 S[28] = { p = S[27] }
 S[29] = { ap = false, p = S[27], t = "object" }
 S[30] = { boardId = S[6] }
 S[31] = { "boardId" }
 S[32] = { ap = false, p = S[30], r = S[31], t = "object" }
-S[33] = { name = S[1], value = S[1] }
+S[33] = { name = S[2], value = S[2] }
 S[34] = { p = S[33] }
 S[35] = { i = S[34], t = "array" }
-S[36] = { name = S[1], settings = S[35] }
+S[36] = { name = S[2], settings = S[35] }
 S[37] = { p = S[36] }
-S[38] = { boardId = S[6], name = S[1], settings = S[35] }
+S[38] = { boardId = S[6], name = S[2], settings = S[35] }
 S[39] = { ap = false, p = S[38], r = S[31], t = "object" }
-S[40] = { t = "boolean" }
-S[41] = { t = "array" }
-S[42] = { mandatory = S[40], name = S[1], options = S[41], type = S[2] }
+S[40] = { t = "array" }
+S[41] = { t = "boolean" }
+S[42] = { mandatory = S[41], name = S[2], options = S[40], type = S[1] }
 S[43] = { p = S[42] }
-S[44] = { boardId = S[6], mandatory = S[40], name = S[1], options = S[41], type = S[2] }
+S[44] = { boardId = S[6], mandatory = S[41], name = S[2], options = S[40], type = S[1] }
 S[45] = { ap = false, p = S[44], r = S[31], t = "object" }
-S[46] = { mandatory = S[40], name = S[1], options = S[41], order = S[6], status = S[6], type = S[2] }
+S[46] = { mandatory = S[41], name = S[2], options = S[40], order = S[6], status = S[6], type = S[1] }
 S[47] = { p = S[46] }
-S[48] = { attributeId = S[6], boardId = S[6], mandatory = S[40], name = S[1], options = S[41], order = S[6], status = S[6], type = S[2] }
+S[48] = { attributeId = S[6], boardId = S[6], mandatory = S[41], name = S[2], options = S[40], order = S[6], status = S[6], type = S[1] }
 S[49] = { "attributeId", "boardId" }
 S[50] = { ap = false, p = S[48], r = S[49], t = "object" }
 S[51] = { "boardId", "attributeId" }
-S[52] = { color = S[1], name = S[1] }
+S[52] = { color = S[2], name = S[2] }
 S[53] = { p = S[52] }
-S[54] = { boardId = S[6], color = S[1], name = S[1] }
+S[54] = { boardId = S[6], color = S[2], name = S[2] }
 S[55] = { ap = false, p = S[54], r = S[31], t = "object" }
-S[56] = { color = S[1], name = S[1], order = S[6] }
+S[56] = { color = S[2], name = S[2], order = S[6] }
 S[57] = { p = S[56] }
-S[58] = { boardId = S[6], color = S[1], name = S[1], order = S[6], stepId = S[6] }
+S[58] = { boardId = S[6], color = S[2], name = S[2], order = S[6], stepId = S[6] }
 S[59] = { "boardId", "stepId" }
 S[60] = { ap = false, p = S[58], r = S[59], t = "object" }
-S[61] = { isDone = S[2], name = S[1] }
+S[61] = { isDone = S[1], name = S[2] }
 S[62] = { p = S[61] }
-S[63] = { checklistId = S[6], isDone = S[2], name = S[1] }
+S[63] = { checklistId = S[6], isDone = S[1], name = S[2] }
 S[64] = { "checklistId" }
 S[65] = { ap = false, p = S[63], r = S[64], t = "object" }
-S[66] = { order = S[2] }
+S[66] = { order = S[1] }
 S[67] = { p = S[66] }
-S[68] = { checklistId = S[6], itemId = S[6], order = S[2] }
+S[68] = { checklistId = S[6], itemId = S[6], order = S[1] }
 S[69] = { "checklistId", "itemId" }
 S[70] = { ap = false, p = S[68], r = S[69], t = "object" }
-S[71] = { checklistId = S[6], isDone = S[2], itemId = S[6], name = S[1] }
+S[71] = { checklistId = S[6], isDone = S[1], itemId = S[6], name = S[2] }
 S[72] = { ap = false, p = S[71], r = S[69], t = "object" }
 S[73] = { checklistId = S[6], itemId = S[6] }
 S[74] = { ap = false, p = S[73], r = S[69], t = "object" }
 S[75] = { max = 100, min = 1, t = "string" }
-S[76] = { address = S[1], annualBusinessVolume = S[6], companyName = S[75], currency = S[1], responsibleId = S[6] }
+S[76] = { address = S[2], annualBusinessVolume = S[6], companyName = S[75], currency = S[2], responsibleId = S[6] }
 S[77] = { p = S[76] }
 S[78] = { ap = false, p = S[76], t = "object" }
-S[79] = { S[1], S[6] }
+S[79] = { S[2], S[6] }
 S[80] = { one = S[79] }
 S[81] = { i = S[80], t = "array" }
-S[82] = { mandatory = S[40], name = S[1], options = S[81], type = S[6] }
+S[82] = { mandatory = S[41], name = S[2], options = S[81], type = S[6] }
 S[83] = { "name" }
 S[84] = { p = S[82], r = S[83] }
 S[85] = { ap = false, p = S[82], t = "object" }
-S[86] = { mandatory = S[40], name = S[1], options = S[81], order = S[6], status = S[6], type = S[6] }
+S[86] = { mandatory = S[41], name = S[2], options = S[81], order = S[6], status = S[6], type = S[6] }
 S[87] = { "name", "order" }
 S[88] = { p = S[86], r = S[87] }
-S[89] = { attributeId = S[6], mandatory = S[40], name = S[1], options = S[81], order = S[6], status = S[6], type = S[6] }
+S[89] = { attributeId = S[6], mandatory = S[41], name = S[2], options = S[81], order = S[6], status = S[6], type = S[6] }
 S[90] = { "attributeId" }
 S[91] = { ap = false, p = S[89], r = S[90], t = "object" }
 S[92] = { attributeId = S[6] }
 S[93] = { ap = false, p = S[92], r = S[90], t = "object" }
-S[94] = { e = { "asc", "desc" }, t = "string" }
-S[95] = { e = { "name", "address", "annualBusinessVolume", "createdAt" }, t = "string" }
-S[96] = { attributeId = S[6], direction = S[94], fieldName = S[95] }
+S[94] = { e = { "name", "address", "annualBusinessVolume", "createdAt" }, t = "string" }
+S[95] = { e = { "asc", "desc" }, t = "string" }
+S[96] = { attributeId = S[6], direction = S[95], fieldName = S[94] }
 S[97] = { p = S[96], t = "object" }
-S[98] = { expression = S[1], id = S[6] }
+S[98] = { expression = S[2], id = S[6] }
 S[99] = { p = S[98], t = "object" }
 S[100] = { i = S[99], t = "array" }
-S[101] = { attributes = S[100], companyIds = S[41], companyName = S[1], dateFrom = S[1], dateTo = S[1], email = S[1], limit = S[6], messengerLogin = S[1], offset = S[6], phone = S[1], responsibleId = S[41], searchString = S[1], sortBy = S[97], withoutContacts = S[40] }
+S[101] = { attributes = S[100], companyIds = S[40], companyName = S[2], dateFrom = S[2], dateTo = S[2], email = S[2], limit = S[6], messengerLogin = S[2], offset = S[6], phone = S[2], responsibleId = S[40], searchString = S[2], sortBy = S[97], withoutContacts = S[41] }
 S[102] = { p = S[101] }
 S[103] = { ap = false, p = S[101], t = "object" }
 S[104] = { each = "each_company", limit = "limit", list = "data", offset = "offset", style = "body", total = "metadata.total" }
@@ -112,18 +112,18 @@ S[105] = { each = "each_company_short_data", limit = "limit", list = "data", off
 S[106] = { companyId = S[6] }
 S[107] = { "companyId" }
 S[108] = { ap = false, p = S[106], r = S[107], t = "object" }
-S[109] = { annualBusinessVolume = S[6], companyName = S[75], currency = S[1], responsibleId = S[6] }
+S[109] = { annualBusinessVolume = S[6], companyName = S[75], currency = S[2], responsibleId = S[6] }
 S[110] = { p = S[109] }
-S[111] = { annualBusinessVolume = S[6], companyId = S[6], companyName = S[75], currency = S[1], responsibleId = S[6] }
+S[111] = { annualBusinessVolume = S[6], companyId = S[6], companyName = S[75], currency = S[2], responsibleId = S[6] }
 S[112] = { ap = false, p = S[111], r = S[107], t = "object" }
-S[113] = { email = S[1], isMain = S[40] }
+S[113] = { email = S[2], isMain = S[41] }
 S[114] = { p = S[113], t = "object" }
 S[115] = { data = S[114] }
 S[116] = { p = S[115] }
 S[117] = { companyId = S[6], data = S[114] }
 S[118] = { ap = false, p = S[117], r = S[107], t = "object" }
 S[119] = { maxl = 50, minl = 1, t = "string" }
-S[120] = { email = S[119], isMain = S[40] }
+S[120] = { email = S[119], isMain = S[41] }
 S[121] = { p = S[120], t = "object" }
 S[122] = { i = S[121], t = "array" }
 S[123] = { emails = S[122] }
@@ -140,13 +140,13 @@ S[133] = { companyId = S[6], dateFrom = S[132], dateTo = S[132], limit = S[6], o
 S[134] = { ap = false, p = S[133], r = S[107], t = "object" }
 S[135] = { "dateFrom", "dateTo", "limit", "offset" }
 S[136] = { each = "each_company_history_event", limit = "limit", list = "data", offset = "offset", style = "query", total = "metadata.total" }
-S[137] = { login = S[1], typeId = S[6] }
+S[137] = { login = S[2], typeId = S[6] }
 S[138] = { p = S[137], t = "object" }
 S[139] = { data = S[138] }
 S[140] = { p = S[139] }
 S[141] = { companyId = S[6], data = S[138] }
 S[142] = { ap = false, p = S[141], r = S[107], t = "object" }
-S[143] = { botId = S[1], login = S[1], typeId = S[6] }
+S[143] = { botId = S[2], login = S[2], typeId = S[6] }
 S[144] = { p = S[143], t = "object" }
 S[145] = { i = S[144], t = "array" }
 S[146] = { messengers = S[145] }
@@ -158,14 +158,14 @@ S[151] = { "companyId", "messengerId" }
 S[152] = { ap = false, p = S[150], r = S[151], t = "object" }
 S[153] = { companyId = S[6], messengerId = S[6] }
 S[154] = { ap = false, p = S[153], r = S[151], t = "object" }
-S[155] = { isMain = S[40], phone = S[119] }
+S[155] = { isMain = S[41], phone = S[119] }
 S[156] = { p = S[155], t = "object" }
 S[157] = { i = S[156], t = "array" }
 S[158] = { phones = S[157] }
 S[159] = { p = S[158] }
 S[160] = { companyId = S[6], phones = S[157] }
 S[161] = { ap = false, p = S[160], r = S[107], t = "object" }
-S[162] = { isMain = S[40], phone = S[1] }
+S[162] = { isMain = S[41], phone = S[2] }
 S[163] = { p = S[162], t = "object" }
 S[164] = { data = S[163] }
 S[165] = { p = S[164] }
@@ -178,10 +178,10 @@ S[171] = { maxl = 64, t = "string" }
 S[172] = { name = S[171], search = S[171] }
 S[173] = { ap = false, p = S[172], t = "object" }
 S[174] = { "name", "search" }
-S[175] = { colorBackground = S[1], colorText = S[1], name = S[1] }
+S[175] = { colorBackground = S[2], colorText = S[2], name = S[2] }
 S[176] = { p = S[175], r = S[83] }
 S[177] = { ap = false, p = S[175], t = "object" }
-S[178] = { colorBackground = S[1], colorText = S[1], name = S[1], tagId = S[6] }
+S[178] = { colorBackground = S[2], colorText = S[2], name = S[2], tagId = S[6] }
 S[179] = { "tagId" }
 S[180] = { ap = false, p = S[178], r = S[179], t = "object" }
 S[181] = { tagId = S[6] }
@@ -190,74 +190,74 @@ S[183] = { contactId = S[6], tagId = S[6] }
 S[184] = { "contactId", "tagId" }
 S[185] = { ap = false, p = S[183], r = S[184], t = "object" }
 S[186] = { "tagId", "contactId" }
-S[187] = { i = S[1], t = "array" }
-S[188] = { "login", "typeId" }
-S[189] = { p = S[137], r = S[188] }
-S[190] = { i = S[189], t = "array" }
-S[191] = { name = S[1], type = S[6], value = S[1] }
-S[192] = { "name", "value" }
-S[193] = { p = S[191], r = S[192] }
-S[194] = { i = S[193], t = "array" }
-S[195] = { i = S[6], t = "array" }
-S[196] = { attachments = S[187], attributes = S[194], emails = S[187], firstName = S[1], lastName = S[1], messengers = S[190], phones = S[187], responsibleId = S[6], tags = S[195] }
+S[187] = { i = S[6], t = "array" }
+S[188] = { name = S[2], type = S[6], value = S[2] }
+S[189] = { "name", "value" }
+S[190] = { p = S[188], r = S[189] }
+S[191] = { i = S[190], t = "array" }
+S[192] = { i = S[2], t = "array" }
+S[193] = { "login", "typeId" }
+S[194] = { p = S[137], r = S[193] }
+S[195] = { i = S[194], t = "array" }
+S[196] = { attachments = S[192], attributes = S[191], emails = S[192], firstName = S[2], lastName = S[2], messengers = S[195], phones = S[192], responsibleId = S[6], tags = S[187] }
 S[197] = { "responsibleId" }
 S[198] = { p = S[196], r = S[197] }
 S[199] = { ap = false, p = S[196], t = "object" }
-S[200] = { contactCardShow = S[40], mandatory = S[40], name = S[1], options = S[81], order = S[6], status = S[6], type = S[6] }
+S[200] = { contactCardShow = S[41], mandatory = S[41], name = S[2], options = S[81], order = S[6], status = S[6], type = S[6] }
 S[201] = { p = S[200], r = S[87] }
-S[202] = { attributeId = S[6], contactCardShow = S[40], mandatory = S[40], name = S[1], options = S[81], order = S[6], status = S[6], type = S[6] }
+S[202] = { attributeId = S[6], contactCardShow = S[41], mandatory = S[41], name = S[2], options = S[81], order = S[6], status = S[6], type = S[6] }
 S[203] = { ap = false, p = S[202], r = S[90], t = "object" }
-S[204] = { externalContactId = S[1], firstName = S[1], lastName = S[1], responsibleId = S[6] }
+S[204] = { externalContactId = S[2], firstName = S[2], lastName = S[2], responsibleId = S[6] }
 S[205] = { p = S[204], r = S[197] }
 S[206] = { ap = false, p = S[204], t = "object" }
 S[207] = { externalContactId = S[6] }
 S[208] = { "externalContactId" }
 S[209] = { ap = false, p = S[207], r = S[208], t = "object" }
 S[210] = { f = "date", t = "string" }
-S[211] = { max = 100, min = 1, t = "integer" }
-S[212] = { min = 0, t = "integer" }
-S[213] = { e = { "attributes", "lastName", "phones", "emails", "messengers", "location", "tags" }, t = "string" }
-S[214] = { expression = S[1], field = S[213], value = S[21] }
-S[215] = { p = S[214], t = "object" }
-S[216] = { i = S[215], t = "array" }
-S[217] = { e = { "id", "created_at", "first_name", "attributeId", "responsible_id" }, t = "string" }
-S[218] = { direction = S[94], fieldName = S[217] }
-S[219] = { p = S[218], t = "object" }
-S[220] = { e = { 1, 2, 3, 4, 5, 6, 8, 9, 10 }, t = "integer" }
-S[221] = { i = S[220], t = "array" }
-S[222] = { maxl = 255 }
-S[223] = { expression = S[1], id = S[1], value = S[222] }
-S[224] = { p = S[223], t = "object" }
-S[225] = { i = S[224], t = "array" }
-S[226] = { attributes = S[225], email = S[1], fieldValueConditions = S[216], firstName = S[1], from = S[210], ids = S[195], lastName = S[1], limit = S[211], location = S[1], messengerLogin = S[1], messengerTypeIds = S[195], offset = S[212], phone = S[1], responsibleIds = S[195], sortBy = S[219], sourceType = S[221], tagIds = S[195], to = S[210], updateFrom = S[210], updateTo = S[210] }
+S[211] = { e = { "id", "created_at", "first_name", "attributeId", "responsible_id" }, t = "string" }
+S[212] = { direction = S[95], fieldName = S[211] }
+S[213] = { p = S[212], t = "object" }
+S[214] = { maxl = 255 }
+S[215] = { expression = S[2], id = S[2], value = S[214] }
+S[216] = { p = S[215], t = "object" }
+S[217] = { i = S[216], t = "array" }
+S[218] = { max = 100, min = 1, t = "integer" }
+S[219] = { e = { "attributes", "lastName", "phones", "emails", "messengers", "location", "tags" }, t = "string" }
+S[220] = { expression = S[2], field = S[219], value = S[21] }
+S[221] = { p = S[220], t = "object" }
+S[222] = { i = S[221], t = "array" }
+S[223] = { e = { 1, 2, 3, 4, 5, 6, 8, 9, 10 }, t = "integer" }
+S[224] = { i = S[223], t = "array" }
+S[225] = { min = 0, t = "integer" }
+S[226] = { attributes = S[217], email = S[2], fieldValueConditions = S[222], firstName = S[2], from = S[210], ids = S[187], lastName = S[2], limit = S[218], location = S[2], messengerLogin = S[2], messengerTypeIds = S[187], offset = S[225], phone = S[2], responsibleIds = S[187], sortBy = S[213], sourceType = S[224], tagIds = S[187], to = S[210], updateFrom = S[210], updateTo = S[210] }
 S[227] = { p = S[226] }
 S[228] = { ap = false, p = S[226], t = "object" }
 S[229] = { each = "each_contact", limit = "limit", list = "data.list", offset = "offset", style = "body", total = "data.total" }
-S[230] = { email = S[1], isEmailFullSearch = S[40] }
+S[230] = { email = S[2], isEmailFullSearch = S[41] }
 S[231] = { p = S[230] }
 S[232] = { ap = false, p = S[230], t = "object" }
-S[233] = { messengerContactId = S[1] }
+S[233] = { messengerContactId = S[2] }
 S[234] = { "messengerContactId" }
 S[235] = { ap = false, p = S[233], r = S[234], t = "object" }
 S[236] = { contactId = S[6] }
 S[237] = { "contactId" }
 S[238] = { ap = false, p = S[236], r = S[237], t = "object" }
-S[239] = { firstName = S[1], lastName = S[1], responsibleId = S[6] }
+S[239] = { firstName = S[2], lastName = S[2], responsibleId = S[6] }
 S[240] = { p = S[239], r = S[197] }
-S[241] = { contactId = S[6], firstName = S[1], lastName = S[1], responsibleId = S[6] }
+S[241] = { contactId = S[6], firstName = S[2], lastName = S[2], responsibleId = S[6] }
 S[242] = { ap = false, p = S[241], r = S[237], t = "object" }
-S[243] = { attributeId = S[6], value = S[1] }
+S[243] = { attributeId = S[6], value = S[2] }
 S[244] = { "attributeId", "value" }
 S[245] = { p = S[243], r = S[244] }
-S[246] = { attributeId = S[6], contactId = S[6], value = S[1] }
+S[246] = { attributeId = S[6], contactId = S[6], value = S[2] }
 S[247] = { ap = false, p = S[246], r = S[237], t = "object" }
-S[248] = { p = S[243], t = "object" }
+S[248] = { p = S[243], r = S[244], t = "object" }
 S[249] = { i = S[248], t = "array" }
 S[250] = { attributesValues = S[249] }
-S[251] = { p = S[250], r = S[244] }
+S[251] = { p = S[250] }
 S[252] = { attributesValues = S[249], contactId = S[6] }
 S[253] = { ap = false, p = S[252], r = S[237], t = "object" }
-S[254] = { value = S[1] }
+S[254] = { value = S[2] }
 S[255] = { "value" }
 S[256] = { p = S[254], r = S[255] }
 S[257] = { "attributeId", "contactId" }
@@ -278,453 +278,454 @@ S[271] = { "contactId", "commentId" }
 S[272] = { commentId = S[6], contactId = S[6] }
 S[273] = { ap = false, p = S[272], r = S[269], t = "object" }
 S[274] = { "email" }
-S[275] = { p = S[123], r = S[274] }
-S[276] = { contactId = S[6], emails = S[122] }
-S[277] = { ap = false, p = S[276], r = S[237], t = "object" }
-S[278] = { maxl = 128, minl = 1, t = "string" }
-S[279] = { email = S[278] }
-S[280] = { p = S[279], r = S[274] }
-S[281] = { contactId = S[6], email = S[278], emailId = S[6] }
-S[282] = { "contactId", "emailId" }
-S[283] = { ap = false, p = S[281], r = S[282], t = "object" }
-S[284] = { contactId = S[6], emailId = S[6] }
-S[285] = { ap = false, p = S[284], r = S[282], t = "object" }
-S[286] = { callType = S[6], contactEmail = S[1], contactFirstName = S[1], contactLastName = S[1], contactPhone = S[1], from = S[132], integrationGroupId = S[6], responsibleIds = S[195], state = S[6], to = S[132] }
-S[287] = { p = S[286], t = "object" }
-S[288] = { callType = S[6], contactEmail = S[1], contactFirstName = S[1], contactId = S[6], contactLastName = S[1], contactPhone = S[1], from = S[132], integrationGroupId = S[6], responsibleIds = S[195], state = S[6], to = S[132] }
-S[289] = { ap = false, p = S[288], r = S[237], t = "object" }
-S[290] = { contactId = S[6], fromDate = S[132], toDate = S[132] }
-S[291] = { "contactId", "fromDate", "toDate" }
-S[292] = { ap = false, p = S[290], r = S[291], t = "object" }
-S[293] = { "fromDate", "toDate" }
-S[294] = { isMainChatbot = S[40], login = S[1], typeId = S[6] }
-S[295] = { p = S[294], r = S[188] }
-S[296] = { contactId = S[6], isMainChatbot = S[40], login = S[1], typeId = S[6] }
-S[297] = { ap = false, p = S[296], r = S[237], t = "object" }
-S[298] = { contactId = S[6], isMainChatbot = S[40], login = S[1], messengerId = S[6], typeId = S[6] }
-S[299] = { "contactId", "messengerId" }
-S[300] = { ap = false, p = S[298], r = S[299], t = "object" }
-S[301] = { contactId = S[6], messengerId = S[6] }
-S[302] = { ap = false, p = S[301], r = S[299], t = "object" }
-S[303] = { phone = S[119] }
-S[304] = { "phone" }
-S[305] = { p = S[303], r = S[304] }
-S[306] = { contactId = S[6], phone = S[119] }
-S[307] = { ap = false, p = S[306], r = S[237], t = "object" }
-S[308] = { contactId = S[6], phone = S[119], phoneId = S[6] }
-S[309] = { "contactId", "phoneId" }
-S[310] = { ap = false, p = S[308], r = S[309], t = "object" }
-S[311] = { contactId = S[6], phoneId = S[6] }
-S[312] = { ap = false, p = S[311], r = S[309], t = "object" }
-S[313] = { companyId = S[6], contactId = S[6] }
-S[314] = { "companyId", "contactId" }
-S[315] = { ap = false, p = S[313], r = S[314], t = "object" }
-S[316] = { "contactId", "companyId" }
-S[317] = { e = { 0, 1, 2, 3 }, t = "integer" }
-S[318] = { entityId = S[6], entityType = S[317], name = S[1] }
-S[319] = { p = S[318], t = "object" }
-S[320] = { ap = false, p = S[318], t = "object" }
-S[321] = { entityId = S[6], entityType = S[317], isVisible = S[40], name = S[1], order = S[6] }
+S[275] = { p = S[120], r = S[274], t = "object" }
+S[276] = { i = S[275], t = "array" }
+S[277] = { emails = S[276] }
+S[278] = { p = S[277] }
+S[279] = { contactId = S[6], emails = S[276] }
+S[280] = { ap = false, p = S[279], r = S[237], t = "object" }
+S[281] = { maxl = 128, minl = 1, t = "string" }
+S[282] = { email = S[281] }
+S[283] = { p = S[282], r = S[274] }
+S[284] = { contactId = S[6], email = S[281], emailId = S[6] }
+S[285] = { "contactId", "emailId" }
+S[286] = { ap = false, p = S[284], r = S[285], t = "object" }
+S[287] = { contactId = S[6], emailId = S[6] }
+S[288] = { ap = false, p = S[287], r = S[285], t = "object" }
+S[289] = { callType = S[6], contactEmail = S[2], contactFirstName = S[2], contactLastName = S[2], contactPhone = S[2], from = S[132], integrationGroupId = S[6], responsibleIds = S[187], state = S[6], to = S[132] }
+S[290] = { p = S[289], t = "object" }
+S[291] = { callType = S[6], contactEmail = S[2], contactFirstName = S[2], contactId = S[6], contactLastName = S[2], contactPhone = S[2], from = S[132], integrationGroupId = S[6], responsibleIds = S[187], state = S[6], to = S[132] }
+S[292] = { ap = false, p = S[291], r = S[237], t = "object" }
+S[293] = { contactId = S[6], fromDate = S[132], toDate = S[132] }
+S[294] = { "contactId", "fromDate", "toDate" }
+S[295] = { ap = false, p = S[293], r = S[294], t = "object" }
+S[296] = { "fromDate", "toDate" }
+S[297] = { isMainChatbot = S[41], login = S[2], typeId = S[6] }
+S[298] = { p = S[297], r = S[193] }
+S[299] = { contactId = S[6], isMainChatbot = S[41], login = S[2], typeId = S[6] }
+S[300] = { ap = false, p = S[299], r = S[237], t = "object" }
+S[301] = { contactId = S[6], isMainChatbot = S[41], login = S[2], messengerId = S[6], typeId = S[6] }
+S[302] = { "contactId", "messengerId" }
+S[303] = { ap = false, p = S[301], r = S[302], t = "object" }
+S[304] = { contactId = S[6], messengerId = S[6] }
+S[305] = { ap = false, p = S[304], r = S[302], t = "object" }
+S[306] = { phone = S[119] }
+S[307] = { "phone" }
+S[308] = { p = S[306], r = S[307] }
+S[309] = { contactId = S[6], phone = S[119] }
+S[310] = { ap = false, p = S[309], r = S[237], t = "object" }
+S[311] = { contactId = S[6], phone = S[119], phoneId = S[6] }
+S[312] = { "contactId", "phoneId" }
+S[313] = { ap = false, p = S[311], r = S[312], t = "object" }
+S[314] = { contactId = S[6], phoneId = S[6] }
+S[315] = { ap = false, p = S[314], r = S[312], t = "object" }
+S[316] = { companyId = S[6], contactId = S[6] }
+S[317] = { "companyId", "contactId" }
+S[318] = { ap = false, p = S[316], r = S[317], t = "object" }
+S[319] = { "contactId", "companyId" }
+S[320] = { e = { 0, 1, 2, 3 }, t = "integer" }
+S[321] = { entityId = S[6], entityType = S[320], name = S[2] }
 S[322] = { p = S[321], t = "object" }
-S[323] = { customTabId = S[2], entityId = S[6], entityType = S[317], isVisible = S[40], name = S[1], order = S[6] }
-S[324] = { "customTabId" }
-S[325] = { ap = false, p = S[323], r = S[324], t = "object" }
-S[326] = { entityId = S[6], entityType = S[317] }
-S[327] = { p = S[326], t = "object" }
-S[328] = { customTabId = S[2], entityId = S[6], entityType = S[317] }
-S[329] = { ap = false, p = S[328], r = S[324], t = "object" }
-S[330] = { entityId = S[6], entityIds = S[195], entityType = S[317] }
-S[331] = { p = S[330], t = "object" }
-S[332] = { customTabId = S[2], entityId = S[6], entityIds = S[195], entityType = S[317] }
-S[333] = { ap = false, p = S[332], r = S[324], t = "object" }
-S[334] = { p = S[243] }
-S[335] = { i = S[334] }
-S[336] = { attachments = S[187], attributes = S[335], contact = S[195], currency = S[1], name = S[1], pipelineId = S[6], price = S[2], responsibleId = S[6], sourceId = S[6], stepId = S[6] }
-S[337] = { "pipelineId", "stepId" }
-S[338] = { p = S[336], r = S[337] }
-S[339] = { ap = false, p = S[336], t = "object" }
-S[340] = { pipelineId = S[6] }
-S[341] = { "pipelineId" }
-S[342] = { ap = false, p = S[340], r = S[341], t = "object" }
-S[343] = { expression = S[1], name = S[1], value = S[222] }
-S[344] = { p = S[343], t = "object" }
-S[345] = { i = S[344], t = "array" }
-S[346] = { direction = S[1], fieldName = S[1] }
-S[347] = { e = { "asc", "desc" }, p = S[346], t = "object" }
-S[348] = { attributes = S[225], completionDateFrom = S[1], completionDateTo = S[1], email = S[1], expiration = S[6], filter = S[345], firstName = S[1], lastName = S[1], limit = S[6], name = S[1], offset = S[6], phone = S[1], pipelineIds = S[195], sortBy = S[347], unlimited = S[40] }
-S[349] = { p = S[348] }
-S[350] = { ap = false, p = S[348], t = "object" }
-S[351] = { each = "each_deal", limit = "limit", list = "data", offset = "offset", style = "body", total = "meta.total" }
-S[352] = { dealId = S[6] }
-S[353] = { "dealId" }
-S[354] = { ap = false, p = S[352], r = S[353], t = "object" }
-S[355] = { currency = S[1], name = S[1], order = S[6], pipelineId = S[6], price = S[2], responsibleId = S[6], sourceId = S[6], status = S[6], stepId = S[6] }
-S[356] = { "name", "pipelineId", "price", "status", "stepId" }
-S[357] = { p = S[355], r = S[356] }
-S[358] = { currency = S[1], dealId = S[6], name = S[1], order = S[6], pipelineId = S[6], price = S[2], responsibleId = S[6], sourceId = S[6], status = S[6], stepId = S[6] }
-S[359] = { ap = false, p = S[358], r = S[353], t = "object" }
-S[360] = { callId = S[6] }
-S[361] = { p = S[360], t = "object" }
-S[362] = { callId = S[6], dealId = S[6] }
-S[363] = { ap = false, p = S[362], r = S[353], t = "object" }
-S[364] = { attributeId = S[6], dealId = S[6], value = S[1] }
-S[365] = { ap = false, p = S[364], r = S[353], t = "object" }
-S[366] = { "attributeId", "dealId" }
-S[367] = { ap = false, p = S[364], r = S[366], t = "object" }
-S[368] = { "dealId", "attributeId" }
-S[369] = { attributeId = S[6], dealId = S[6] }
-S[370] = { ap = false, p = S[369], r = S[366], t = "object" }
-S[371] = { pipelineId = S[6], stepId = S[6] }
-S[372] = { p = S[371] }
-S[373] = { dealId = S[6], pipelineId = S[6], stepId = S[6] }
-S[374] = { ap = false, p = S[373], r = S[353], t = "object" }
-S[375] = { message = S[1] }
-S[376] = { p = S[375], r = S[264] }
-S[377] = { dealId = S[6], message = S[1] }
-S[378] = { ap = false, p = S[377], r = S[353], t = "object" }
-S[379] = { commentId = S[6], dealId = S[6], message = S[1] }
-S[380] = { "commentId", "dealId" }
-S[381] = { ap = false, p = S[379], r = S[380], t = "object" }
-S[382] = { "dealId", "commentId" }
-S[383] = { commentId = S[6], dealId = S[6] }
-S[384] = { ap = false, p = S[383], r = S[380], t = "object" }
-S[385] = { contactId = S[6], dealId = S[6] }
-S[386] = { "contactId", "dealId" }
-S[387] = { ap = false, p = S[385], r = S[386], t = "object" }
-S[388] = { "dealId", "contactId" }
-S[389] = { f = "time", t = "string" }
-S[390] = { t = { "integer", "null" } }
-S[391] = { t = { "string", "null" } }
-S[392] = { date = S[210], dealAction = S[390], notifyIn = S[391], time = S[389] }
-S[393] = { p = S[392] }
-S[394] = { date = S[210], dealAction = S[390], dealId = S[6], notifyIn = S[391], time = S[389] }
-S[395] = { ap = false, p = S[394], r = S[353], t = "object" }
-S[396] = { callType = S[6], contactEmail = S[1], contactFirstName = S[1], contactLastName = S[1], contactPhone = S[1], dealId = S[6], from = S[132], integrationGroupId = S[6], responsibleIds = S[195], state = S[6], to = S[132] }
-S[397] = { ap = false, p = S[396], r = S[353], t = "object" }
-S[398] = { dealId = S[6], fromDate = S[132], toDate = S[132] }
-S[399] = { "dealId", "fromDate", "toDate" }
-S[400] = { ap = false, p = S[398], r = S[399], t = "object" }
-S[401] = { f = "binary", t = "string" }
-S[402] = { i = S[401], t = "array" }
-S[403] = { ["files[]"] = S[402] }
-S[404] = { p = S[403], t = "object" }
-S[405] = { ap = false, p = S[403], t = "object" }
-S[406] = { responsibleIds = S[195], sectionId = S[6] }
+S[323] = { ap = false, p = S[321], t = "object" }
+S[324] = { entityId = S[6], entityType = S[320], isVisible = S[41], name = S[2], order = S[6] }
+S[325] = { p = S[324], t = "object" }
+S[326] = { customTabId = S[1], entityId = S[6], entityType = S[320], isVisible = S[41], name = S[2], order = S[6] }
+S[327] = { "customTabId" }
+S[328] = { ap = false, p = S[326], r = S[327], t = "object" }
+S[329] = { entityId = S[6], entityType = S[320] }
+S[330] = { p = S[329], t = "object" }
+S[331] = { customTabId = S[1], entityId = S[6], entityType = S[320] }
+S[332] = { ap = false, p = S[331], r = S[327], t = "object" }
+S[333] = { entityId = S[6], entityIds = S[187], entityType = S[320] }
+S[334] = { p = S[333], t = "object" }
+S[335] = { customTabId = S[1], entityId = S[6], entityIds = S[187], entityType = S[320] }
+S[336] = { ap = false, p = S[335], r = S[327], t = "object" }
+S[337] = { p = S[243] }
+S[338] = { i = S[337] }
+S[339] = { attachments = S[192], attributes = S[338], contact = S[187], currency = S[2], name = S[2], pipelineId = S[6], price = S[1], responsibleId = S[6], sourceId = S[6], stepId = S[6] }
+S[340] = { "pipelineId", "stepId" }
+S[341] = { p = S[339], r = S[340] }
+S[342] = { ap = false, p = S[339], t = "object" }
+S[343] = { pipelineId = S[6] }
+S[344] = { "pipelineId" }
+S[345] = { ap = false, p = S[343], r = S[344], t = "object" }
+S[346] = { expression = S[2], name = S[2], value = S[214] }
+S[347] = { p = S[346], t = "object" }
+S[348] = { i = S[347], t = "array" }
+S[349] = { direction = S[2], fieldName = S[2] }
+S[350] = { p = S[349], t = "object" }
+S[351] = { attributes = S[217], completionDateFrom = S[2], completionDateTo = S[2], email = S[2], expiration = S[6], filter = S[348], firstName = S[2], lastName = S[2], limit = S[6], name = S[2], offset = S[6], phone = S[2], pipelineIds = S[187], sortBy = S[350], unlimited = S[41] }
+S[352] = { p = S[351] }
+S[353] = { ap = false, p = S[351], t = "object" }
+S[354] = { each = "each_deal", limit = "limit", list = "data", offset = "offset", style = "body", total = "meta.total" }
+S[355] = { dealId = S[6] }
+S[356] = { "dealId" }
+S[357] = { ap = false, p = S[355], r = S[356], t = "object" }
+S[358] = { currency = S[2], name = S[2], order = S[6], pipelineId = S[6], price = S[1], responsibleId = S[6], sourceId = S[6], status = S[6], stepId = S[6] }
+S[359] = { "name", "pipelineId", "price", "status", "stepId" }
+S[360] = { p = S[358], r = S[359] }
+S[361] = { currency = S[2], dealId = S[6], name = S[2], order = S[6], pipelineId = S[6], price = S[1], responsibleId = S[6], sourceId = S[6], status = S[6], stepId = S[6] }
+S[362] = { ap = false, p = S[361], r = S[356], t = "object" }
+S[363] = { callId = S[6] }
+S[364] = { p = S[363], t = "object" }
+S[365] = { callId = S[6], dealId = S[6] }
+S[366] = { ap = false, p = S[365], r = S[356], t = "object" }
+S[367] = { attributeId = S[6], dealId = S[6], value = S[2] }
+S[368] = { ap = false, p = S[367], r = S[356], t = "object" }
+S[369] = { "attributeId", "dealId" }
+S[370] = { ap = false, p = S[367], r = S[369], t = "object" }
+S[371] = { "dealId", "attributeId" }
+S[372] = { attributeId = S[6], dealId = S[6] }
+S[373] = { ap = false, p = S[372], r = S[369], t = "object" }
+S[374] = { pipelineId = S[6], stepId = S[6] }
+S[375] = { p = S[374] }
+S[376] = { dealId = S[6], pipelineId = S[6], stepId = S[6] }
+S[377] = { ap = false, p = S[376], r = S[356], t = "object" }
+S[378] = { message = S[2] }
+S[379] = { p = S[378], r = S[264] }
+S[380] = { dealId = S[6], message = S[2] }
+S[381] = { ap = false, p = S[380], r = S[356], t = "object" }
+S[382] = { commentId = S[6], dealId = S[6], message = S[2] }
+S[383] = { "commentId", "dealId" }
+S[384] = { ap = false, p = S[382], r = S[383], t = "object" }
+S[385] = { "dealId", "commentId" }
+S[386] = { commentId = S[6], dealId = S[6] }
+S[387] = { ap = false, p = S[386], r = S[383], t = "object" }
+S[388] = { contactId = S[6], dealId = S[6] }
+S[389] = { "contactId", "dealId" }
+S[390] = { ap = false, p = S[388], r = S[389], t = "object" }
+S[391] = { "dealId", "contactId" }
+S[392] = { t = { "string", "null" } }
+S[393] = { f = "time", t = "string" }
+S[394] = { t = { "integer", "null" } }
+S[395] = { date = S[210], dealAction = S[394], notifyIn = S[392], time = S[393] }
+S[396] = { p = S[395] }
+S[397] = { date = S[210], dealAction = S[394], dealId = S[6], notifyIn = S[392], time = S[393] }
+S[398] = { ap = false, p = S[397], r = S[356], t = "object" }
+S[399] = { callType = S[6], contactEmail = S[2], contactFirstName = S[2], contactLastName = S[2], contactPhone = S[2], dealId = S[6], from = S[132], integrationGroupId = S[6], responsibleIds = S[187], state = S[6], to = S[132] }
+S[400] = { ap = false, p = S[399], r = S[356], t = "object" }
+S[401] = { dealId = S[6], fromDate = S[132], toDate = S[132] }
+S[402] = { "dealId", "fromDate", "toDate" }
+S[403] = { ap = false, p = S[401], r = S[402], t = "object" }
+S[404] = { f = "binary", t = "string" }
+S[405] = { i = S[404], t = "array" }
+S[406] = { ["files[]"] = S[405] }
 S[407] = { p = S[406], t = "object" }
 S[408] = { ap = false, p = S[406], t = "object" }
-S[409] = { sectionId = S[6] }
-S[410] = { "sectionId" }
-S[411] = { ap = false, p = S[409], r = S[410], t = "object" }
-S[412] = { responsibleIds = S[195], sectionId = S[6], settingId = S[6] }
-S[413] = { "settingId" }
+S[409] = { responsibleIds = S[187], sectionId = S[6] }
+S[410] = { p = S[409], t = "object" }
+S[411] = { ap = false, p = S[409], t = "object" }
+S[412] = { sectionId = S[6] }
+S[413] = { "sectionId" }
 S[414] = { ap = false, p = S[412], r = S[413], t = "object" }
-S[415] = { responsibleIds = S[195] }
-S[416] = { p = S[415], t = "object" }
-S[417] = { responsibleIds = S[195], settingId = S[6] }
-S[418] = { ap = false, p = S[417], r = S[413], t = "object" }
-S[419] = { contactId = S[6], currency = S[1], dealId = S[6], description = S[1], price = S[6] }
-S[420] = { p = S[419] }
-S[421] = { ap = false, p = S[419], t = "object" }
-S[422] = { paymentId = S[2] }
-S[423] = { "paymentId" }
-S[424] = { ap = false, p = S[422], r = S[423], t = "object" }
-S[425] = { p = S[33], t = "object" }
-S[426] = { i = S[425], t = "array" }
-S[427] = { name = S[1], settings = S[426] }
-S[428] = { p = S[427] }
-S[429] = { ap = false, p = S[427], t = "object" }
-S[430] = { name = S[1], order = S[6], settings = S[426] }
+S[415] = { responsibleIds = S[187], sectionId = S[6], settingId = S[6] }
+S[416] = { "settingId" }
+S[417] = { ap = false, p = S[415], r = S[416], t = "object" }
+S[418] = { responsibleIds = S[187] }
+S[419] = { p = S[418], t = "object" }
+S[420] = { responsibleIds = S[187], settingId = S[6] }
+S[421] = { ap = false, p = S[420], r = S[416], t = "object" }
+S[422] = { contactId = S[6], currency = S[2], dealId = S[6], description = S[2], price = S[6] }
+S[423] = { p = S[422] }
+S[424] = { ap = false, p = S[422], t = "object" }
+S[425] = { paymentId = S[1] }
+S[426] = { "paymentId" }
+S[427] = { ap = false, p = S[425], r = S[426], t = "object" }
+S[428] = { p = S[33], t = "object" }
+S[429] = { i = S[428], t = "array" }
+S[430] = { name = S[2], settings = S[429] }
 S[431] = { p = S[430] }
-S[432] = { name = S[1], order = S[6], pipelineId = S[6], settings = S[426] }
-S[433] = { ap = false, p = S[432], r = S[341], t = "object" }
-S[434] = { "name", "pipelineId", "type" }
-S[435] = { p = S[82], r = S[434] }
-S[436] = { mandatory = S[40], name = S[1], options = S[81], pipelineId = S[6], type = S[6] }
-S[437] = { ap = false, p = S[436], r = S[341], t = "object" }
-S[438] = { "name", "order", "pipelineId" }
-S[439] = { p = S[86], r = S[438] }
-S[440] = { attributeId = S[6], mandatory = S[40], name = S[1], options = S[81], order = S[6], pipelineId = S[6], status = S[6], type = S[6] }
-S[441] = { "attributeId", "pipelineId" }
-S[442] = { ap = false, p = S[440], r = S[441], t = "object" }
-S[443] = { "pipelineId", "attributeId" }
-S[444] = { attributeId = S[6], pipelineId = S[6] }
-S[445] = { ap = false, p = S[444], r = S[441], t = "object" }
-S[446] = { e = { 1, 2, 3, 4, 5, 6, 8, 9, 10 }, en = true, t = "integer" }
-S[447] = { e = { "0", "15min", "30min", "1h", "2h", "3h", "6h", "12h", "24h", "2d", "3d", "4d", "5d", "6d", "7d" }, t = "string" }
-S[448] = { e = { "#000000", "black" }, t = "string" }
-S[449] = { addEndHours = S[446], color = S[448], name = S[1], notifyIn = S[447], order = S[6] }
-S[450] = { p = S[449] }
-S[451] = { addEndHours = S[446], color = S[448], name = S[1], notifyIn = S[447], order = S[6], pipelineId = S[6] }
-S[452] = { ap = false, p = S[451], r = S[341], t = "object" }
-S[453] = { addEndHours = S[446], color = S[448], name = S[1], notifyIn = S[447], order = S[6], pipelineId = S[6], stepId = S[6] }
-S[454] = { ap = false, p = S[453], r = S[337], t = "object" }
-S[455] = { ap = false, p = S[371], r = S[337], t = "object" }
-S[456] = { key = S[1], status = S[2], value = S[1] }
-S[457] = { p = S[456] }
-S[458] = { i = S[457], t = "array" }
-S[459] = { name = S[1], status = S[2], values = S[458] }
-S[460] = { p = S[459] }
-S[461] = { i = S[460], t = "array" }
-S[462] = { currency = S[1], isDefault = S[40], oldValue = S[2], value = S[2] }
-S[463] = { p = S[462] }
-S[464] = { i = S[463], t = "array" }
-S[465] = { isProductLinkExternal = S[40], isProductLinkPreviewExternal = S[40], productLink = S[1], productLinkPreview = S[1] }
-S[466] = { p = S[465], t = "object" }
-S[467] = { e = { 0, 1 }, t = "number" }
-S[468] = { e = { 1, 2, 3 }, t = "number" }
-S[469] = { description = S[1], keys = S[1], name = S[1] }
+S[432] = { ap = false, p = S[430], t = "object" }
+S[433] = { name = S[2], order = S[6], settings = S[429] }
+S[434] = { p = S[433] }
+S[435] = { name = S[2], order = S[6], pipelineId = S[6], settings = S[429] }
+S[436] = { ap = false, p = S[435], r = S[344], t = "object" }
+S[437] = { "name", "type" }
+S[438] = { p = S[82], r = S[437] }
+S[439] = { mandatory = S[41], name = S[2], options = S[81], pipelineId = S[6], type = S[6] }
+S[440] = { ap = false, p = S[439], r = S[344], t = "object" }
+S[441] = { attributeId = S[6], mandatory = S[41], name = S[2], options = S[81], order = S[6], pipelineId = S[6], status = S[6], type = S[6] }
+S[442] = { "attributeId", "pipelineId" }
+S[443] = { ap = false, p = S[441], r = S[442], t = "object" }
+S[444] = { "pipelineId", "attributeId" }
+S[445] = { attributeId = S[6], pipelineId = S[6] }
+S[446] = { ap = false, p = S[445], r = S[442], t = "object" }
+S[447] = { e = { "#000000", "black" }, t = "string" }
+S[448] = { e = { 1, 2, 3, 4, 5, 6, 8, 9, 10 }, en = true, t = "integer" }
+S[449] = { e = { "0", "15min", "30min", "1h", "2h", "3h", "6h", "12h", "24h", "2d", "3d", "4d", "5d", "6d", "7d" }, t = "string" }
+S[450] = { addEndHours = S[448], color = S[447], name = S[2], notifyIn = S[449], order = S[6] }
+S[451] = { p = S[450] }
+S[452] = { addEndHours = S[448], color = S[447], name = S[2], notifyIn = S[449], order = S[6], pipelineId = S[6] }
+S[453] = { ap = false, p = S[452], r = S[344], t = "object" }
+S[454] = { addEndHours = S[448], color = S[447], name = S[2], notifyIn = S[449], order = S[6], pipelineId = S[6], stepId = S[6] }
+S[455] = { ap = false, p = S[454], r = S[340], t = "object" }
+S[456] = { ap = false, p = S[374], r = S[340], t = "object" }
+S[457] = { currency = S[2], isDefault = S[41], oldValue = S[1], value = S[1] }
+S[458] = { p = S[457] }
+S[459] = { i = S[458], t = "array" }
+S[460] = { key = S[2], status = S[1], value = S[2] }
+S[461] = { p = S[460] }
+S[462] = { i = S[461], t = "array" }
+S[463] = { name = S[2], status = S[1], values = S[462] }
+S[464] = { p = S[463] }
+S[465] = { i = S[464], t = "array" }
+S[466] = { e = { 1, 2, 3 }, t = "number" }
+S[467] = { description = S[2], keys = S[2], name = S[2] }
+S[468] = { p = S[467], t = "object" }
+S[469] = { oldValue = S[1], type = S[1], value = S[1] }
 S[470] = { p = S[469], t = "object" }
-S[471] = { oldValue = S[2], type = S[2], value = S[2] }
+S[471] = { isProductLinkExternal = S[41], isProductLinkPreviewExternal = S[41], productLink = S[2], productLinkPreview = S[2] }
 S[472] = { p = S[471], t = "object" }
-S[473] = { availability = S[468], balance = S[472], categoryId = S[2], description = S[1], digitalInfo = S[466], images = S[41], name = S[1], prices = S[464], productType = S[468], sections = S[461], seo = S[470], shortDescription = S[1], type = S[2], vendorCode = S[1], visible = S[467] }
-S[474] = { p = S[473] }
-S[475] = { ap = false, p = S[473], t = "object" }
-S[476] = { i = S[2], t = "array" }
-S[477] = { key = S[1], value = S[1] }
-S[478] = { p = S[477] }
-S[479] = { i = S[478], t = "array" }
-S[480] = { e = { "id", "balance", "price" }, t = "string" }
-S[481] = { direction = S[94], fieldName = S[480] }
-S[482] = { p = S[481], t = "object" }
-S[483] = { e = { 1, 2 }, t = "number" }
-S[484] = { e = { "=", ">=", "<=" }, t = "string" }
-S[485] = { expression = S[484], value = S[2] }
-S[486] = { p = S[485], t = "object" }
-S[487] = { currency = S[1], expression = S[484], oldValue = S[2], value = S[2] }
+S[473] = { e = { 0, 1 }, t = "number" }
+S[474] = { availability = S[466], balance = S[470], categoryId = S[1], description = S[2], digitalInfo = S[472], images = S[40], name = S[2], prices = S[459], productType = S[466], sections = S[465], seo = S[468], shortDescription = S[2], type = S[1], vendorCode = S[2], visible = S[473] }
+S[475] = { p = S[474] }
+S[476] = { ap = false, p = S[474], t = "object" }
+S[477] = { e = { "=", ">=", "<=" }, t = "string" }
+S[478] = { expression = S[477], value = S[1] }
+S[479] = { p = S[478], t = "object" }
+S[480] = { i = S[1], t = "array" }
+S[481] = { key = S[2], value = S[2] }
+S[482] = { p = S[481] }
+S[483] = { i = S[482], t = "array" }
+S[484] = { currency = S[2], expression = S[477], oldValue = S[1], value = S[1] }
+S[485] = { p = S[484], t = "object" }
+S[486] = { e = { 1, 2, 3, 4, 5, 6, 7 }, t = "number" }
+S[487] = { expression = S[477], type = S[486], value = S[1] }
 S[488] = { p = S[487], t = "object" }
-S[489] = { e = { 1, 2, 3, 4, 5, 6, 7 }, t = "number" }
-S[490] = { expression = S[484], type = S[489], value = S[2] }
-S[491] = { p = S[490], t = "object" }
-S[492] = { balance = S[491], categoryId = S[2], categoryIds = S[476], dateFrom = S[1], dateTo = S[1], description = S[1], limit = S[2], offset = S[2], orderBy = S[482], price = S[488], purchases = S[486], search = S[1], sections = S[479], typeProduct = S[483], visible = S[467] }
-S[493] = { p = S[492] }
-S[494] = { ap = false, p = S[492], t = "object" }
-S[495] = { each = "each_product", limit = "limit", list = "data", offset = "offset", style = "body" }
-S[496] = { key = S[1], status = S[6], value = S[1] }
-S[497] = { p = S[496] }
-S[498] = { i = S[497], t = "array" }
-S[499] = { name = S[1], status = S[6], values = S[498] }
-S[500] = { p = S[499] }
-S[501] = { i = S[500], t = "array" }
-S[502] = { name = S[1], parentId = S[2], sections = S[501] }
-S[503] = { p = S[502] }
-S[504] = { ap = false, p = S[502], t = "object" }
-S[505] = { name = S[1], parentId = S[2] }
-S[506] = { p = S[505] }
-S[507] = { categoryId = S[2], name = S[1], parentId = S[2] }
-S[508] = { "categoryId" }
-S[509] = { ap = false, p = S[507], r = S[508], t = "object" }
-S[510] = { categoryId = S[2] }
-S[511] = { ap = false, p = S[510], r = S[508], t = "object" }
-S[512] = { categoryId = S[2], productId = S[2] }
-S[513] = { "categoryId", "productId" }
-S[514] = { ap = false, p = S[512], r = S[513], t = "object" }
-S[515] = { "productId", "categoryId" }
-S[516] = { categoryId = S[2], headId = S[2], productId = S[2] }
-S[517] = { "categoryId", "headId", "productId" }
-S[518] = { ap = false, p = S[516], r = S[517], t = "object" }
-S[519] = { "categoryId", "productId", "headId" }
-S[520] = { contactId = S[2] }
-S[521] = { ap = false, p = S[520], r = S[237], t = "object" }
-S[522] = { allow_out_of_stock = S[40], dealId = S[2], productId = S[2], productPriceISO = S[1], productPriceValue = S[2], quantity = S[2] }
-S[523] = { p = S[522] }
-S[524] = { ap = false, p = S[522], t = "object" }
-S[525] = { dealId = S[2] }
-S[526] = { ap = false, p = S[525], r = S[353], t = "object" }
-S[527] = { amount = S[6], quantity = S[6] }
-S[528] = { p = S[527] }
-S[529] = { amount = S[6], headId = S[6], quantity = S[6] }
-S[530] = { "headId" }
-S[531] = { ap = false, p = S[529], r = S[530], t = "object" }
-S[532] = { productId = S[2] }
-S[533] = { "productId" }
-S[534] = { ap = false, p = S[532], r = S[533], t = "object" }
-S[535] = { type = S[2], value = S[2] }
-S[536] = { p = S[535], t = "object" }
-S[537] = { availability = S[2], balance = S[536], categoryId = S[2], description = S[1], digitalInfo = S[466], images = S[41], name = S[1], seo = S[470], shortDescription = S[1], vendorCode = S[1], visible = S[2] }
-S[538] = { p = S[537] }
-S[539] = { availability = S[2], balance = S[536], categoryId = S[2], description = S[1], digitalInfo = S[466], images = S[41], name = S[1], productId = S[2], seo = S[470], shortDescription = S[1], vendorCode = S[1], visible = S[2] }
-S[540] = { ap = false, p = S[539], r = S[533], t = "object" }
-S[541] = { currency = S[1], id = S[2], isDefault = S[40], oldValue = S[2], value = S[2] }
-S[542] = { p = S[541] }
-S[543] = { i = S[542], t = "array" }
-S[544] = { prices = S[543] }
-S[545] = { p = S[544] }
-S[546] = { prices = S[543], productId = S[2] }
-S[547] = { ap = false, p = S[546], r = S[533], t = "object" }
-S[548] = { id = S[2], key = S[1], status = S[2], value = S[1] }
-S[549] = { p = S[548] }
-S[550] = { i = S[549], t = "array" }
-S[551] = { id = S[2], name = S[1], status = S[2], values = S[550] }
-S[552] = { p = S[551] }
-S[553] = { i = S[552], t = "array" }
-S[554] = { sections = S[553] }
-S[555] = { p = S[554] }
-S[556] = { productId = S[2], sections = S[553] }
-S[557] = { ap = false, p = S[556], r = S[533], t = "object" }
-S[558] = { productId = S[2], sectionId = S[2] }
-S[559] = { "productId", "sectionId" }
-S[560] = { ap = false, p = S[558], r = S[559], t = "object" }
-S[561] = { contactId = S[6], taskId = S[6] }
-S[562] = { "contactId", "taskId" }
-S[563] = { ap = false, p = S[561], r = S[562], t = "object" }
-S[564] = { "taskId", "contactId" }
-S[565] = { dealId = S[6], taskId = S[6] }
-S[566] = { "dealId", "taskId" }
-S[567] = { ap = false, p = S[565], r = S[566], t = "object" }
-S[568] = { "taskId", "dealId" }
-S[569] = { maxl = 64, minl = 1, t = "string" }
-S[570] = { color = S[1], name = S[569] }
-S[571] = { p = S[570] }
-S[572] = { ap = false, p = S[570], t = "object" }
-S[573] = { color = S[1], name = S[1], tagId = S[6] }
-S[574] = { ap = false, p = S[573], r = S[179], t = "object" }
-S[575] = { tagId = S[6], taskId = S[6] }
-S[576] = { "tagId", "taskId" }
-S[577] = { ap = false, p = S[575], r = S[576], t = "object" }
-S[578] = { taskHeadId = S[6], taskId = S[6] }
-S[579] = { "taskHeadId", "taskId" }
-S[580] = { ap = false, p = S[578], r = S[579], t = "object" }
-S[581] = { type = S[1], value = S[21] }
-S[582] = { p = S[581], t = "object" }
-S[583] = { dayOfWeek = S[6], everyMonth = S[6], everyWeek = S[6] }
-S[584] = { p = S[583], t = "object" }
-S[585] = { everyDay = S[6], everyMonth = S[6] }
-S[586] = { p = S[585], t = "object" }
-S[587] = { dayOfMonth = S[584], days = S[41], everyDay = S[2], everyWeekOfMonth = S[6], numberOfMonth = S[586] }
-S[588] = { p = S[587], t = "object" }
-S[589] = { endSetting = S[582], setting = S[588], startDate = S[132], type = S[6] }
-S[590] = { p = S[589], t = "object" }
-S[591] = { isDone = S[6], name = S[1] }
-S[592] = { p = S[591] }
-S[593] = { i = S[592], t = "array" }
-S[594] = { items = S[593], name = S[1] }
-S[595] = { p = S[594], t = "object" }
-S[596] = { i = S[595], t = "array" }
-S[597] = { contactIds = S[41], dealIds = S[41], taskIds = S[41] }
-S[598] = { p = S[597], t = "object" }
-S[599] = { f = "Y-m-d H:i", t = "string" }
-S[600] = { i = S[334], t = "array" }
-S[601] = { alert = S[1], attachments = S[187], attributes = S[600], boardId = S[6], checklists = S[596], connections = S[598], description = S[1], finishAt = S[599], name = S[1], observers = S[41], parentId = S[6], priority = S[6], ["repeat"] = S[6], repeatSetting = S[590], responsibleId = S[6], sourceType = S[6], startAt = S[599], stepId = S[6], tags = S[41] }
-S[602] = { p = S[601] }
-S[603] = { ap = false, p = S[601], t = "object" }
-S[604] = { e = { "any", "all" }, t = "string" }
-S[605] = { e = { 1, 2, 3 }, t = "integer" }
-S[606] = { e = { 1, 2 }, t = "integer" }
-S[607] = { direction = S[1], field = S[1] }
-S[608] = { p = S[607], t = "object" }
-S[609] = { id = S[6], type = S[6], value = S[1] }
-S[610] = { p = S[609] }
-S[611] = { i = S[610], t = "array" }
-S[612] = { attributes = S[611], boardId = S[6], contacts = S[1], createdAtFrom = S[1], createdAtTo = S[1], dealName = S[1], endedAtFrom = S[1], endedAtTo = S[1], finishAtFrom = S[1], finishAtTo = S[1], name = S[1], observers = S[41], parentId = S[41], priority = S[6], responsibleId = S[41], sort = S[608], startAtFrom = S[1], startAtTo = S[1], status = S[606], stepId = S[41], tagMatch = S[604], tags = S[41], type = S[605], updatedAtFrom = S[1], updatedAtTo = S[1] }
-S[613] = { p = S[612] }
-S[614] = { ap = false, p = S[612], t = "object" }
-S[615] = { taskId = S[6] }
-S[616] = { "taskId" }
-S[617] = { ap = false, p = S[615], r = S[616], t = "object" }
-S[618] = { boardId = S[6], description = S[1], finishAt = S[599], name = S[1], observers = S[41], parentId = S[6], priority = S[6], ["repeat"] = S[6], responsibleId = S[6], sourceType = S[6], startAt = S[599], stepId = S[6], tags = S[41] }
-S[619] = { p = S[618] }
-S[620] = { boardId = S[6], description = S[1], finishAt = S[599], name = S[1], observers = S[41], parentId = S[6], priority = S[6], ["repeat"] = S[6], responsibleId = S[6], sourceType = S[6], startAt = S[599], stepId = S[6], tags = S[41], taskId = S[6] }
-S[621] = { ap = false, p = S[620], r = S[616], t = "object" }
-S[622] = { attributeId = S[2], value = S[21] }
-S[623] = { p = S[622] }
-S[624] = { attributeId = S[2], taskId = S[6], value = S[21] }
-S[625] = { ap = false, p = S[624], r = S[616], t = "object" }
-S[626] = { i = S[62], t = "array" }
-S[627] = { items = S[626], name = S[1] }
-S[628] = { p = S[627], t = "object" }
-S[629] = { i = S[628], t = "array" }
-S[630] = { checklists = S[629] }
-S[631] = { p = S[630] }
-S[632] = { checklists = S[629], taskId = S[6] }
-S[633] = { ap = false, p = S[632], r = S[616], t = "object" }
-S[634] = { id = S[2], isDone = S[2], name = S[1] }
-S[635] = { p = S[634] }
-S[636] = { i = S[635], t = "array" }
-S[637] = { id = S[2], items = S[636], name = S[1] }
-S[638] = { p = S[637], t = "object" }
-S[639] = { i = S[638], t = "array" }
-S[640] = { checklists = S[639] }
-S[641] = { p = S[640] }
-S[642] = { checklists = S[639], taskId = S[6] }
-S[643] = { ap = false, p = S[642], r = S[616], t = "object" }
-S[644] = { name = S[1] }
-S[645] = { p = S[644], t = "object" }
-S[646] = { name = S[1], taskId = S[6] }
-S[647] = { ap = false, p = S[646], r = S[616], t = "object" }
-S[648] = { checklistId = S[6], taskId = S[6] }
-S[649] = { "checklistId", "taskId" }
-S[650] = { ap = false, p = S[648], r = S[649], t = "object" }
-S[651] = { "taskId", "checklistId" }
-S[652] = { checklistId = S[6], name = S[1], taskId = S[6] }
-S[653] = { ap = false, p = S[652], r = S[649], t = "object" }
-S[654] = { p = S[375] }
-S[655] = { message = S[1], taskId = S[6] }
-S[656] = { ap = false, p = S[655], r = S[616], t = "object" }
-S[657] = { commentId = S[6], message = S[1], taskId = S[6] }
-S[658] = { "commentId", "taskId" }
-S[659] = { ap = false, p = S[657], r = S[658], t = "object" }
-S[660] = { "taskId", "commentId" }
-S[661] = { contactIds = S[41], dealIds = S[41], subTasksIds = S[41], taskIds = S[41] }
-S[662] = { p = S[661], t = "object" }
-S[663] = { connections = S[662] }
-S[664] = { p = S[663] }
-S[665] = { connections = S[662], taskId = S[6] }
-S[666] = { ap = false, p = S[665], r = S[616], t = "object" }
-S[667] = { fromDate = S[132], taskId = S[6], toDate = S[132] }
-S[668] = { "fromDate", "taskId", "toDate" }
-S[669] = { ap = false, p = S[667], r = S[668], t = "object" }
-S[670] = { t = { "number", "null" } }
-S[671] = { parentId = S[670] }
-S[672] = { p = S[671] }
-S[673] = { parentId = S[670], taskId = S[6] }
-S[674] = { ap = false, p = S[673], r = S[616], t = "object" }
-S[675] = { min = 1, t = "number" }
-S[676] = { newStepId = S[2], order = S[675] }
-S[677] = { "order" }
-S[678] = { p = S[676], r = S[677] }
-S[679] = { newStepId = S[2], order = S[675], stepId = S[6], taskId = S[6] }
-S[680] = { "stepId", "taskId" }
-S[681] = { ap = false, p = S[679], r = S[680], t = "object" }
-S[682] = { "taskId", "stepId" }
-S[683] = { ap = false, p = S[286], t = "object" }
-S[684] = { value = S[21] }
-S[685] = { p = S[684] }
-S[686] = { attributeId = S[6], boardId = S[6], value = S[21], valueId = S[6] }
-S[687] = { "attributeId", "boardId", "valueId" }
-S[688] = { ap = false, p = S[686], r = S[687], t = "object" }
-S[689] = { "attributeId", "valueId", "boardId" }
-S[690] = { attributeId = S[6], boardId = S[6], valueId = S[6] }
-S[691] = { ap = false, p = S[690], r = S[687], t = "object" }
+S[489] = { e = { 1, 2 }, t = "number" }
+S[490] = { e = { "id", "balance", "price" }, t = "string" }
+S[491] = { direction = S[95], fieldName = S[490] }
+S[492] = { p = S[491], t = "object" }
+S[493] = { balance = S[488], categoryId = S[1], categoryIds = S[480], dateFrom = S[2], dateTo = S[2], description = S[2], limit = S[1], offset = S[1], orderBy = S[492], price = S[485], purchases = S[479], search = S[2], sections = S[483], typeProduct = S[489], visible = S[473] }
+S[494] = { p = S[493] }
+S[495] = { ap = false, p = S[493], t = "object" }
+S[496] = { each = "each_product", limit = "limit", list = "data", offset = "offset", style = "body" }
+S[497] = { key = S[2], status = S[6], value = S[2] }
+S[498] = { p = S[497] }
+S[499] = { i = S[498], t = "array" }
+S[500] = { name = S[2], status = S[6], values = S[499] }
+S[501] = { p = S[500] }
+S[502] = { i = S[501], t = "array" }
+S[503] = { name = S[2], parentId = S[1], sections = S[502] }
+S[504] = { p = S[503] }
+S[505] = { ap = false, p = S[503], t = "object" }
+S[506] = { name = S[2], parentId = S[1] }
+S[507] = { p = S[506] }
+S[508] = { categoryId = S[1], name = S[2], parentId = S[1] }
+S[509] = { "categoryId" }
+S[510] = { ap = false, p = S[508], r = S[509], t = "object" }
+S[511] = { categoryId = S[1] }
+S[512] = { ap = false, p = S[511], r = S[509], t = "object" }
+S[513] = { categoryId = S[1], productId = S[1] }
+S[514] = { "categoryId", "productId" }
+S[515] = { ap = false, p = S[513], r = S[514], t = "object" }
+S[516] = { "productId", "categoryId" }
+S[517] = { categoryId = S[1], headId = S[1], productId = S[1] }
+S[518] = { "categoryId", "headId", "productId" }
+S[519] = { ap = false, p = S[517], r = S[518], t = "object" }
+S[520] = { "categoryId", "productId", "headId" }
+S[521] = { contactId = S[1] }
+S[522] = { ap = false, p = S[521], r = S[237], t = "object" }
+S[523] = { allow_out_of_stock = S[41], dealId = S[1], productId = S[1], productPriceISO = S[2], productPriceValue = S[1], quantity = S[1] }
+S[524] = { p = S[523] }
+S[525] = { ap = false, p = S[523], t = "object" }
+S[526] = { dealId = S[1] }
+S[527] = { ap = false, p = S[526], r = S[356], t = "object" }
+S[528] = { amount = S[6], quantity = S[6] }
+S[529] = { p = S[528] }
+S[530] = { amount = S[6], headId = S[6], quantity = S[6] }
+S[531] = { "headId" }
+S[532] = { ap = false, p = S[530], r = S[531], t = "object" }
+S[533] = { productId = S[1] }
+S[534] = { "productId" }
+S[535] = { ap = false, p = S[533], r = S[534], t = "object" }
+S[536] = { type = S[1], value = S[1] }
+S[537] = { p = S[536], t = "object" }
+S[538] = { availability = S[1], balance = S[537], categoryId = S[1], description = S[2], digitalInfo = S[472], images = S[40], name = S[2], seo = S[468], shortDescription = S[2], vendorCode = S[2], visible = S[1] }
+S[539] = { p = S[538] }
+S[540] = { availability = S[1], balance = S[537], categoryId = S[1], description = S[2], digitalInfo = S[472], images = S[40], name = S[2], productId = S[1], seo = S[468], shortDescription = S[2], vendorCode = S[2], visible = S[1] }
+S[541] = { ap = false, p = S[540], r = S[534], t = "object" }
+S[542] = { currency = S[2], id = S[1], isDefault = S[41], oldValue = S[1], value = S[1] }
+S[543] = { p = S[542] }
+S[544] = { i = S[543], t = "array" }
+S[545] = { prices = S[544] }
+S[546] = { p = S[545] }
+S[547] = { prices = S[544], productId = S[1] }
+S[548] = { ap = false, p = S[547], r = S[534], t = "object" }
+S[549] = { id = S[1], key = S[2], status = S[1], value = S[2] }
+S[550] = { p = S[549] }
+S[551] = { i = S[550], t = "array" }
+S[552] = { id = S[1], name = S[2], status = S[1], values = S[551] }
+S[553] = { p = S[552] }
+S[554] = { i = S[553], t = "array" }
+S[555] = { sections = S[554] }
+S[556] = { p = S[555] }
+S[557] = { productId = S[1], sections = S[554] }
+S[558] = { ap = false, p = S[557], r = S[534], t = "object" }
+S[559] = { productId = S[1], sectionId = S[1] }
+S[560] = { "productId", "sectionId" }
+S[561] = { ap = false, p = S[559], r = S[560], t = "object" }
+S[562] = { contactId = S[6], taskId = S[6] }
+S[563] = { "contactId", "taskId" }
+S[564] = { ap = false, p = S[562], r = S[563], t = "object" }
+S[565] = { "taskId", "contactId" }
+S[566] = { dealId = S[6], taskId = S[6] }
+S[567] = { "dealId", "taskId" }
+S[568] = { ap = false, p = S[566], r = S[567], t = "object" }
+S[569] = { "taskId", "dealId" }
+S[570] = { maxl = 64, minl = 1, t = "string" }
+S[571] = { color = S[2], name = S[570] }
+S[572] = { p = S[571] }
+S[573] = { ap = false, p = S[571], t = "object" }
+S[574] = { color = S[2], name = S[2], tagId = S[6] }
+S[575] = { ap = false, p = S[574], r = S[179], t = "object" }
+S[576] = { tagId = S[6], taskId = S[6] }
+S[577] = { "tagId", "taskId" }
+S[578] = { ap = false, p = S[576], r = S[577], t = "object" }
+S[579] = { taskHeadId = S[6], taskId = S[6] }
+S[580] = { "taskHeadId", "taskId" }
+S[581] = { ap = false, p = S[579], r = S[580], t = "object" }
+S[582] = { dayOfWeek = S[6], everyMonth = S[6], everyWeek = S[6] }
+S[583] = { p = S[582], t = "object" }
+S[584] = { everyDay = S[6], everyMonth = S[6] }
+S[585] = { p = S[584], t = "object" }
+S[586] = { dayOfMonth = S[583], days = S[40], everyDay = S[1], everyWeekOfMonth = S[6], numberOfMonth = S[585] }
+S[587] = { p = S[586], t = "object" }
+S[588] = { type = S[2], value = S[21] }
+S[589] = { p = S[588], t = "object" }
+S[590] = { endSetting = S[589], setting = S[587], startDate = S[132], type = S[6] }
+S[591] = { p = S[590], t = "object" }
+S[592] = { i = S[337], t = "array" }
+S[593] = { isDone = S[6], name = S[2] }
+S[594] = { p = S[593] }
+S[595] = { i = S[594], t = "array" }
+S[596] = { items = S[595], name = S[2] }
+S[597] = { p = S[596], t = "object" }
+S[598] = { i = S[597], t = "array" }
+S[599] = { contactIds = S[40], dealIds = S[40], taskIds = S[40] }
+S[600] = { p = S[599], t = "object" }
+S[601] = { f = "Y-m-d H:i", t = "string" }
+S[602] = { alert = S[2], attachments = S[192], attributes = S[592], boardId = S[6], checklists = S[598], connections = S[600], description = S[2], finishAt = S[601], name = S[2], observers = S[40], parentId = S[6], priority = S[6], ["repeat"] = S[6], repeatSetting = S[591], responsibleId = S[6], sourceType = S[6], startAt = S[601], stepId = S[6], tags = S[40] }
+S[603] = { p = S[602] }
+S[604] = { ap = false, p = S[602], t = "object" }
+S[605] = { id = S[6], type = S[6], value = S[2] }
+S[606] = { p = S[605] }
+S[607] = { i = S[606], t = "array" }
+S[608] = { e = { "any", "all" }, t = "string" }
+S[609] = { e = { 1, 2 }, t = "integer" }
+S[610] = { e = { 1, 2, 3 }, t = "integer" }
+S[611] = { direction = S[2], field = S[2] }
+S[612] = { p = S[611], t = "object" }
+S[613] = { attributes = S[607], boardId = S[6], contacts = S[2], createdAtFrom = S[2], createdAtTo = S[2], dealName = S[2], endedAtFrom = S[2], endedAtTo = S[2], finishAtFrom = S[2], finishAtTo = S[2], name = S[2], observers = S[40], parentId = S[40], priority = S[6], responsibleId = S[40], sort = S[612], startAtFrom = S[2], startAtTo = S[2], status = S[609], stepId = S[40], tagMatch = S[608], tags = S[40], type = S[610], updatedAtFrom = S[2], updatedAtTo = S[2] }
+S[614] = { p = S[613] }
+S[615] = { ap = false, p = S[613], t = "object" }
+S[616] = { taskId = S[6] }
+S[617] = { "taskId" }
+S[618] = { ap = false, p = S[616], r = S[617], t = "object" }
+S[619] = { boardId = S[6], description = S[2], finishAt = S[601], name = S[2], observers = S[40], parentId = S[6], priority = S[6], ["repeat"] = S[6], responsibleId = S[6], sourceType = S[6], startAt = S[601], stepId = S[6], tags = S[40] }
+S[620] = { p = S[619] }
+S[621] = { boardId = S[6], description = S[2], finishAt = S[601], name = S[2], observers = S[40], parentId = S[6], priority = S[6], ["repeat"] = S[6], responsibleId = S[6], sourceType = S[6], startAt = S[601], stepId = S[6], tags = S[40], taskId = S[6] }
+S[622] = { ap = false, p = S[621], r = S[617], t = "object" }
+S[623] = { attributeId = S[1], value = S[21] }
+S[624] = { p = S[623] }
+S[625] = { attributeId = S[1], taskId = S[6], value = S[21] }
+S[626] = { ap = false, p = S[625], r = S[617], t = "object" }
+S[627] = { i = S[62], t = "array" }
+S[628] = { items = S[627], name = S[2] }
+S[629] = { p = S[628], t = "object" }
+S[630] = { i = S[629], t = "array" }
+S[631] = { checklists = S[630] }
+S[632] = { p = S[631] }
+S[633] = { checklists = S[630], taskId = S[6] }
+S[634] = { ap = false, p = S[633], r = S[617], t = "object" }
+S[635] = { id = S[1], isDone = S[1], name = S[2] }
+S[636] = { p = S[635] }
+S[637] = { i = S[636], t = "array" }
+S[638] = { id = S[1], items = S[637], name = S[2] }
+S[639] = { p = S[638], t = "object" }
+S[640] = { i = S[639], t = "array" }
+S[641] = { checklists = S[640] }
+S[642] = { p = S[641] }
+S[643] = { checklists = S[640], taskId = S[6] }
+S[644] = { ap = false, p = S[643], r = S[617], t = "object" }
+S[645] = { name = S[2] }
+S[646] = { p = S[645], t = "object" }
+S[647] = { name = S[2], taskId = S[6] }
+S[648] = { ap = false, p = S[647], r = S[617], t = "object" }
+S[649] = { checklistId = S[6], taskId = S[6] }
+S[650] = { "checklistId", "taskId" }
+S[651] = { ap = false, p = S[649], r = S[650], t = "object" }
+S[652] = { "taskId", "checklistId" }
+S[653] = { checklistId = S[6], name = S[2], taskId = S[6] }
+S[654] = { ap = false, p = S[653], r = S[650], t = "object" }
+S[655] = { p = S[378] }
+S[656] = { message = S[2], taskId = S[6] }
+S[657] = { ap = false, p = S[656], r = S[617], t = "object" }
+S[658] = { commentId = S[6], message = S[2], taskId = S[6] }
+S[659] = { "commentId", "taskId" }
+S[660] = { ap = false, p = S[658], r = S[659], t = "object" }
+S[661] = { "taskId", "commentId" }
+S[662] = { contactIds = S[40], dealIds = S[40], subTasksIds = S[40], taskIds = S[40] }
+S[663] = { p = S[662], t = "object" }
+S[664] = { connections = S[663] }
+S[665] = { p = S[664] }
+S[666] = { connections = S[663], taskId = S[6] }
+S[667] = { ap = false, p = S[666], r = S[617], t = "object" }
+S[668] = { fromDate = S[132], taskId = S[6], toDate = S[132] }
+S[669] = { "fromDate", "taskId", "toDate" }
+S[670] = { ap = false, p = S[668], r = S[669], t = "object" }
+S[671] = { t = { "number", "null" } }
+S[672] = { parentId = S[671] }
+S[673] = { p = S[672] }
+S[674] = { parentId = S[671], taskId = S[6] }
+S[675] = { ap = false, p = S[674], r = S[617], t = "object" }
+S[676] = { min = 1, t = "number" }
+S[677] = { newStepId = S[1], order = S[676] }
+S[678] = { "order" }
+S[679] = { p = S[677], r = S[678] }
+S[680] = { newStepId = S[1], order = S[676], stepId = S[6], taskId = S[6] }
+S[681] = { "stepId", "taskId" }
+S[682] = { ap = false, p = S[680], r = S[681], t = "object" }
+S[683] = { "taskId", "stepId" }
+S[684] = { ap = false, p = S[289], t = "object" }
+S[685] = { value = S[21] }
+S[686] = { p = S[685] }
+S[687] = { attributeId = S[6], boardId = S[6], value = S[21], valueId = S[6] }
+S[688] = { "attributeId", "boardId", "valueId" }
+S[689] = { ap = false, p = S[687], r = S[688], t = "object" }
+S[690] = { "attributeId", "valueId", "boardId" }
+S[691] = { attributeId = S[6], boardId = S[6], valueId = S[6] }
+S[692] = { ap = false, p = S[691], r = S[688], t = "object" }
 return {
   service = "crm",
   ops = {
     add_contact_attribute_value = { "POST", "/crm/v1/contacts/{contactId}/attributes", "addContactAttributeValue", a = S[247], b = S[245], pp = S[237] },
     add_contact_comment = { "POST", "/crm/v1/contacts/{contactId}/comments", "addContactComment", a = S[267], b = S[265], pp = S[237] },
-    add_contact_company_relation = { "POST", "/crm/v1/contacts/{contactId}/relation/{companyId}", "addContactCompanyRelation", a = S[315], pp = S[316] },
-    add_contact_emails = { "POST", "/crm/v1/contacts/{contactId}/emails", "addContactEmails", a = S[277], b = S[275], pp = S[237] },
-    add_contact_messenger = { "POST", "/crm/v1/contacts/{contactId}/messengers", "addContactMessenger", a = S[297], b = S[295], pp = S[237] },
-    add_contact_phone = { "POST", "/crm/v1/contacts/{contactId}/phones", "addContactPhone", a = S[307], b = S[305], pp = S[237] },
-    add_contact_to_deal = { "POST", "/crm/v1/deals/{dealId}/contacts/{contactId}", "addContactToDeal", a = S[387], pp = S[388] },
-    add_custom_tab_relation = { "POST", "/crm/v1/custom-tab/{customTabId}/relation", "addCustomTabRelation", a = S[333], b = S[331], pp = S[324] },
-    add_deal_attribute = { "POST", "/crm/v1/deals/{dealId}/attributes", "addDealAttribute", a = S[365], b = S[245], pp = S[353] },
-    add_deal_comment = { "POST", "/crm/v1/deals/{dealId}/comments", "addDealComment", a = S[378], b = S[376], pp = S[353] },
-    add_product_to_deal = { "POST", "/crm/v1/products/deals", "addProductToDeal", a = S[524], b = S[523] },
-    add_tag_to_contact = { "POST", "/crm/v1/contact-tags/{tagId}/contact/{contactId}", "addTagToContact", a = S[185], pp = S[186] },
-    add_task_comment = { "POST", "/crm/v1/tasks/{taskId}/comments", "addTaskComment", a = S[656], b = S[654], pp = S[616] },
-    approve_payment = { "POST", "/crm/v1/payments/{paymentId}/approve", "approvePayment", a = S[424], pp = S[423] },
-    attach_call_to_deal = { "POST", "/crm/v1/deals/{dealId}/attach-call", "attachCallToDeal", a = S[363], b = S[361], pp = S[353] },
-    attach_entities_to_task = { "POST", "/crm/v1/tasks/{taskId}/entity-attach", "attachEntitiesToTask", a = S[666], b = S[664], pp = S[616] },
+    add_contact_company_relation = { "POST", "/crm/v1/contacts/{contactId}/relation/{companyId}", "addContactCompanyRelation", a = S[318], pp = S[319], nc = true },
+    add_contact_emails = { "POST", "/crm/v1/contacts/{contactId}/emails", "addContactEmails", a = S[280], b = S[278], pp = S[237] },
+    add_contact_messenger = { "POST", "/crm/v1/contacts/{contactId}/messengers", "addContactMessenger", a = S[300], b = S[298], pp = S[237] },
+    add_contact_phone = { "POST", "/crm/v1/contacts/{contactId}/phones", "addContactPhone", a = S[310], b = S[308], pp = S[237] },
+    add_contact_to_deal = { "POST", "/crm/v1/deals/{dealId}/contacts/{contactId}", "addContactToDeal", a = S[390], pp = S[391], nc = true },
+    add_custom_tab_relation = { "POST", "/crm/v1/custom-tab/{customTabId}/relation", "addCustomTabRelation", a = S[336], b = S[334], pp = S[327], nc = true },
+    add_deal_attribute = { "POST", "/crm/v1/deals/{dealId}/attributes", "addDealAttribute", a = S[368], b = S[245], pp = S[356] },
+    add_deal_comment = { "POST", "/crm/v1/deals/{dealId}/comments", "addDealComment", a = S[381], b = S[379], pp = S[356] },
+    add_product_to_deal = { "POST", "/crm/v1/products/deals", "addProductToDeal", a = S[525], b = S[524], nc = true },
+    add_tag_to_contact = { "POST", "/crm/v1/contact-tags/{tagId}/contact/{contactId}", "addTagToContact", a = S[185], pp = S[186], nc = true },
+    add_task_comment = { "POST", "/crm/v1/tasks/{taskId}/comments", "addTaskComment", a = S[657], b = S[655], pp = S[617] },
+    approve_payment = { "POST", "/crm/v1/payments/{paymentId}/approve", "approvePayment", a = S[427], pp = S[426], nc = true },
+    attach_call_to_deal = { "POST", "/crm/v1/deals/{dealId}/attach-call", "attachCallToDeal", a = S[366], b = S[364], pp = S[356] },
+    attach_entities_to_task = { "POST", "/crm/v1/tasks/{taskId}/entity-attach", "attachEntitiesToTask", a = S[667], b = S[665], pp = S[617] },
     batch_create_company_emails = { "POST", "/crm/v1/companies/{companyId}/emails/batch", "batchCreateCompanyEmails", a = S[126], b = S[124], pp = S[107] },
     batch_create_company_messengers = { "POST", "/crm/v1/companies/{companyId}/messengers/batch", "batchCreateCompanyMessengers", a = S[149], b = S[147], pp = S[107] },
     batch_create_company_phones = { "POST", "/crm/v1/companies/{companyId}/phones/batch", "batchCreateCompanyPhones", a = S[161], b = S[159], pp = S[107] },
     batch_store_contact_attribute_values = { "POST", "/crm/v1/contacts/{contactId}/attributes/batch", "batchStoreContactAttributeValues", a = S[253], b = S[251], pp = S[237] },
-    cancel_payment = { "POST", "/crm/v1/payments/{paymentId}/cancel", "cancelPayment", a = S[424], pp = S[423] },
-    change_deal_pipeline = { "POST", "/crm/v1/deals/{dealId}/change-pipeline", "changeDealPipeline", a = S[374], b = S[372], pp = S[353] },
-    change_task_step_order = { "POST", "/crm/v1/tasks/{taskId}/steps/{stepId}/order", "changeTaskStepOrder", a = S[681], b = S[678], pp = S[682] },
+    cancel_payment = { "POST", "/crm/v1/payments/{paymentId}/cancel", "cancelPayment", a = S[427], pp = S[426], nc = true },
+    change_deal_pipeline = { "POST", "/crm/v1/deals/{dealId}/change-pipeline", "changeDealPipeline", a = S[377], b = S[375], pp = S[356], nc = true },
+    change_task_step_order = { "POST", "/crm/v1/tasks/{taskId}/steps/{stepId}/order", "changeTaskStepOrder", a = S[682], b = S[679], pp = S[683], nc = true },
     create_attachment = { "POST", "/crm/v1/attachments", "createAttachment", a = S[5], b = S[4] },
     create_attachments_batch = { "POST", "/crm/v1/attachments/batch", "createAttachmentsBatch", a = S[13], b = S[12] },
     create_board = { "POST", "/crm/v1/boards", "createBoard", a = S[29], b = S[28] },
-    create_board_attribute = { "POST", "/crm/v1/boards/{boardId}/attributes", "createBoardAttribute", a = S[45], b = S[43], pp = S[31] },
+    create_board_attribute = { "POST", "/crm/v1/boards/{boardId}/attributes", "createBoardAttribute", a = S[45], b = S[43], pp = S[31], nc = true },
     create_board_steps = { "POST", "/crm/v1/boards/{boardId}/steps", "createBoardSteps", a = S[55], b = S[53], pp = S[31] },
     create_checklist_items = { "POST", "/crm/v1/checklists/{checklistId}/items", "createChecklistItems", a = S[65], b = S[62], pp = S[64] },
     create_company = { "POST", "/crm/v1/companies", "createCompany", a = S[78], b = S[77] },
@@ -736,62 +737,62 @@ return {
     create_contact_attribute = { "POST", "/crm/v1/contacts/attributes", "createContactAttribute", a = S[85], b = S[84] },
     create_contact_deprecated = { "POST", "/crm/v1/contacts", "createContact", a = S[199], b = S[198], d = true },
     create_contact_tag = { "POST", "/crm/v1/contact-tags", "createContactTag", a = S[177], b = S[176] },
-    create_custom_tab = { "POST", "/crm/v1/custom-tab", "createCustomTab", a = S[320], b = S[319] },
-    create_deal = { "POST", "/crm/v1/deals", "createDeal", a = S[339], b = S[338] },
-    create_manager_settings = { "POST", "/crm/v1/manager-settings", "createManagerSettings", a = S[408], b = S[407] },
-    create_payment = { "POST", "/crm/v1/payments", "createPayment", a = S[421], b = S[420] },
-    create_pipeline = { "POST", "/crm/v1/pipelines", "createPipeline", a = S[429], b = S[428] },
-    create_pipeline_attribute = { "POST", "/crm/v1/pipelines/{pipelineId}/attributes", "createPipelineAttribute", a = S[437], b = S[435], pp = S[341] },
-    create_pipeline_step = { "POST", "/crm/v1/pipelines/{pipelineId}/steps", "createPipelineStep", a = S[452], b = S[450], pp = S[341] },
-    create_product = { "POST", "/crm/v1/products", "createProduct", a = S[475], b = S[474] },
-    create_product_category = { "POST", "/crm/v1/products/categories", "createProductCategory", a = S[504], b = S[503] },
-    create_product_sections = { "POST", "/crm/v1/products/{productId}/sections", "updateProductSections", a = S[557], b = S[555], pp = S[533] },
-    create_task = { "POST", "/crm/v1/tasks", "createTask", a = S[603], b = S[602] },
-    create_task_attribute_value = { "POST", "/crm/v1/tasks/{taskId}/attributes", "createTaskAttributeValue", a = S[625], b = S[623], pp = S[616] },
-    create_task_checklist = { "POST", "/crm/v1/tasks/{taskId}/checklists/single", "createTaskChecklist", a = S[647], b = S[645], pp = S[616] },
-    create_task_checklists = { "POST", "/crm/v1/tasks/{taskId}/checklists", "createTaskChecklists", a = S[633], b = S[631], pp = S[616] },
-    create_task_tag = { "POST", "/crm/v1/task-tags", "createTaskTag", a = S[572], b = S[571] },
-    delete_attachment = { "DELETE", "/crm/v1/attachments/{attachmentId}", "deleteAttachment", a = S[20], pp = S[17] },
-    delete_attribute_value = { "DELETE", "/crm/v1/{boardId}/attributes/{attributeId}/values/{valueId}", "deleteAttributeValue", a = S[691], pp = S[689] },
-    delete_checklist_item = { "DELETE", "/crm/v1/checklists/{checklistId}/items/{itemId}", "deleteChecklistItem", a = S[74], pp = S[69] },
-    delete_company = { "DELETE", "/crm/v1/companies/{companyId}", "deleteCompany", a = S[108], pp = S[107] },
-    delete_company_attribute = { "DELETE", "/crm/v1/companies/attributes/{attributeId}", "deleteCompanyAttribute", a = S[93], pp = S[90] },
-    delete_company_email = { "DELETE", "/crm/v1/companies/{companyId}/emails/{emailId}", "deleteCompanyEmail", a = S[131], pp = S[128] },
-    delete_company_messenger = { "DELETE", "/crm/v1/companies/{companyId}/messengers/{messengerId}", "deleteCompanyMessenger", a = S[154], pp = S[151] },
-    delete_company_phone = { "DELETE", "/crm/v1/companies/{companyId}/phones/{phoneId}", "deleteCompanyPhone", a = S[170], pp = S[167] },
-    delete_contact_attribute = { "DELETE", "/crm/v1/contacts/attributes/{attributeId}", "deleteContactAttribute", a = S[93], pp = S[90] },
-    delete_contact_attribute_value = { "DELETE", "/crm/v1/contacts/{contactId}/attributes/{attributeId}", "deleteContactAttributeValue", a = S[261], pp = S[259] },
-    delete_contact_by_id = { "DELETE", "/crm/v1/contacts/{contactId}", "deleteContactById", a = S[238], pp = S[237] },
-    delete_contact_comment = { "DELETE", "/crm/v1/contacts/{contactId}/comments/{commentId}", "deleteContactComment", a = S[273], pp = S[271] },
-    delete_contact_company_relation = { "DELETE", "/crm/v1/contacts/{contactId}/relation/{companyId}", "deleteContactCompanyRelation", a = S[315], pp = S[316] },
-    delete_contact_email = { "DELETE", "/crm/v1/contacts/{contactId}/emails/{emailId}", "deleteContactEmail", a = S[285], pp = S[282] },
-    delete_contact_phone = { "DELETE", "/crm/v1/contacts/{contactId}/phones/{phoneId}", "deleteContactPhone", a = S[312], pp = S[309] },
-    delete_contact_tag = { "DELETE", "/crm/v1/contact-tags/{tagId}", "deleteContactTag", a = S[182], pp = S[179] },
-    delete_contact_tag_from_contact = { "DELETE", "/crm/v1/contact-tags/{tagId}/contact/{contactId}", "deleteContactTagFromContact", a = S[185], pp = S[186] },
-    delete_custom_tab = { "DELETE", "/crm/v1/custom-tab/{customTabId}", "deleteCustomTab", a = S[329], b = S[327], pp = S[324] },
-    delete_custom_tab_relation = { "DELETE", "/crm/v1/custom-tab/{customTabId}/relation", "deleteCustomTabRelation", a = S[333], b = S[331], pp = S[324] },
-    delete_deal = { "DELETE", "/crm/v1/deals/{dealId}", "deleteDeal", a = S[354], pp = S[353] },
-    delete_deal_attribute = { "DELETE", "/crm/v1/deals/{dealId}/attributes/{attributeId}", "deleteDealAttribute", a = S[370], pp = S[368] },
-    delete_deal_comment = { "DELETE", "/crm/v1/deals/{dealId}/comments/{commentId}", "deleteDealComment", a = S[384], pp = S[382] },
-    delete_managers_from_manager_setting = { "DELETE", "/crm/v1/manager-settings/{settingId}", "deleteManagersFromManagerSetting", a = S[418], b = S[416], pp = S[413] },
-    delete_pipeline_attribute = { "DELETE", "/crm/v1/pipelines/{pipelineId}/attributes/{attributeId}", "deletePipelineAttribute", a = S[445], pp = S[443] },
-    delete_pipeline_step = { "DELETE", "/crm/v1/pipelines/{pipelineId}/steps/{stepId}", "deletePipelineStep", a = S[455], pp = S[337] },
-    delete_product = { "DELETE", "/crm/v1/products/{productId}", "deleteProduct", a = S[534], pp = S[533] },
-    delete_product_category = { "DELETE", "/crm/v1/products/categories/{categoryId}", "deleteProductCategory", a = S[511], pp = S[508] },
-    delete_product_section = { "DELETE", "/crm/v1/products/{productId}/sections/{sectionId}", "deleteProductSection", a = S[560], pp = S[559] },
-    delete_task = { "DELETE", "/crm/v1/tasks/{taskId}", "deleteTask", a = S[617], pp = S[616] },
-    delete_task_checklist = { "DELETE", "/crm/v1/tasks/{taskId}/checklists/{checklistId}", "deleteTaskChecklist", a = S[650], pp = S[651] },
-    delete_task_tag = { "DELETE", "/crm/v1/task-tags/{tagId}", "deleteTaskTag", a = S[182], pp = S[179] },
-    detach_contact_from_task = { "DELETE", "/crm/v1/task-contacts/{taskId}/contact/{contactId}", "detachContactFromTask", a = S[563], pp = S[564] },
-    detach_deal_from_task = { "DELETE", "/crm/v1/task-deals/{taskId}/deal/{dealId}", "detachDealFromTask", a = S[567], pp = S[568] },
-    detach_product_from_deal = { "DELETE", "/crm/v1/products/categories/{categoryId}/{productId}/deals/{headId}", "detachProductFromDeal", a = S[518], pp = S[519] },
-    detach_tag_from_task = { "DELETE", "/crm/v1/task-tags/{tagId}/task/{taskId}", "detachTagFromTask", a = S[577], pp = S[576] },
-    detach_task_from_task = { "DELETE", "/crm/v1/task-to-task/{taskHeadId}/task/{taskId}", "detachTaskFromTask", a = S[580], pp = S[579] },
+    create_custom_tab = { "POST", "/crm/v1/custom-tab", "createCustomTab", a = S[323], b = S[322] },
+    create_deal = { "POST", "/crm/v1/deals", "createDeal", a = S[342], b = S[341] },
+    create_manager_settings = { "POST", "/crm/v1/manager-settings", "createManagerSettings", a = S[411], b = S[410] },
+    create_payment = { "POST", "/crm/v1/payments", "createPayment", a = S[424], b = S[423] },
+    create_pipeline = { "POST", "/crm/v1/pipelines", "createPipeline", a = S[432], b = S[431] },
+    create_pipeline_attribute = { "POST", "/crm/v1/pipelines/{pipelineId}/attributes", "createPipelineAttribute", a = S[440], b = S[438], pp = S[344] },
+    create_pipeline_step = { "POST", "/crm/v1/pipelines/{pipelineId}/steps", "createPipelineStep", a = S[453], b = S[451], pp = S[344] },
+    create_product = { "POST", "/crm/v1/products", "createProduct", a = S[476], b = S[475] },
+    create_product_category = { "POST", "/crm/v1/products/categories", "createProductCategory", a = S[505], b = S[504] },
+    create_product_sections = { "POST", "/crm/v1/products/{productId}/sections", "updateProductSections", a = S[558], b = S[556], pp = S[534], nc = true },
+    create_task = { "POST", "/crm/v1/tasks", "createTask", a = S[604], b = S[603] },
+    create_task_attribute_value = { "POST", "/crm/v1/tasks/{taskId}/attributes", "createTaskAttributeValue", a = S[626], b = S[624], pp = S[617] },
+    create_task_checklist = { "POST", "/crm/v1/tasks/{taskId}/checklists/single", "createTaskChecklist", a = S[648], b = S[646], pp = S[617] },
+    create_task_checklists = { "POST", "/crm/v1/tasks/{taskId}/checklists", "createTaskChecklists", a = S[634], b = S[632], pp = S[617] },
+    create_task_tag = { "POST", "/crm/v1/task-tags", "createTaskTag", a = S[573], b = S[572] },
+    delete_attachment = { "DELETE", "/crm/v1/attachments/{attachmentId}", "deleteAttachment", a = S[20], pp = S[17], nc = true },
+    delete_attribute_value = { "DELETE", "/crm/v1/{boardId}/attributes/{attributeId}/values/{valueId}", "deleteAttributeValue", a = S[692], pp = S[690], nc = true },
+    delete_checklist_item = { "DELETE", "/crm/v1/checklists/{checklistId}/items/{itemId}", "deleteChecklistItem", a = S[74], pp = S[69], nc = true },
+    delete_company = { "DELETE", "/crm/v1/companies/{companyId}", "deleteCompany", a = S[108], pp = S[107], nc = true },
+    delete_company_attribute = { "DELETE", "/crm/v1/companies/attributes/{attributeId}", "deleteCompanyAttribute", a = S[93], pp = S[90], nc = true },
+    delete_company_email = { "DELETE", "/crm/v1/companies/{companyId}/emails/{emailId}", "deleteCompanyEmail", a = S[131], pp = S[128], nc = true },
+    delete_company_messenger = { "DELETE", "/crm/v1/companies/{companyId}/messengers/{messengerId}", "deleteCompanyMessenger", a = S[154], pp = S[151], nc = true },
+    delete_company_phone = { "DELETE", "/crm/v1/companies/{companyId}/phones/{phoneId}", "deleteCompanyPhone", a = S[170], pp = S[167], nc = true },
+    delete_contact_attribute = { "DELETE", "/crm/v1/contacts/attributes/{attributeId}", "deleteContactAttribute", a = S[93], pp = S[90], nc = true },
+    delete_contact_attribute_value = { "DELETE", "/crm/v1/contacts/{contactId}/attributes/{attributeId}", "deleteContactAttributeValue", a = S[261], pp = S[259], nc = true },
+    delete_contact_by_id = { "DELETE", "/crm/v1/contacts/{contactId}", "deleteContactById", a = S[238], pp = S[237], nc = true },
+    delete_contact_comment = { "DELETE", "/crm/v1/contacts/{contactId}/comments/{commentId}", "deleteContactComment", a = S[273], pp = S[271], nc = true },
+    delete_contact_company_relation = { "DELETE", "/crm/v1/contacts/{contactId}/relation/{companyId}", "deleteContactCompanyRelation", a = S[318], pp = S[319], nc = true },
+    delete_contact_email = { "DELETE", "/crm/v1/contacts/{contactId}/emails/{emailId}", "deleteContactEmail", a = S[288], pp = S[285], nc = true },
+    delete_contact_phone = { "DELETE", "/crm/v1/contacts/{contactId}/phones/{phoneId}", "deleteContactPhone", a = S[315], pp = S[312], nc = true },
+    delete_contact_tag = { "DELETE", "/crm/v1/contact-tags/{tagId}", "deleteContactTag", a = S[182], pp = S[179], nc = true },
+    delete_contact_tag_from_contact = { "DELETE", "/crm/v1/contact-tags/{tagId}/contact/{contactId}", "deleteContactTagFromContact", a = S[185], pp = S[186], nc = true },
+    delete_custom_tab = { "DELETE", "/crm/v1/custom-tab/{customTabId}", "deleteCustomTab", a = S[332], b = S[330], pp = S[327], nc = true },
+    delete_custom_tab_relation = { "DELETE", "/crm/v1/custom-tab/{customTabId}/relation", "deleteCustomTabRelation", a = S[336], b = S[334], pp = S[327], nc = true },
+    delete_deal = { "DELETE", "/crm/v1/deals/{dealId}", "deleteDeal", a = S[357], pp = S[356], nc = true },
+    delete_deal_attribute = { "DELETE", "/crm/v1/deals/{dealId}/attributes/{attributeId}", "deleteDealAttribute", a = S[373], pp = S[371], nc = true },
+    delete_deal_comment = { "DELETE", "/crm/v1/deals/{dealId}/comments/{commentId}", "deleteDealComment", a = S[387], pp = S[385], nc = true },
+    delete_managers_from_manager_setting = { "DELETE", "/crm/v1/manager-settings/{settingId}", "deleteManagersFromManagerSetting", a = S[421], b = S[419], pp = S[416], nc = true },
+    delete_pipeline_attribute = { "DELETE", "/crm/v1/pipelines/{pipelineId}/attributes/{attributeId}", "deletePipelineAttribute", a = S[446], pp = S[444], nc = true },
+    delete_pipeline_step = { "DELETE", "/crm/v1/pipelines/{pipelineId}/steps/{stepId}", "deletePipelineStep", a = S[456], pp = S[340], nc = true },
+    delete_product = { "DELETE", "/crm/v1/products/{productId}", "deleteProduct", a = S[535], pp = S[534], nc = true },
+    delete_product_category = { "DELETE", "/crm/v1/products/categories/{categoryId}", "deleteProductCategory", a = S[512], pp = S[509], nc = true },
+    delete_product_section = { "DELETE", "/crm/v1/products/{productId}/sections/{sectionId}", "deleteProductSection", a = S[561], pp = S[560], nc = true },
+    delete_task = { "DELETE", "/crm/v1/tasks/{taskId}", "deleteTask", a = S[618], pp = S[617], nc = true },
+    delete_task_checklist = { "DELETE", "/crm/v1/tasks/{taskId}/checklists/{checklistId}", "deleteTaskChecklist", a = S[651], pp = S[652], nc = true },
+    delete_task_tag = { "DELETE", "/crm/v1/task-tags/{tagId}", "deleteTaskTag", a = S[182], pp = S[179], nc = true },
+    detach_contact_from_task = { "DELETE", "/crm/v1/task-contacts/{taskId}/contact/{contactId}", "detachContactFromTask", a = S[564], pp = S[565], nc = true },
+    detach_deal_from_task = { "DELETE", "/crm/v1/task-deals/{taskId}/deal/{dealId}", "detachDealFromTask", a = S[568], pp = S[569], nc = true },
+    detach_product_from_deal = { "DELETE", "/crm/v1/products/categories/{categoryId}/{productId}/deals/{headId}", "detachProductFromDeal", a = S[519], pp = S[520], nc = true },
+    detach_tag_from_task = { "DELETE", "/crm/v1/task-tags/{tagId}/task/{taskId}", "detachTagFromTask", a = S[578], pp = S[577], nc = true },
+    detach_task_from_task = { "DELETE", "/crm/v1/task-to-task/{taskHeadId}/task/{taskId}", "detachTaskFromTask", a = S[581], pp = S[580], nc = true },
     get_all_payments = { "GET", "/crm/v1/payments/all", "getAllPayments", a = S[22] },
     get_board_attributes = { "GET", "/crm/v1/boards/{boardId}/attributes", "getBoardAttributes", a = S[32], pp = S[31] },
     get_board_by_id = { "GET", "/crm/v1/boards/{boardId}", "getBoardById", a = S[32], pp = S[31] },
     get_boards = { "GET", "/crm/v1/boards", "getBoards", a = S[22] },
-    get_category_product = { "GET", "/crm/v1/products/categories/{categoryId}/{productId}", "getCategoryProduct", a = S[514], pp = S[515] },
+    get_category_product = { "GET", "/crm/v1/products/categories/{categoryId}/{productId}", "getCategoryProduct", a = S[515], pp = S[516] },
     get_companies_list = { "POST", "/crm/v1/companies/list", "getCompaniesList", a = S[103], b = S[102], pg = S[104] },
     get_companies_short_data = { "POST", "/crm/v1/companies/short-data", "getCompaniesShortData", a = S[103], b = S[102], pg = S[105] },
     get_company_attributes = { "GET", "/crm/v1/companies/attributes", "getCompanyAttributes", a = S[22] },
@@ -805,54 +806,54 @@ return {
     get_contact_by_external_id = { "GET", "/crm/v1/contacts/external/{externalContactId}", "getContactByExternalId", a = S[209], pp = S[208] },
     get_contact_by_id = { "GET", "/crm/v1/contacts/{contactId}", "getContactById", a = S[238], pp = S[237] },
     get_contact_by_messenger_external_id = { "GET", "/crm/v1/contacts/messenger-external/{messengerContactId}", "getContactByMessengerExternalId", a = S[235], pp = S[234] },
-    get_contact_calls = { "POST", "/crm/v1/contacts/{contactId}/get-calls", "getContactCalls", a = S[289], b = S[287], pp = S[237] },
+    get_contact_calls = { "POST", "/crm/v1/contacts/{contactId}/get-calls", "getContactCalls", a = S[292], b = S[290], pp = S[237] },
     get_contact_deals = { "GET", "/crm/v1/contacts/{contactId}/deals", "getContactDeals", a = S[238], pp = S[237] },
     get_contact_edu_payments = { "GET", "/crm/v1/contacts/{contactId}/edu-payments", "getContactEduPayments", a = S[238], pp = S[237] },
     get_contact_edu_statistic = { "GET", "/crm/v1/contacts/{contactId}/edu-statistic", "getContactEduStatistic", a = S[238], pp = S[237] },
-    get_contact_history = { "GET", "/crm/v1/contacts/{contactId}/history", "getContactHistory", a = S[292], pp = S[237], q = S[293] },
+    get_contact_history = { "GET", "/crm/v1/contacts/{contactId}/history", "getContactHistory", a = S[295], pp = S[237], q = S[296] },
     get_contact_list_by_email = { "POST", "/crm/v1/contacts/get-list-by-email", "getContactListByEmail", a = S[232], b = S[231] },
     get_contacts_list = { "POST", "/crm/v1/contacts/get-list", "getContactsList", a = S[228], b = S[227], pg = S[229] },
     get_custom_tabs = { "GET", "/crm/v1/custom-tab", "getCustomTabs", a = S[22] },
-    get_deal = { "GET", "/crm/v1/deals/{dealId}", "getDeal", a = S[354], pp = S[353] },
-    get_deal_attribute_values = { "GET", "/crm/v1/deals/{dealId}/attributes", "getDealAttributeValues", a = S[354], pp = S[353] },
-    get_deal_calls = { "POST", "/crm/v1/deals/{dealId}/get-calls", "getDealCalls", a = S[397], b = S[287], pp = S[353] },
-    get_deal_comments = { "GET", "/crm/v1/deals/{dealId}/comments", "getDealComments", a = S[354], pp = S[353] },
-    get_deal_contacts = { "GET", "/crm/v1/deals/{dealId}/contacts", "getDealContacts", a = S[354], pp = S[353] },
-    get_deal_history = { "GET", "/crm/v1/deals/{dealId}/history", "getDealHistory", a = S[400], pp = S[353], q = S[293] },
-    get_deal_payments = { "GET", "/crm/v1/payments/deals/{dealId}", "getDealPayments", a = S[354], pp = S[353] },
-    get_deals_list = { "POST", "/crm/v1/deals/get-list", "getDealsList", a = S[350], b = S[349], pg = S[351] },
+    get_deal = { "GET", "/crm/v1/deals/{dealId}", "getDeal", a = S[357], pp = S[356] },
+    get_deal_attribute_values = { "GET", "/crm/v1/deals/{dealId}/attributes", "getDealAttributeValues", a = S[357], pp = S[356] },
+    get_deal_calls = { "POST", "/crm/v1/deals/{dealId}/get-calls", "getDealCalls", a = S[400], b = S[290], pp = S[356] },
+    get_deal_comments = { "GET", "/crm/v1/deals/{dealId}/comments", "getDealComments", a = S[357], pp = S[356] },
+    get_deal_contacts = { "GET", "/crm/v1/deals/{dealId}/contacts", "getDealContacts", a = S[357], pp = S[356] },
+    get_deal_history = { "GET", "/crm/v1/deals/{dealId}/history", "getDealHistory", a = S[403], pp = S[356], q = S[296] },
+    get_deal_payments = { "GET", "/crm/v1/payments/deals/{dealId}", "getDealPayments", a = S[357], pp = S[356] },
+    get_deals_list = { "POST", "/crm/v1/deals/get-list", "getDealsList", a = S[353], b = S[352], pg = S[354] },
     get_manager_settings_managers = { "GET", "/crm/v1/manager-settings/managers", "getManagerSettingsManagers", a = S[22] },
-    get_managers_by_section = { "GET", "/crm/v1/manager-settings/{sectionId}", "getManagersBySection", a = S[411], pp = S[410] },
+    get_managers_by_section = { "GET", "/crm/v1/manager-settings/{sectionId}", "getManagersBySection", a = S[414], pp = S[413] },
     get_messenger_types = { "GET", "/crm/v1/messenger-types", "getMessengerTypes", a = S[22] },
     get_payments_by_contact_id = { "GET", "/crm/v1/payments/contacts/{contactId}", "getPaymentsByContactId", a = S[238], pp = S[237] },
-    get_pipeline_by_id = { "GET", "/crm/v1/pipelines/{pipelineId}", "getPipelineById", a = S[342], pp = S[341] },
-    get_pipeline_steps = { "GET", "/crm/v1/pipelines/{pipelineId}/steps", "getPipelineSteps", a = S[342], pp = S[341] },
+    get_pipeline_by_id = { "GET", "/crm/v1/pipelines/{pipelineId}", "getPipelineById", a = S[345], pp = S[344] },
+    get_pipeline_steps = { "GET", "/crm/v1/pipelines/{pipelineId}/steps", "getPipelineSteps", a = S[345], pp = S[344] },
     get_pipelines = { "GET", "/crm/v1/pipelines", "getPipelines", a = S[22] },
-    get_product_by_id = { "GET", "/crm/v1/products/{productId}", "getProductById", a = S[534], pp = S[533] },
+    get_product_by_id = { "GET", "/crm/v1/products/{productId}", "getProductById", a = S[535], pp = S[534] },
     get_product_categories = { "GET", "/crm/v1/products/categories", "getProductCategories", a = S[22] },
-    get_products_by_contact_deals = { "GET", "/crm/v1/products/contacts/{contactId}/deals", "getProductsByContactDeals", a = S[521], pp = S[237] },
-    get_products_by_deal_id = { "GET", "/crm/v1/products/deals/{dealId}", "getProductsByDealId", a = S[526], pp = S[353] },
-    get_products_by_filter = { "POST", "/crm/v1/products/all", "getProductsByFilter", a = S[494], b = S[493], pg = S[495] },
-    get_task_by_id = { "GET", "/crm/v1/tasks/{taskId}", "getTaskById", a = S[617], pp = S[616] },
-    get_task_checklists = { "GET", "/crm/v1/tasks/{taskId}/checklists", "getTaskChecklists", a = S[617], pp = S[616] },
-    get_task_history = { "GET", "/crm/v1/tasks/{taskId}/history", "getTaskHistory", a = S[669], pp = S[616], q = S[293] },
+    get_products_by_contact_deals = { "GET", "/crm/v1/products/contacts/{contactId}/deals", "getProductsByContactDeals", a = S[522], pp = S[237] },
+    get_products_by_deal_id = { "GET", "/crm/v1/products/deals/{dealId}", "getProductsByDealId", a = S[527], pp = S[356] },
+    get_products_by_filter = { "POST", "/crm/v1/products/all", "getProductsByFilter", a = S[495], b = S[494], pg = S[496] },
+    get_task_by_id = { "GET", "/crm/v1/tasks/{taskId}", "getTaskById", a = S[618], pp = S[617] },
+    get_task_checklists = { "GET", "/crm/v1/tasks/{taskId}/checklists", "getTaskChecklists", a = S[618], pp = S[617] },
+    get_task_history = { "GET", "/crm/v1/tasks/{taskId}/history", "getTaskHistory", a = S[670], pp = S[617], q = S[296] },
     get_task_repeat_templates = { "GET", "/crm/v1/tasks-repeat/templates", "getTaskRepeatTemplates", a = S[22] },
     get_task_tags = { "GET", "/crm/v1/task-tags", "getTaskTags", a = S[22] },
-    get_telephony_calls = { "POST", "/crm/v1/telephony/calls/get-list", "getTelephonyCalls", a = S[683], b = S[287] },
+    get_telephony_calls = { "POST", "/crm/v1/telephony/calls/get-list", "getTelephonyCalls", a = S[684], b = S[290] },
     get_users = { "GET", "/crm/v1/users", "getUsers", a = S[22] },
     list_contact_tags = { "GET", "/crm/v1/contact-tags", "listContactTags", a = S[173], q = S[174] },
-    list_deal_attributes_by_pipeline = { "GET", "/crm/v1/deals/attributes/{pipelineId}", "listDealAttributesByPipeline", a = S[342], pp = S[341] },
+    list_deal_attributes_by_pipeline = { "GET", "/crm/v1/deals/attributes/{pipelineId}", "listDealAttributesByPipeline", a = S[345], pp = S[344] },
     list_manager_settings_sections = { "GET", "/crm/v1/manager-settings/sections", "listManagerSettingsSections", a = S[22] },
-    list_pipeline_attributes = { "GET", "/crm/v1/pipelines/{pipelineId}/attributes", "listPipelineAttributes", a = S[342], pp = S[341] },
-    list_tasks = { "POST", "/crm/v1/tasks/list", "listTasks", a = S[614], b = S[613] },
-    remove_contact_messenger = { "DELETE", "/crm/v1/contacts/{contactId}/messengers/{messengerId}", "removeContactMessenger", a = S[302], pp = S[299] },
-    remove_deal_contact = { "DELETE", "/crm/v1/deals/{dealId}/contacts/{contactId}", "removeDealContact", a = S[387], pp = S[388] },
-    remove_deal_expiration = { "DELETE", "/crm/v1/deals/{dealId}/expiration", "removeDealExpiration", a = S[354], pp = S[353] },
-    reorder_checklist_item = { "POST", "/crm/v1/checklists/{checklistId}/items/{itemId}", "reorderChecklistItem", a = S[70], b = S[67], pp = S[69] },
-    set_task_parent = { "POST", "/crm/v1/tasks/{taskId}/parent", "setTaskParent", a = S[674], b = S[672], pp = S[616] },
+    list_pipeline_attributes = { "GET", "/crm/v1/pipelines/{pipelineId}/attributes", "listPipelineAttributes", a = S[345], pp = S[344] },
+    list_tasks = { "POST", "/crm/v1/tasks/list", "listTasks", a = S[615], b = S[614] },
+    remove_contact_messenger = { "DELETE", "/crm/v1/contacts/{contactId}/messengers/{messengerId}", "removeContactMessenger", a = S[305], pp = S[302], nc = true },
+    remove_deal_contact = { "DELETE", "/crm/v1/deals/{dealId}/contacts/{contactId}", "removeDealContact", a = S[390], pp = S[391], nc = true },
+    remove_deal_expiration = { "DELETE", "/crm/v1/deals/{dealId}/expiration", "removeDealExpiration", a = S[357], pp = S[356], nc = true },
+    reorder_checklist_item = { "POST", "/crm/v1/checklists/{checklistId}/items/{itemId}", "reorderChecklistItem", a = S[70], b = S[67], pp = S[69], nc = true },
+    set_task_parent = { "POST", "/crm/v1/tasks/{taskId}/parent", "setTaskParent", a = S[675], b = S[673], pp = S[617], nc = true },
     update_attachment = { "PUT", "/crm/v1/attachments/{attachmentId}", "updateAttachment", a = S[18], b = S[15], pp = S[17] },
     update_board = { "PUT", "/crm/v1/boards/{boardId}", "updateBoard", a = S[39], b = S[37], pp = S[31] },
-    update_board_attribute = { "PUT", "/crm/v1/boards/{boardId}/attributes/{attributeId}", "updateBoardAttribute", a = S[50], b = S[47], pp = S[51] },
+    update_board_attribute = { "PUT", "/crm/v1/boards/{boardId}/attributes/{attributeId}", "updateBoardAttribute", a = S[50], b = S[47], pp = S[51], nc = true },
     update_board_step = { "PUT", "/crm/v1/boards/{boardId}/steps/{stepId}", "updateBoardStep", a = S[60], b = S[57], pp = S[59] },
     update_checklist_item = { "PUT", "/crm/v1/checklists/{checklistId}/items/{itemId}", "updateChecklistItem", a = S[72], b = S[62], pp = S[69] },
     update_company = { "PUT", "/crm/v1/companies/{companyId}", "updateCompany", a = S[112], b = S[110], pp = S[107] },
@@ -864,30 +865,30 @@ return {
     update_contact_attribute = { "PUT", "/crm/v1/contacts/attributes/{attributeId}", "updateContactAttribute", a = S[203], b = S[201], pp = S[90] },
     update_contact_attribute_value = { "PUT", "/crm/v1/contacts/{contactId}/attributes/{attributeId}", "updateContactAttributeValue", a = S[258], b = S[256], pp = S[259] },
     update_contact_comment = { "PUT", "/crm/v1/contacts/{contactId}/comments/{commentId}", "updateContactComment", a = S[270], b = S[265], pp = S[271] },
-    update_contact_email = { "PUT", "/crm/v1/contacts/{contactId}/emails/{emailId}", "updateContactEmail", a = S[283], b = S[280], pp = S[282] },
-    update_contact_messenger = { "PUT", "/crm/v1/contacts/{contactId}/messengers/{messengerId}", "updateContactMessenger", a = S[300], b = S[295], pp = S[299] },
-    update_contact_phone = { "PUT", "/crm/v1/contacts/{contactId}/phones/{phoneId}", "updateContactPhone", a = S[310], b = S[305], pp = S[309] },
+    update_contact_email = { "PUT", "/crm/v1/contacts/{contactId}/emails/{emailId}", "updateContactEmail", a = S[286], b = S[283], pp = S[285] },
+    update_contact_messenger = { "PUT", "/crm/v1/contacts/{contactId}/messengers/{messengerId}", "updateContactMessenger", a = S[303], b = S[298], pp = S[302] },
+    update_contact_phone = { "PUT", "/crm/v1/contacts/{contactId}/phones/{phoneId}", "updateContactPhone", a = S[313], b = S[308], pp = S[312] },
     update_contact_tag = { "PUT", "/crm/v1/contact-tags/{tagId}", "updateContactTag", a = S[180], b = S[176], pp = S[179] },
-    update_custom_tab = { "PUT", "/crm/v1/custom-tab/{customTabId}", "updateCustomTab", a = S[325], b = S[322], pp = S[324] },
-    update_deal_attribute_value = { "PUT", "/crm/v1/deals/{dealId}/attributes/{attributeId}", "updateDealAttributeValue", a = S[367], b = S[256], pp = S[368] },
-    update_deal_by_id = { "PUT", "/crm/v1/deals/{dealId}", "updateDealById", a = S[359], b = S[357], pp = S[353] },
-    update_deal_comment = { "PUT", "/crm/v1/deals/{dealId}/comments/{commentId}", "updateDealComment", a = S[381], b = S[376], pp = S[382] },
-    update_manager_setting = { "PUT", "/crm/v1/manager-settings/{settingId}", "updateManagerSetting", a = S[414], b = S[407], pp = S[413] },
-    update_pipeline = { "PUT", "/crm/v1/pipelines/{pipelineId}", "updatePipeline", a = S[433], b = S[431], pp = S[341] },
-    update_pipeline_attribute = { "PUT", "/crm/v1/pipelines/{pipelineId}/attributes/{attributeId}", "updatePipelineAttribute", a = S[442], b = S[439], pp = S[443] },
-    update_pipeline_step = { "PUT", "/crm/v1/pipelines/{pipelineId}/steps/{stepId}", "updatePipelineStep", a = S[454], b = S[450], pp = S[337] },
-    update_product = { "PUT", "/crm/v1/products/{productId}", "updateProduct", a = S[540], b = S[538], pp = S[533] },
-    update_product_category = { "PUT", "/crm/v1/products/categories/{categoryId}", "updateProductCategory", a = S[509], b = S[506], pp = S[508] },
-    update_product_prices = { "PUT", "/crm/v1/products/{productId}/prices", "updateProductPrices", a = S[547], b = S[545], pp = S[533] },
-    update_product_sections = { "PUT", "/crm/v1/products/{productId}/sections", "updateProductSections", a = S[557], b = S[555], pp = S[533] },
-    update_products_in_deal = { "PUT", "/crm/v1/products/deals/{headId}", "updateProductsInDeal", a = S[531], b = S[528], pp = S[530] },
-    update_task_attribute_value = { "PUT", "/crm/v1/{boardId}/attributes/{attributeId}/values/{valueId}", "updateTaskAttributeValue", a = S[688], b = S[685], pp = S[689] },
-    update_task_by_id = { "PUT", "/crm/v1/tasks/{taskId}", "updateTaskById", a = S[621], b = S[619], pp = S[616] },
-    update_task_checklist_single = { "PUT", "/crm/v1/tasks/{taskId}/checklists/{checklistId}/single", "updateTaskChecklistSingle", a = S[653], b = S[645], pp = S[651] },
-    update_task_checklists = { "PUT", "/crm/v1/tasks/{taskId}/checklists", "updateTaskChecklists", a = S[643], b = S[641], pp = S[616] },
-    update_task_comment = { "PUT", "/crm/v1/tasks/{taskId}/comments/{commentId}", "updateTaskComment", a = S[659], b = S[654], pp = S[660] },
-    update_task_tag = { "PUT", "/crm/v1/task-tags/{tagId}", "updateTaskTag", a = S[574], b = S[53], pp = S[179] },
-    upload_files = { "POST", "/crm/v1/files/upload", "uploadFiles", a = S[405], b = S[404], mp = true },
-    upsert_deal_expiration = { "PUT", "/crm/v1/deals/{dealId}/expiration", "upsertDealExpiration", a = S[395], b = S[393], pp = S[353] },
+    update_custom_tab = { "PUT", "/crm/v1/custom-tab/{customTabId}", "updateCustomTab", a = S[328], b = S[325], pp = S[327] },
+    update_deal_attribute_value = { "PUT", "/crm/v1/deals/{dealId}/attributes/{attributeId}", "updateDealAttributeValue", a = S[370], b = S[256], pp = S[371] },
+    update_deal_by_id = { "PUT", "/crm/v1/deals/{dealId}", "updateDealById", a = S[362], b = S[360], pp = S[356] },
+    update_deal_comment = { "PUT", "/crm/v1/deals/{dealId}/comments/{commentId}", "updateDealComment", a = S[384], b = S[379], pp = S[385] },
+    update_manager_setting = { "PUT", "/crm/v1/manager-settings/{settingId}", "updateManagerSetting", a = S[417], b = S[410], pp = S[416] },
+    update_pipeline = { "PUT", "/crm/v1/pipelines/{pipelineId}", "updatePipeline", a = S[436], b = S[434], pp = S[344] },
+    update_pipeline_attribute = { "PUT", "/crm/v1/pipelines/{pipelineId}/attributes/{attributeId}", "updatePipelineAttribute", a = S[443], b = S[88], pp = S[444] },
+    update_pipeline_step = { "PUT", "/crm/v1/pipelines/{pipelineId}/steps/{stepId}", "updatePipelineStep", a = S[455], b = S[451], pp = S[340] },
+    update_product = { "PUT", "/crm/v1/products/{productId}", "updateProduct", a = S[541], b = S[539], pp = S[534] },
+    update_product_category = { "PUT", "/crm/v1/products/categories/{categoryId}", "updateProductCategory", a = S[510], b = S[507], pp = S[509] },
+    update_product_prices = { "PUT", "/crm/v1/products/{productId}/prices", "updateProductPrices", a = S[548], b = S[546], pp = S[534], nc = true },
+    update_product_sections = { "PUT", "/crm/v1/products/{productId}/sections", "updateProductSections", a = S[558], b = S[556], pp = S[534], nc = true },
+    update_products_in_deal = { "PUT", "/crm/v1/products/deals/{headId}", "updateProductsInDeal", a = S[532], b = S[529], pp = S[531], nc = true },
+    update_task_attribute_value = { "PUT", "/crm/v1/{boardId}/attributes/{attributeId}/values/{valueId}", "updateTaskAttributeValue", a = S[689], b = S[686], pp = S[690], nc = true },
+    update_task_by_id = { "PUT", "/crm/v1/tasks/{taskId}", "updateTaskById", a = S[622], b = S[620], pp = S[617] },
+    update_task_checklist_single = { "PUT", "/crm/v1/tasks/{taskId}/checklists/{checklistId}/single", "updateTaskChecklistSingle", a = S[654], b = S[646], pp = S[652] },
+    update_task_checklists = { "PUT", "/crm/v1/tasks/{taskId}/checklists", "updateTaskChecklists", a = S[644], b = S[642], pp = S[617] },
+    update_task_comment = { "PUT", "/crm/v1/tasks/{taskId}/comments/{commentId}", "updateTaskComment", a = S[660], b = S[655], pp = S[661] },
+    update_task_tag = { "PUT", "/crm/v1/task-tags/{tagId}", "updateTaskTag", a = S[575], b = S[53], pp = S[179] },
+    upload_files = { "POST", "/crm/v1/files/upload", "uploadFiles", a = S[408], b = S[407], mp = true },
+    upsert_deal_expiration = { "PUT", "/crm/v1/deals/{dealId}/expiration", "upsertDealExpiration", a = S[398], b = S[396], pp = S[356] },
   },
 }

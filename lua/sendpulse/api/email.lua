@@ -37,7 +37,7 @@ S[30] = { p = S[29], t = "object" }
 S[31] = { confirmation = S[6], emails = S[28] }
 S[32] = { p = S[31], t = "object" }
 S[33] = { S[30], S[32] }
-S[34] = { one = S[33] }
+S[34] = { any = S[33] }
 S[35] = { confirmation = S[6], emails = S[28], id = S[11] }
 S[36] = { ap = false, p = S[35], r = S[13], t = "object" }
 S[37] = { f = "email", t = "string" }
@@ -93,13 +93,13 @@ S[86] = { "limit", "offset", "order", "planed", "status" }
 S[87] = { clicks = S[24], opens = S[24], utm_campaign = S[6] }
 S[88] = { p = S[87], t = "object" }
 S[89] = { ap = S[6], t = "object" }
-S[90] = { e = { "draft" }, t = "string" }
-S[91] = { S[11], S[6] }
-S[92] = { one = S[91] }
+S[90] = { S[11], S[6] }
+S[91] = { one = S[90] }
+S[92] = { e = { "draft" }, t = "string" }
 S[93] = { i = S[11], maxi = 10, t = "array" }
 S[94] = { S[11], S[93] }
 S[95] = { one = S[94] }
-S[96] = { attachments = S[89], attachments_binary = S[89], body = S[6], body_amp = S[6], is_test = S[24], list_id = S[95], name = S[6], segment_id = S[11], send_date = S[6], sender_email = S[6], sender_name = S[6], stats = S[88], subject = S[6], template_id = S[92], type = S[90], use_dynamic_list = S[24] }
+S[96] = { attachments = S[89], attachments_binary = S[89], body = S[6], body_amp = S[6], is_test = S[24], list_id = S[95], name = S[6], segment_id = S[11], send_date = S[6], sender_email = S[6], sender_name = S[6], stats = S[88], subject = S[6], template_id = S[91], type = S[92], use_dynamic_list = S[24] }
 S[97] = { "sender_email", "sender_name", "subject" }
 S[98] = { p = S[96], r = S[97], t = "object" }
 S[99] = { ap = false, p = S[96], r = S[97], t = "object" }

@@ -36,7 +36,7 @@ return {
   ops = {
     check_file_exist = { "POST", "/fm/public/v1/file/exist", "checkFileExist", a = S[13], b = S[23], br = true },
     create_directory = { "POST", "/fm/public/v1/directory", "createDirectory", a = S[7], b = S[6], br = true },
-    delete_file = { "DELETE", "/fm/public/v1/file", "deleteFile", a = S[22], b = S[21], br = true },
+    delete_file = { "DELETE", "/fm/public/v1/file", "deleteFile", a = S[22], b = S[21], br = true, nc = true },
     filter_files = { "POST", "/fm/public/v1/file/filter", "filterFiles", a = S[28], b = S[27], br = true },
     find_directory_files = { "GET", "/fm/public/v1/directory/find", "findDirectoryFiles", a = S[10], q = S[9] },
     get_directory = { "GET", "/fm/public/v1/directory", "getDirectory", a = S[2] },

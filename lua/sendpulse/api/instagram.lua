@@ -14,17 +14,17 @@ S[8] = { t = "string" }
 S[9] = { bot_id = S[8] }
 S[10] = { "bot_id" }
 S[11] = { ap = false, p = S[9], r = S[10], t = "object" }
-S[12] = { t = "object" }
-S[13] = { i = S[12], t = "array" }
-S[14] = { field = S[8], operator = S[8], value = S[8] }
-S[15] = { p = S[14], t = "object" }
-S[16] = { i = S[15], t = "array" }
-S[17] = { expressions = S[16], type = S[8] }
-S[18] = { p = S[17], t = "object" }
-S[19] = { i = S[18], t = "array" }
-S[20] = { expressions = S[19], type = S[8] }
-S[21] = { p = S[20], t = "object" }
-S[22] = { bot_id = S[8], filter = S[21], messages = S[13], send_at = S[8], title = S[8] }
+S[12] = { field = S[8], operator = S[8], value = S[8] }
+S[13] = { p = S[12], t = "object" }
+S[14] = { i = S[13], t = "array" }
+S[15] = { expressions = S[14], type = S[8] }
+S[16] = { p = S[15], t = "object" }
+S[17] = { i = S[16], t = "array" }
+S[18] = { expressions = S[17], type = S[8] }
+S[19] = { p = S[18], t = "object" }
+S[20] = { t = "object" }
+S[21] = { i = S[20], t = "array" }
+S[22] = { bot_id = S[8], filter = S[19], messages = S[21], send_at = S[8], title = S[8] }
 S[23] = { "bot_id", "messages", "title" }
 S[24] = { p = S[22], r = S[23] }
 S[25] = { ap = false, p = S[22], r = S[23], t = "object" }
@@ -77,8 +77,8 @@ S[71] = { contact_id = S[8], operator_id = S[3] }
 S[72] = { "contact_id", "operator_id" }
 S[73] = { p = S[71], r = S[72] }
 S[74] = { ap = false, p = S[71], r = S[72], t = "object" }
-S[75] = { contact_id = S[8], messages = S[13] }
-S[76] = { "contact_id", "message" }
+S[75] = { contact_id = S[8], messages = S[21] }
+S[76] = { "contact_id", "messages" }
 S[77] = { p = S[75], r = S[76] }
 S[78] = { ap = false, p = S[75], r = S[76], t = "object" }
 S[79] = { contact_id = S[8], minutes = S[3] }
@@ -112,11 +112,11 @@ S[106] = { "bot_id", "contact_id", "note_id", "text" }
 S[107] = { p = S[105], r = S[106] }
 S[108] = { ap = false, p = S[105], r = S[106], t = "object" }
 S[109] = { each = "each_flow", limit = "size", list = "data", offset = "skip", style = "query" }
-S[110] = { contact_id = S[8], external_data = S[12], flow_id = S[8] }
+S[110] = { contact_id = S[8], external_data = S[20], flow_id = S[8] }
 S[111] = { "contact_id", "flow_id" }
 S[112] = { p = S[110], r = S[111] }
 S[113] = { ap = false, p = S[110], r = S[111], t = "object" }
-S[114] = { contact_id = S[8], external_data = S[12], trigger_keyword = S[8] }
+S[114] = { contact_id = S[8], external_data = S[20], trigger_keyword = S[8] }
 S[115] = { "contact_id", "trigger_keyword" }
 S[116] = { p = S[114], r = S[115] }
 S[117] = { ap = false, p = S[114], r = S[115], t = "object" }

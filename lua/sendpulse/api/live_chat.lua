@@ -66,7 +66,7 @@ S[60] = { ap = false, p = S[57], r = S[58], t = "object" }
 S[61] = { t = "object" }
 S[62] = { i = S[61], t = "array" }
 S[63] = { contact_id = S[8], messages = S[62] }
-S[64] = { "contact_id", "message" }
+S[64] = { "contact_id", "messages" }
 S[65] = { p = S[63], r = S[64] }
 S[66] = { ap = false, p = S[63], r = S[64], t = "object" }
 S[67] = { contact_id = S[8], name = S[8] }

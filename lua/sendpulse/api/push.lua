@@ -13,10 +13,10 @@ S[7] = { t = "string" }
 S[8] = { from = S[7], limit = S[2], offset = S[2], to = S[7], website_id = S[2] }
 S[9] = { ap = false, p = S[8], t = "object" }
 S[10] = { "from", "limit", "offset", "to", "website_id" }
-S[11] = { f = "date-time", t = "string" }
+S[11] = { max = 86400, t = "integer" }
 S[12] = { t = "object" }
-S[13] = { max = 86400, t = "integer" }
-S[14] = { body = S[7], buttons = S[7], filter = S[12], filter_browser = S[7], filter_lang = S[7], filter_region = S[7], filter_subscription_date_from = S[7], filter_subscription_date_to = S[7], filter_url = S[7], icon = S[7], image = S[7], link = S[7], send_date = S[11], stretch_time = S[2], title = S[7], ttl = S[13], website_id = S[2] }
+S[13] = { f = "date-time", t = "string" }
+S[14] = { body = S[7], buttons = S[7], filter = S[12], filter_browser = S[7], filter_lang = S[7], filter_region = S[7], filter_subscription_date_from = S[7], filter_subscription_date_to = S[7], filter_url = S[7], icon = S[7], image = S[7], link = S[7], send_date = S[13], stretch_time = S[2], title = S[7], ttl = S[11], website_id = S[2] }
 S[15] = { "body", "title", "ttl", "website_id" }
 S[16] = { p = S[14], r = S[15], t = "object" }
 S[17] = { ap = false, p = S[14], r = S[15], t = "object" }

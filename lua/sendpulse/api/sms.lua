@@ -36,11 +36,11 @@ S[30] = { phones = S[25] }
 S[31] = { "phones" }
 S[32] = { p = S[30], r = S[31], t = "object" }
 S[33] = { ap = false, p = S[30], r = S[31], t = "object" }
-S[34] = { t = "boolean" }
+S[34] = { f = "date-time", t = "string" }
 S[35] = { t = "object" }
-S[36] = { maxl = 11, t = "string" }
-S[37] = { f = "date-time", t = "string" }
-S[38] = { addressBookId = S[1], body = S[2], date = S[37], emulate = S[34], route = S[35], sender = S[36], stat_link_need_protocol = S[34], stat_link_tracking = S[34], use_dynamic_list = S[34] }
+S[36] = { t = "boolean" }
+S[37] = { maxl = 11, t = "string" }
+S[38] = { addressBookId = S[1], body = S[2], date = S[34], emulate = S[36], route = S[35], sender = S[37], stat_link_need_protocol = S[36], stat_link_tracking = S[36], use_dynamic_list = S[36] }
 S[39] = { "addressBookId", "body", "sender" }
 S[40] = { p = S[38], r = S[39], t = "object" }
 S[41] = { ap = false, p = S[38], r = S[39], t = "object" }
@@ -78,7 +78,7 @@ S[72] = { ap = S[71], t = "object" }
 S[73] = { addressBookId = S[1], phones = S[72] }
 S[74] = { p = S[73], r = S[53], t = "object" }
 S[75] = { ap = false, p = S[73], r = S[53], t = "object" }
-S[76] = { body = S[2], date = S[2], emulate = S[34], phones = S[25], route = S[35], sender = S[2], stat_link_need_protocol = S[34], stat_link_tracking = S[34] }
+S[76] = { body = S[2], date = S[2], emulate = S[36], phones = S[25], route = S[35], sender = S[2], stat_link_need_protocol = S[36], stat_link_tracking = S[36] }
 S[77] = { "body", "phones", "sender" }
 S[78] = { p = S[76], r = S[77], t = "object" }
 S[79] = { ap = false, p = S[76], r = S[77], t = "object" }

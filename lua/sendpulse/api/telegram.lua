@@ -14,29 +14,29 @@ S[8] = { t = "string" }
 S[9] = { bot_id = S[8] }
 S[10] = { "bot_id" }
 S[11] = { ap = false, p = S[9], r = S[10], t = "object" }
-S[12] = { e = { "text" }, t = "string" }
-S[13] = { field = S[8], operator = S[8], value = S[8] }
-S[14] = { p = S[13], t = "object" }
-S[15] = { i = S[14], t = "array" }
-S[16] = { expressions = S[15], type = S[8] }
-S[17] = { p = S[16], t = "object" }
-S[18] = { i = S[17], t = "array" }
-S[19] = { expressions = S[18], type = S[8] }
-S[20] = { p = S[19], t = "object" }
-S[21] = { k = "66b08aae10702e7f680c4322", t = "string" }
-S[22] = { k = "66b08aae10702e7f680c4323", t = "string" }
-S[23] = { k = "66b08aae10702e7f680c4324", t = "string" }
-S[24] = { k = "66b08aae10702e7f680c4325", t = "string" }
-S[25] = { k = "66b08aae10702e7f680c4326", t = "string" }
-S[26] = { k = "66b08aae10702e7f680c4327", t = "string" }
-S[27] = { S[21], S[22], S[23], S[24], S[25], S[26] }
-S[28] = { one = S[27] }
-S[29] = { message_effect_id = S[28], text = S[8] }
-S[30] = { p = S[29], t = "object" }
-S[31] = { filter = S[20], message = S[30], type = S[12] }
+S[12] = { k = "66b08aae10702e7f680c4322", t = "string" }
+S[13] = { k = "66b08aae10702e7f680c4323", t = "string" }
+S[14] = { k = "66b08aae10702e7f680c4324", t = "string" }
+S[15] = { k = "66b08aae10702e7f680c4325", t = "string" }
+S[16] = { k = "66b08aae10702e7f680c4326", t = "string" }
+S[17] = { k = "66b08aae10702e7f680c4327", t = "string" }
+S[18] = { S[12], S[13], S[14], S[15], S[16], S[17] }
+S[19] = { one = S[18] }
+S[20] = { message_effect_id = S[19], text = S[8] }
+S[21] = { p = S[20], t = "object" }
+S[22] = { field = S[8], operator = S[8], value = S[8] }
+S[23] = { p = S[22], t = "object" }
+S[24] = { i = S[23], t = "array" }
+S[25] = { expressions = S[24], type = S[8] }
+S[26] = { p = S[25], t = "object" }
+S[27] = { i = S[26], t = "array" }
+S[28] = { expressions = S[27], type = S[8] }
+S[29] = { p = S[28], t = "object" }
+S[30] = { e = { "text" }, t = "string" }
+S[31] = { filter = S[29], message = S[21], type = S[30] }
 S[32] = { p = S[31], t = "object" }
 S[33] = { i = S[32], t = "array" }
-S[34] = { bot_id = S[8], messages = S[33], send_at = S[8], title = S[8] }
+S[34] = { bot_id = S[8], filter = S[29], messages = S[33], send_at = S[8], title = S[8] }
 S[35] = { "bot_id", "messages", "title" }
 S[36] = { p = S[34], r = S[35] }
 S[37] = { ap = false, p = S[34], r = S[35], t = "object" }
@@ -102,26 +102,26 @@ S[96] = { contact_id = S[8], message_id = S[8], reaction = S[95] }
 S[97] = { "contact_id", "message_id", "reaction" }
 S[98] = { p = S[96], r = S[97], t = "object" }
 S[99] = { ap = false, p = S[96], r = S[97], t = "object" }
-S[100] = { e = { "text", "audio", "photo", "document", "video", "carousel", "action" }, t = "string" }
-S[101] = { k = "5104841245755180586", t = "string" }
-S[102] = { k = "5107584321108051014", t = "string" }
-S[103] = { k = "5104858069142078462", t = "string" }
-S[104] = { k = "5159385139981059251", t = "string" }
-S[105] = { k = "5046509860389126442", t = "string" }
-S[106] = { k = "5046589136895476101", t = "string" }
-S[107] = { S[101], S[102], S[103], S[104], S[105], S[106] }
-S[108] = { one = S[107] }
-S[109] = { e = { "web_url", "postback" }, t = "string" }
-S[110] = { text = S[8], type = S[109] }
-S[111] = { p = S[110], t = "object" }
-S[112] = { i = S[111], t = "array" }
-S[113] = { i = S[112], t = "array" }
-S[114] = { inline_keyboard = S[113] }
-S[115] = { p = S[114], t = "object" }
-S[116] = { description = S[8], parse_mode = S[8], photo = S[8], reply_markup = S[115], text = S[8], title = S[8] }
-S[117] = { p = S[116], t = "object" }
-S[118] = { i = S[117], t = "array" }
-S[119] = { audio = S[8], caption = S[8], carousel = S[118], document = S[8], message_effect_id = S[108], parse_mode = S[8], photo = S[8], reply_markup = S[115], text = S[8], type = S[100], video = S[8], voice = S[8] }
+S[100] = { e = { "web_url", "postback" }, t = "string" }
+S[101] = { text = S[8], type = S[100] }
+S[102] = { p = S[101], t = "object" }
+S[103] = { i = S[102], t = "array" }
+S[104] = { i = S[103], t = "array" }
+S[105] = { inline_keyboard = S[104] }
+S[106] = { p = S[105], t = "object" }
+S[107] = { description = S[8], parse_mode = S[8], photo = S[8], reply_markup = S[106], text = S[8], title = S[8] }
+S[108] = { p = S[107], t = "object" }
+S[109] = { i = S[108], t = "array" }
+S[110] = { e = { "text", "audio", "photo", "document", "video", "carousel", "action" }, t = "string" }
+S[111] = { k = "5104841245755180586", t = "string" }
+S[112] = { k = "5107584321108051014", t = "string" }
+S[113] = { k = "5104858069142078462", t = "string" }
+S[114] = { k = "5159385139981059251", t = "string" }
+S[115] = { k = "5046509860389126442", t = "string" }
+S[116] = { k = "5046589136895476101", t = "string" }
+S[117] = { S[111], S[112], S[113], S[114], S[115], S[116] }
+S[118] = { one = S[117] }
+S[119] = { audio = S[8], caption = S[8], carousel = S[109], document = S[8], message_effect_id = S[118], parse_mode = S[8], photo = S[8], reply_markup = S[106], text = S[8], type = S[110], video = S[8], voice = S[8] }
 S[120] = { p = S[119], t = "object" }
 S[121] = { contact_id = S[8], message = S[120] }
 S[122] = { "contact_id", "message" }

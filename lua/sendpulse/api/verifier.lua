@@ -32,7 +32,7 @@ return {
   service = "verifier",
   ops = {
     create_verification_report = { "POST", "/verifier-service/make-report", "createVerificationReport", a = S[23], b = S[22], br = true },
-    download_verification_report = { "GET", "/verifier-service/get-report", "downloadVerificationReport", a = S[10], q = S[11] },
+    download_verification_report = { "GET", "/verifier-service/get-report", "downloadVerificationReport", a = S[10], q = S[11], raw = true },
     get_single_verification_result = { "GET", "/verifier-service/get-single-result", "getSingleVerificationResult", a = S[17], q = S[16] },
     get_verification_progress = { "GET", "/verifier-service/get-progress", "getVerificationProgress", a = S[13], q = S[3] },
     get_verification_results = { "GET", "/verifier-service/check", "getVerificationResults", a = S[4], q = S[5] },

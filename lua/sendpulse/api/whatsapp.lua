@@ -14,42 +14,42 @@ S[8] = { t = "string" }
 S[9] = { bot_id = S[8] }
 S[10] = { "bot_id" }
 S[11] = { ap = false, p = S[9], r = S[10], t = "object" }
-S[12] = { e = { "text", "image", "document" }, t = "string" }
-S[13] = { t = { "string", "null" } }
-S[14] = { caption = S[13], link = S[8] }
-S[15] = { "link" }
-S[16] = { p = S[14], r = S[15], t = "object" }
-S[17] = { body = S[8] }
-S[18] = { "body" }
-S[19] = { p = S[17], r = S[18], t = "object" }
-S[20] = { file = S[16], image = S[16], text = S[19], type = S[12] }
-S[21] = { "type" }
-S[22] = { p = S[20], r = S[21], t = "object" }
-S[23] = { i = S[22], t = "array" }
-S[24] = { field = S[8], operator = S[8], value = S[8] }
-S[25] = { p = S[24], t = "object" }
-S[26] = { i = S[25], t = "array" }
-S[27] = { expressions = S[26], type = S[8] }
-S[28] = { p = S[27], t = "object" }
-S[29] = { i = S[28], t = "array" }
-S[30] = { expressions = S[29], type = S[8] }
-S[31] = { p = S[30], t = "object" }
-S[32] = { bot_id = S[8], filter = S[31], messages = S[23], send_at = S[8], title = S[8] }
+S[12] = { field = S[8], operator = S[8], value = S[8] }
+S[13] = { p = S[12], t = "object" }
+S[14] = { i = S[13], t = "array" }
+S[15] = { expressions = S[14], type = S[8] }
+S[16] = { p = S[15], t = "object" }
+S[17] = { i = S[16], t = "array" }
+S[18] = { expressions = S[17], type = S[8] }
+S[19] = { p = S[18], t = "object" }
+S[20] = { t = { "string", "null" } }
+S[21] = { caption = S[20], link = S[8] }
+S[22] = { "link" }
+S[23] = { p = S[21], r = S[22], t = "object" }
+S[24] = { body = S[8] }
+S[25] = { "body" }
+S[26] = { p = S[24], r = S[25], t = "object" }
+S[27] = { e = { "text", "image", "document" }, t = "string" }
+S[28] = { file = S[23], image = S[23], text = S[26], type = S[27] }
+S[29] = { "type" }
+S[30] = { p = S[28], r = S[29], t = "object" }
+S[31] = { i = S[30], t = "array" }
+S[32] = { bot_id = S[8], filter = S[19], messages = S[31], send_at = S[8], title = S[8] }
 S[33] = { "bot_id", "messages", "title" }
 S[34] = { p = S[32], r = S[33] }
 S[35] = { ap = false, p = S[32], r = S[33], t = "object" }
-S[36] = { code = S[8] }
-S[37] = { "code" }
-S[38] = { p = S[36], r = S[37], t = "object" }
-S[39] = { caption = S[8], link = S[8] }
-S[40] = { p = S[39], t = "object" }
-S[41] = { image = S[40], payload = S[8], type = S[8] }
+S[36] = { caption = S[8], link = S[8] }
+S[37] = { p = S[36], t = "object" }
+S[38] = { image = S[37], payload = S[8], type = S[8] }
+S[39] = { p = S[38], t = "object" }
+S[40] = { i = S[39], t = "array" }
+S[41] = { index = S[3], parameters = S[40], sub_type = S[8], type = S[8] }
 S[42] = { p = S[41], t = "object" }
 S[43] = { i = S[42], t = "array" }
-S[44] = { index = S[3], parameters = S[43], sub_type = S[8], type = S[8] }
-S[45] = { p = S[44], t = "object" }
-S[46] = { i = S[45], t = "array" }
-S[47] = { components = S[46], language = S[38], name = S[8] }
+S[44] = { code = S[8] }
+S[45] = { "code" }
+S[46] = { p = S[44], r = S[45], t = "object" }
+S[47] = { components = S[43], language = S[46], name = S[8] }
 S[48] = { "language", "name" }
 S[49] = { p = S[47], r = S[48], t = "object" }
 S[50] = { bot_id = S[8], send_at = S[8], template = S[49], title = S[8] }
@@ -121,33 +121,33 @@ S[115] = { contact_id = S[8], operator_id = S[3] }
 S[116] = { "contact_id", "operator_id" }
 S[117] = { p = S[115], r = S[116] }
 S[118] = { ap = false, p = S[115], r = S[116], t = "object" }
-S[119] = { e = { "text", "image", "document", "audio", "interactive", "reaction" }, t = "string" }
-S[120] = { e = { "button" }, t = "string" }
-S[121] = { e = { "reply" }, t = "string" }
-S[122] = { title = S[8] }
-S[123] = { p = S[122], t = "object" }
-S[124] = { reply = S[123], to_chain_id = S[8], type = S[121] }
-S[125] = { p = S[124], t = "object" }
-S[126] = { i = S[125], t = "array" }
-S[127] = { buttons = S[126] }
-S[128] = { p = S[127], t = "object" }
-S[129] = { action = S[128], body = S[8], type = S[120] }
-S[130] = { p = S[129], t = "object" }
-S[131] = { emoji = S[8], message_id = S[8] }
-S[132] = { "emoji", "message_id" }
-S[133] = { p = S[131], r = S[132], t = "object" }
-S[134] = { t = "boolean" }
-S[135] = { link = S[8], voice = S[134] }
-S[136] = { p = S[135], r = S[15], t = "object" }
-S[137] = { audio = S[136], file = S[16], image = S[16], interactive = S[130], reaction = S[133], text = S[19], type = S[119] }
-S[138] = { p = S[137], r = S[21], t = "object" }
+S[119] = { t = "boolean" }
+S[120] = { link = S[8], voice = S[119] }
+S[121] = { p = S[120], r = S[22], t = "object" }
+S[122] = { emoji = S[8], message_id = S[8] }
+S[123] = { "emoji", "message_id" }
+S[124] = { p = S[122], r = S[123], t = "object" }
+S[125] = { title = S[8] }
+S[126] = { p = S[125], t = "object" }
+S[127] = { e = { "reply" }, t = "string" }
+S[128] = { reply = S[126], to_chain_id = S[8], type = S[127] }
+S[129] = { p = S[128], t = "object" }
+S[130] = { i = S[129], t = "array" }
+S[131] = { buttons = S[130] }
+S[132] = { p = S[131], t = "object" }
+S[133] = { e = { "button" }, t = "string" }
+S[134] = { action = S[132], body = S[8], type = S[133] }
+S[135] = { p = S[134], t = "object" }
+S[136] = { e = { "text", "image", "document", "audio", "interactive", "reaction" }, t = "string" }
+S[137] = { audio = S[121], file = S[23], image = S[23], interactive = S[135], reaction = S[124], text = S[26], type = S[136] }
+S[138] = { p = S[137], r = S[29], t = "object" }
 S[139] = { contact_id = S[8], message = S[138] }
 S[140] = { "contact_id", "message" }
 S[141] = { p = S[139], r = S[140] }
 S[142] = { ap = false, p = S[139], r = S[140], t = "object" }
 S[143] = { e = { "text", "image", "document", "audio" }, t = "string" }
-S[144] = { audio = S[136], file = S[16], image = S[16], interactive = S[130], text = S[19], type = S[143] }
-S[145] = { p = S[144], r = S[21], t = "object" }
+S[144] = { audio = S[121], file = S[23], image = S[23], interactive = S[135], text = S[26], type = S[143] }
+S[145] = { p = S[144], r = S[29], t = "object" }
 S[146] = { bot_id = S[8], message = S[145], phone = S[8] }
 S[147] = { "bot_id", "message", "phone" }
 S[148] = { p = S[146], r = S[147] }
@@ -162,7 +162,7 @@ S[156] = { i = S[155], t = "array" }
 S[157] = { index = S[3], parameters = S[156], sub_type = S[8], type = S[8] }
 S[158] = { p = S[157], t = "object" }
 S[159] = { i = S[158], t = "array" }
-S[160] = { components = S[159], language = S[38], name = S[8] }
+S[160] = { components = S[159], language = S[46], name = S[8] }
 S[161] = { p = S[160], r = S[48], t = "object" }
 S[162] = { contact_id = S[8], template = S[161] }
 S[163] = { "contact_id", "template" }
@@ -174,7 +174,7 @@ S[168] = { i = S[167], t = "array" }
 S[169] = { parameters = S[168], type = S[8] }
 S[170] = { p = S[169], t = "object" }
 S[171] = { i = S[170], t = "array" }
-S[172] = { components = S[171], language = S[38], name = S[8] }
+S[172] = { components = S[171], language = S[46], name = S[8] }
 S[173] = { p = S[172], r = S[48], t = "object" }
 S[174] = { bot_id = S[8], phone = S[8], template = S[173] }
 S[175] = { "bot_id", "phone", "template" }
@@ -194,7 +194,7 @@ S[188] = { "contact_id", "tags" }
 S[189] = { p = S[187], r = S[188] }
 S[190] = { ap = false, p = S[187], r = S[188], t = "object" }
 S[191] = { t = "number" }
-S[192] = { S[8], S[191], S[134] }
+S[192] = { S[8], S[191], S[119] }
 S[193] = { any = S[192] }
 S[194] = { variable_name = S[8], variable_value = S[193] }
 S[195] = { "variable_name", "variable_value" }
