@@ -119,7 +119,12 @@ function _M.iterate(spec)
         return false, decode_failure(method, path)
       end
       local got = #list
-      if type(total) == "number" then
+      if limit_key and got > ask then
+        -- more than asked for: the server ignores the page size and sent
+        -- the whole list (GET /blacklist's spec has no limit/offset)
+        finished = true
+        want = got
+      elseif type(total) == "number" then
         finished = got == 0 or offset + got >= total
         want = got
       elseif want == nil then
@@ -147,8 +152,8 @@ end
 
 --- The query of a one-page list method: `opts` may hold `limit` and
 -- `offset` (checked, raising naming them); `extra` adds more allowed
--- query keys (a set) copied as they are.
-function _M.query(method, opts, extra)
+-- query keys (a set) copied as they are; `max_limit` bounds `limit`.
+function _M.query(method, opts, extra, max_limit)
   local allowed = { limit = true, offset = true }
   for k in pairs(extra or {}) do
     allowed[k] = true
@@ -160,6 +165,9 @@ function _M.query(method, opts, extra)
   end
   util.integer(method, "opts.limit", q.limit, true, 1)
   util.integer(method, "opts.offset", q.offset, true, 0)
+  if max_limit and q.limit and q.limit > max_limit then
+    util.fail(method, "opts.limit", "at most " .. max_limit .. " expected, got " .. q.limit)
+  end
   return q
 end
 
