@@ -7,46 +7,46 @@
 -- empty table as a JSON array: require(...)(null, array) -> the table.
 return function(null, array) -- luacheck: ignore 212
 local S = {}
-S[1] = { t = "boolean" }
-S[2] = { t = "integer", x = -1 }
-S[3] = { t = "string", x = "messengers500" }
-S[4] = { t = "boolean", x = false }
-S[5] = { t = "string", x = "2026-01-15T11:11:11.000Z" }
-S[6] = { t = "integer", x = 500 }
-S[7] = { branding = S[4], code = S[3], expired_at = S[5], is_exceeded = S[4], is_expired = S[1], max_bots = S[2], max_contacts = S[6], max_messages = S[2], max_tags = S[2], max_variables = S[2] }
-S[8] = { p = S[7], t = "object" }
-S[9] = { t = "integer" }
-S[10] = { active_count_by_current_tariff_period = S[9], active_count_by_last_month = S[9], bots = S[9], contacts = S[9], messages = S[9], variables = S[9] }
-S[11] = { p = S[10], t = "object" }
-S[12] = { i = S[9], t = "array", x = { 1, 3, 5 } }
-S[13] = { services = S[12], statistics = S[11], tariff = S[8] }
+S[1] = { t = "integer" }
+S[2] = { i = S[1], t = "array", x = { 1, 3, 5 } }
+S[3] = { active_count_by_current_tariff_period = S[1], active_count_by_last_month = S[1], bots = S[1], contacts = S[1], messages = S[1], variables = S[1] }
+S[4] = { p = S[3], t = "object" }
+S[5] = { t = "boolean", x = false }
+S[6] = { t = "string", x = "messengers500" }
+S[7] = { t = "string", x = "2026-01-15T11:11:11.000Z" }
+S[8] = { t = "boolean" }
+S[9] = { t = "integer", x = -1 }
+S[10] = { t = "integer", x = 500 }
+S[11] = { branding = S[5], code = S[6], expired_at = S[7], is_exceeded = S[5], is_expired = S[8], max_bots = S[9], max_contacts = S[10], max_messages = S[9], max_tags = S[9], max_variables = S[9] }
+S[12] = { p = S[11], t = "object" }
+S[13] = { services = S[2], statistics = S[4], tariff = S[12] }
 S[14] = { p = S[13] }
-S[15] = { data = S[14], success = S[1] }
+S[15] = { data = S[14], success = S[8] }
 S[16] = { p = S[15], t = "object" }
 S[17] = { t = "string" }
-S[18] = { access_token = S[17], id = S[9], name = S[17], username = S[17] }
+S[18] = { access_token = S[17], id = S[1], name = S[17], username = S[17] }
 S[19] = { p = S[18], t = "object" }
-S[20] = { e = { 3, 4 }, t = "integer" }
-S[21] = { total = S[9], unread = S[9] }
+S[20] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
+S[21] = { total = S[1], unread = S[1] }
 S[22] = { p = S[21], t = "object" }
-S[23] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
-S[24] = { channel_data = S[19], created_at = S[23], id = S[17], inbox = S[22], status = S[20] }
+S[23] = { e = { 3, 4 }, t = "integer" }
+S[24] = { channel_data = S[19], created_at = S[20], id = S[17], inbox = S[22], status = S[23] }
 S[25] = { p = S[24] }
 S[26] = { i = S[25], t = "array" }
-S[27] = { data = S[26], success = S[1] }
+S[27] = { data = S[26], success = S[8] }
 S[28] = { p = S[27], t = "object" }
-S[29] = { t = "object" }
-S[30] = { e = { "asc", "desc" }, t = "string" }
-S[31] = { date = S[23], text = S[17] }
+S[29] = { full_name = S[17], id = S[17], profile_pic = S[17] }
+S[30] = { p = S[29], t = "object" }
+S[31] = { date = S[20], text = S[17] }
 S[32] = { p = S[31], t = "object" }
-S[33] = { full_name = S[17], id = S[17], profile_pic = S[17] }
-S[34] = { p = S[33], t = "object" }
-S[35] = { _id = S[17], bot_id = S[17], contact = S[34], created_at = S[23], inbox_unread_count = S[9], is_chat_opened = S[1], last_inbox_message = S[32], last_outbox_message = S[32], service = S[9], updated_at = S[23], user_id = S[9] }
-S[36] = { p = S[35] }
-S[37] = { i = S[36], t = "array" }
-S[38] = { list = S[37], order = S[30], search_after = S[17], size = S[9], sort = S[29], total = S[9] }
+S[33] = { _id = S[17], bot_id = S[17], contact = S[30], created_at = S[20], inbox_unread_count = S[1], is_chat_opened = S[8], last_inbox_message = S[32], last_outbox_message = S[32], service = S[1], updated_at = S[20], user_id = S[1] }
+S[34] = { p = S[33] }
+S[35] = { i = S[34], t = "array" }
+S[36] = { e = { "asc", "desc" }, t = "string" }
+S[37] = { t = "object" }
+S[38] = { list = S[35], order = S[36], search_after = S[17], size = S[1], sort = S[37], total = S[1] }
 S[39] = { p = S[38], t = "object" }
-S[40] = { data = S[39], success = S[1] }
+S[40] = { data = S[39], success = S[8] }
 S[41] = { p = S[40], t = "object" }
 return {
   get_account = { status = 200, type = "application/json", s = S[16] },

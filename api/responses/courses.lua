@@ -8,129 +8,129 @@
 return function(null, array) -- luacheck: ignore 212
 local S = {}
 S[1] = { t = "integer" }
-S[2] = { t = { "integer", "null" } }
-S[3] = { t = "boolean" }
-S[4] = { t = { "string", "null" } }
-S[5] = { i = S[1], t = "array" }
-S[6] = { t = "string" }
-S[7] = { t = "object" }
-S[8] = { i = S[7], t = "array" }
+S[2] = { i = S[1], t = "array" }
+S[3] = { t = "string" }
+S[4] = { t = "object" }
+S[5] = { i = S[4], t = "array" }
+S[6] = { t = { "string", "null" } }
+S[7] = { t = { "integer", "null" } }
+S[8] = { t = "boolean" }
 S[9] = { e = { "inProgress", "inactive", "planned" }, t = "string" }
-S[10] = { categoriesIds = S[5], completionCriterion = S[6], courseSettings = S[8], coverImage = S[4], createdAt = S[6], domainId = S[1], endDate = S[4], failedRedirectUrl = S[4], groupId = S[2], hasPaidTariffs = S[3], id = S[1], isCertificate = S[3], isCourseHasCertifiedStudents = S[3], isLinear = S[3], landingId = S[1], landingImage = S[4], name = S[6], needRegeneration = S[3], pageId = S[1], passingScore = S[2], promoCodeExists = S[3], redirectUrl = S[4], schoolId = S[1], sectionsWithLessons = S[8], slug = S[6], startDate = S[4], status = S[9], studentCount = S[1], timezone = S[4], userId = S[1], userTariffStatus = S[4], wasStarted = S[3] }
+S[10] = { categoriesIds = S[2], completionCriterion = S[3], courseSettings = S[5], coverImage = S[6], createdAt = S[3], domainId = S[1], endDate = S[6], failedRedirectUrl = S[6], groupId = S[7], hasPaidTariffs = S[8], id = S[1], isCertificate = S[8], isCourseHasCertifiedStudents = S[8], isLinear = S[8], landingId = S[1], landingImage = S[6], name = S[3], needRegeneration = S[8], pageId = S[1], passingScore = S[7], promoCodeExists = S[8], redirectUrl = S[6], schoolId = S[1], sectionsWithLessons = S[5], slug = S[3], startDate = S[6], status = S[9], studentCount = S[1], timezone = S[6], userId = S[1], userTariffStatus = S[6], wasStarted = S[8] }
 S[11] = { p = S[10], t = "object" }
 S[12] = { i = S[11], t = "array" }
 S[13] = { data = S[12] }
 S[14] = { p = S[13] }
-S[15] = { f = "uuid", t = "string" }
-S[16] = { e = { "YooKassa", "Fondy", "PayPal", "YooMoney", "ROBOKASSA", "Stripe", "MERCADOPAGO", "LiqPay", "Wayforpay", "Flutterwave" }, t = "string" }
-S[17] = { currency = S[6], id = S[1], name = S[6], paymentId = S[15], paymentType = S[16], price = S[1] }
-S[18] = { p = S[17], t = "object" }
-S[19] = { i = S[18], t = "array" }
-S[20] = { courseId = S[1], restrictedDays = S[1], restrictedToDate = S[6], timezone = S[6], typeUpdate = S[6] }
-S[21] = { p = S[20], t = "object" }
-S[22] = { createDealOnPayment = S[3], dealName = S[6], pipelineId = S[1], stepId = S[1] }
+S[15] = { courseId = S[1], restrictedDays = S[1], restrictedToDate = S[3], timezone = S[3], typeUpdate = S[3] }
+S[16] = { p = S[15], t = "object" }
+S[17] = { e = { "lesson", "test", "certificate" }, t = "string" }
+S[18] = { contentType = S[17], entityId = S[1] }
+S[19] = { p = S[18], t = "object" }
+S[20] = { i = S[19], t = "array" }
+S[21] = { f = "date-time", t = { "string", "null" } }
+S[22] = { endDate = S[21], startDate = S[21], timezone = S[6] }
 S[23] = { p = S[22], t = "object" }
-S[24] = { dealCreation = S[23], group = S[1], responsible = S[1], tags = S[5] }
-S[25] = { p = S[24], t = "object" }
-S[26] = { f = "date-time", t = { "string", "null" } }
-S[27] = { endDate = S[26], startDate = S[26], timezone = S[4] }
-S[28] = { p = S[27], t = "object" }
-S[29] = { e = { "active", "inactive" }, t = "string" }
-S[30] = { e = { "lesson", "test", "certificate" }, t = "string" }
-S[31] = { contentType = S[30], entityId = S[1] }
-S[32] = { p = S[31], t = "object" }
-S[33] = { i = S[32], t = "array" }
-S[34] = { e = { "chat" }, t = "string" }
-S[35] = { type = S[34] }
-S[36] = { p = S[35], t = "object" }
-S[37] = { i = S[36], t = "array" }
-S[38] = { accessRestrictionSettingsVO = S[21], contentAccesses = S[33], countOfStudents = S[1], courseId = S[1], courseTariffSettingDTO = S[28], failedRedirectUrl = S[4], functionalityAccesses = S[37], id = S[1], isMain = S[3], isPaid = S[3], name = S[6], order = S[2], paymentMethodsCollection = S[19], status = S[29], studentBaseStateSettingDTO = S[25], succeedRedirectUrl = S[4], wasStarted = S[3] }
+S[24] = { e = { "chat" }, t = "string" }
+S[25] = { type = S[24] }
+S[26] = { p = S[25], t = "object" }
+S[27] = { i = S[26], t = "array" }
+S[28] = { f = "uuid", t = "string" }
+S[29] = { e = { "YooKassa", "Fondy", "PayPal", "YooMoney", "ROBOKASSA", "Stripe", "MERCADOPAGO", "LiqPay", "Wayforpay", "Flutterwave" }, t = "string" }
+S[30] = { currency = S[3], id = S[1], name = S[3], paymentId = S[28], paymentType = S[29], price = S[1] }
+S[31] = { p = S[30], t = "object" }
+S[32] = { i = S[31], t = "array" }
+S[33] = { e = { "active", "inactive" }, t = "string" }
+S[34] = { createDealOnPayment = S[8], dealName = S[3], pipelineId = S[1], stepId = S[1] }
+S[35] = { p = S[34], t = "object" }
+S[36] = { dealCreation = S[35], group = S[1], responsible = S[1], tags = S[2] }
+S[37] = { p = S[36], t = "object" }
+S[38] = { accessRestrictionSettingsVO = S[16], contentAccesses = S[20], countOfStudents = S[1], courseId = S[1], courseTariffSettingDTO = S[23], failedRedirectUrl = S[6], functionalityAccesses = S[27], id = S[1], isMain = S[8], isPaid = S[8], name = S[3], order = S[7], paymentMethodsCollection = S[32], status = S[33], studentBaseStateSettingDTO = S[37], succeedRedirectUrl = S[6], wasStarted = S[8] }
 S[39] = { p = S[38], t = "object" }
 S[40] = { i = S[39], t = "array" }
 S[41] = { data = S[40] }
 S[42] = { p = S[41] }
-S[43] = { color = S[6], courseId = S[1], id = S[1], name = S[6], responsibleId = S[2], userId = S[1] }
+S[43] = { color = S[3], courseId = S[1], id = S[1], name = S[3], responsibleId = S[7], userId = S[1] }
 S[44] = { p = S[43], t = "object" }
 S[45] = { i = S[44], t = "array" }
-S[46] = { id = S[1], name = S[6], schoolId = S[1] }
+S[46] = { id = S[1], name = S[3], schoolId = S[1] }
 S[47] = { p = S[46], t = "object" }
 S[48] = { i = S[47], t = "array" }
 S[49] = { i = S[48], t = { "array", "null" } }
 S[50] = { e = { "active", "inactive", "deleted" }, t = "string" }
-S[51] = { coursesCount = S[1], domainId = S[1], groups = S[49], iconUrl = S[6], id = S[1], isLms = S[3], landingId = S[1], name = S[6], order = S[2], pageId = S[1], status = S[50], studentsName = S[6], userId = S[1] }
+S[51] = { coursesCount = S[1], domainId = S[1], groups = S[49], iconUrl = S[3], id = S[1], isLms = S[8], landingId = S[1], name = S[3], order = S[7], pageId = S[1], status = S[50], studentsName = S[3], userId = S[1] }
 S[52] = { p = S[51], t = "object" }
-S[53] = { avatar = S[4], dateFormat = S[4], domainId = S[1], email = S[6], firstName = S[6], id = S[1], language = S[6], lastName = S[6], phone = S[4], recommendedLangs = S[4], responsibleId = S[1], schoolId = S[1], status = S[6], timeFormat = S[4], timezone = S[4], uuid = S[6] }
+S[53] = { avatar = S[6], dateFormat = S[6], domainId = S[1], email = S[3], firstName = S[3], id = S[1], language = S[3], lastName = S[3], phone = S[6], recommendedLangs = S[6], responsibleId = S[1], schoolId = S[1], status = S[3], timeFormat = S[6], timezone = S[6], uuid = S[3] }
 S[54] = { p = S[53], t = "object" }
-S[55] = { searchString = S[6], total = S[1] }
-S[56] = { p = S[55], t = "object" }
-S[57] = { f = "date-time", t = "string" }
-S[58] = { courseAvailableDate = S[26], courseId = S[1], courseName = S[6], courseTariffId = S[2], courseTariffName = S[4], coverImage = S[4], discount = S[2], hasPaidTariff = S[3], paymentStatus = S[4], promoCode = S[4], studentDateRegistrationOnCourse = S[57], studentLastEntry = S[57], studentStatus = S[6], studentTariffStatus = S[4] }
-S[59] = { p = S[58], t = "object" }
-S[60] = { i = S[59], t = "array" }
-S[61] = { avatar = S[4], contactFirstName = S[4], contactLastName = S[4], courses = S[60], domainId = S[1], email = S[6], firstName = S[6], id = S[1], language = S[6], lastName = S[6], responsibleId = S[1], schoolId = S[1], status = S[6], tags = S[5], uuid = S[6] }
-S[62] = { p = S[61], t = "object" }
-S[63] = { i = S[62], t = "array" }
-S[64] = { data = S[63], meta = S[56] }
+S[55] = { f = "date-time", t = "string" }
+S[56] = { courseAvailableDate = S[21], courseId = S[1], courseName = S[3], courseTariffId = S[7], courseTariffName = S[6], coverImage = S[6], discount = S[7], hasPaidTariff = S[8], paymentStatus = S[6], promoCode = S[6], studentDateRegistrationOnCourse = S[55], studentLastEntry = S[55], studentStatus = S[3], studentTariffStatus = S[6] }
+S[57] = { p = S[56], t = "object" }
+S[58] = { i = S[57], t = "array" }
+S[59] = { avatar = S[6], contactFirstName = S[6], contactLastName = S[6], courses = S[58], domainId = S[1], email = S[3], firstName = S[3], id = S[1], language = S[3], lastName = S[3], responsibleId = S[1], schoolId = S[1], status = S[3], tags = S[2], uuid = S[3] }
+S[60] = { p = S[59], t = "object" }
+S[61] = { i = S[60], t = "array" }
+S[62] = { searchString = S[3], total = S[1] }
+S[63] = { p = S[62], t = "object" }
+S[64] = { data = S[61], meta = S[63] }
 S[65] = { p = S[64] }
-S[66] = { courseId = S[1], responsibleUserId = S[1] }
+S[66] = { courseId = S[1], groupColor = S[3], groupId = S[1], groupName = S[3], responsibleUserId = S[1] }
 S[67] = { p = S[66], t = "object" }
-S[68] = { e = { "paid", "unPaid" }, t = "string" }
-S[69] = { courseId = S[1], courseTariffSetting = S[28], functionalityAccesses = S[37], id = S[1], isMain = S[3], isPaid = S[3], name = S[6], studentTariffStatus = S[68] }
+S[68] = { i = S[67], t = "array" }
+S[69] = { courseId = S[1], responsibleUserId = S[1] }
 S[70] = { p = S[69], t = "object" }
-S[71] = { courseId = S[1], groupColor = S[6], groupId = S[1], groupName = S[6], responsibleUserId = S[1] }
-S[72] = { p = S[71], t = "object" }
-S[73] = { i = S[72], t = "array" }
-S[74] = { avatar = S[6], contactFirstName = S[6], contactLastName = S[6], dateFormat = S[4], domainId = S[1], domainName = S[6], firstName = S[6], groups = S[73], id = S[1], language = S[6], lastName = S[6], phone = S[6], promoCode = S[6], promoCodeDiscount = S[1], responsible = S[67], responsibleId = S[1], schoolId = S[1], status = S[6], studentDateRegistrationOnCourse = S[57], studentLastEntry = S[57], studentStatusOnCourse = S[6], studentTariff = S[70], tags = S[5], timeFormat = S[4], timezone = S[4], updatedAt = S[57], uuid = S[6] }
+S[71] = { e = { "paid", "unPaid" }, t = "string" }
+S[72] = { courseId = S[1], courseTariffSetting = S[23], functionalityAccesses = S[27], id = S[1], isMain = S[8], isPaid = S[8], name = S[3], studentTariffStatus = S[71] }
+S[73] = { p = S[72], t = "object" }
+S[74] = { avatar = S[3], contactFirstName = S[3], contactLastName = S[3], dateFormat = S[6], domainId = S[1], domainName = S[3], firstName = S[3], groups = S[68], id = S[1], language = S[3], lastName = S[3], phone = S[3], promoCode = S[3], promoCodeDiscount = S[1], responsible = S[70], responsibleId = S[1], schoolId = S[1], status = S[3], studentDateRegistrationOnCourse = S[55], studentLastEntry = S[55], studentStatusOnCourse = S[3], studentTariff = S[73], tags = S[2], timeFormat = S[6], timezone = S[6], updatedAt = S[55], uuid = S[3] }
 S[75] = { p = S[74], t = "object" }
 S[76] = { i = S[75], t = "array" }
 S[77] = { data = S[76] }
 S[78] = { p = S[77] }
-S[79] = { p = S[69], t = { "object", "null" } }
-S[80] = { date = S[57], message = S[6], rate = S[1] }
-S[81] = { p = S[80], t = { "object", "null" } }
-S[82] = { e = { "running", "finished", "blocked", "failed" }, en = true, t = { "string", "null" } }
-S[83] = { e = { "active", "inactive", "planned" }, t = "string" }
-S[84] = { maxScore = S[1], minScore = S[1], userScore = S[1] }
-S[85] = { p = S[84], t = "object" }
-S[86] = { feedback = S[81], id = S[1], name = S[6], order = S[1], relatedEntityId = S[1], relatedEntityType = S[6], score = S[85], status = S[83], studentStatus = S[82] }
-S[87] = { p = S[86], t = "object" }
-S[88] = { i = S[87], t = "array" }
-S[89] = { e = { "running", "finished", "blocked", "failed" }, en = true, t = "string" }
-S[90] = { e = { "active", "inactive", "planned", "hidden" }, t = "string" }
-S[91] = { answeredQuestionsCount = S[1], dateReceived = S[57], id = S[1], name = S[6], order = S[1], questionsCount = S[1], sectionId = S[1], status = S[90], studentStatus = S[89] }
+S[79] = { date = S[55], message = S[3], rate = S[1] }
+S[80] = { p = S[79], t = { "object", "null" } }
+S[81] = { e = { "checking", "accepted", "declined", "autoAccepted", "rework", "acceptedWithoutAnswer" }, t = { "string", "null" } }
+S[82] = { lessonId = S[1], name = S[3], status = S[81] }
+S[83] = { p = S[82], t = "object" }
+S[84] = { i = S[83], t = "array" }
+S[85] = { e = { "active", "inactive", "planned", "hidden" }, t = "string" }
+S[86] = { e = { "running", "finished", "blocked", "failed" }, en = true, t = "string" }
+S[87] = { answeredQuestionsCount = S[1], dateReceived = S[55], id = S[1], name = S[3], order = S[1], questionsCount = S[1], sectionId = S[1], status = S[85], studentStatus = S[86] }
+S[88] = { p = S[87] }
+S[89] = { i = S[88], t = "array" }
+S[90] = { e = { "completed", "started" }, en = true, t = "string" }
+S[91] = { id = S[1], name = S[3], order = S[1], sectionId = S[1], status = S[90] }
 S[92] = { p = S[91] }
 S[93] = { i = S[92], t = "array" }
-S[94] = { e = { "doNotStarted", "started", "completed" }, t = "string" }
-S[95] = { status = S[94], updatedAt = S[6] }
-S[96] = { p = S[95], t = "object" }
-S[97] = { e = { "closed", "opened", "deleted", "planned" }, t = "string" }
-S[98] = { feedback = S[81], id = S[1], name = S[6], status = S[97], statusStudentOnLesson = S[96] }
+S[94] = { e = { "closed", "opened", "deleted", "planned" }, t = "string" }
+S[95] = { e = { "doNotStarted", "started", "completed" }, t = "string" }
+S[96] = { status = S[95], updatedAt = S[3] }
+S[97] = { p = S[96], t = "object" }
+S[98] = { feedback = S[80], id = S[1], name = S[3], status = S[94], statusStudentOnLesson = S[97] }
 S[99] = { p = S[98], t = "object" }
 S[100] = { i = S[99], t = "array" }
-S[101] = { e = { "completed", "started" }, en = true, t = "string" }
-S[102] = { id = S[1], name = S[6], order = S[1], sectionId = S[1], status = S[101] }
-S[103] = { p = S[102] }
-S[104] = { i = S[103], t = "array" }
-S[105] = { certificateSections = S[93], forms = S[104], id = S[1], lessons = S[100], name = S[6], order = S[1], status = S[97] }
-S[106] = { p = S[105], t = "object" }
-S[107] = { i = S[106], t = "array" }
-S[108] = { e = { "blocked", "inProgress", "inactive" }, t = "string" }
-S[109] = { e = { "unPaid", "registered", "inProgress", "paid", "success", "failed", "certificated", "deletedFromCourse", "invited" }, t = "string" }
-S[110] = { e = { "checking", "accepted", "declined", "autoAccepted", "rework", "acceptedWithoutAnswer" }, t = { "string", "null" } }
-S[111] = { lessonId = S[1], name = S[6], status = S[110] }
+S[101] = { certificateSections = S[89], forms = S[93], id = S[1], lessons = S[100], name = S[3], order = S[1], status = S[94] }
+S[102] = { p = S[101], t = "object" }
+S[103] = { i = S[102], t = "array" }
+S[104] = { e = { "blocked", "inProgress", "inactive" }, t = "string" }
+S[105] = { e = { "unPaid", "registered", "inProgress", "paid", "success", "failed", "certificated", "deletedFromCourse", "invited" }, t = "string" }
+S[106] = { p = S[72], t = { "object", "null" } }
+S[107] = { maxScore = S[1], minScore = S[1], userScore = S[1] }
+S[108] = { p = S[107], t = "object" }
+S[109] = { e = { "active", "inactive", "planned" }, t = "string" }
+S[110] = { e = { "running", "finished", "blocked", "failed" }, en = true, t = { "string", "null" } }
+S[111] = { feedback = S[80], id = S[1], name = S[3], order = S[1], relatedEntityId = S[1], relatedEntityType = S[3], score = S[108], status = S[109], studentStatus = S[110] }
 S[112] = { p = S[111], t = "object" }
 S[113] = { i = S[112], t = "array" }
-S[114] = { courseAvailableDate = S[57], feedback = S[81], hideOrder = S[3], homeworks = S[113], id = S[1], landingUrl = S[6], name = S[6], promoCode = S[4], promoCodeDiscount = S[2], sections = S[107], status = S[108], statusStudentOnCourse = S[109], studentDateRegistrationOnCourse = S[57], studentEmail = S[6], studentLastEntry = S[57], studentMetadata = S[7], studentTariff = S[79], tests = S[88] }
+S[114] = { courseAvailableDate = S[55], feedback = S[80], hideOrder = S[8], homeworks = S[84], id = S[1], landingUrl = S[3], name = S[3], promoCode = S[6], promoCodeDiscount = S[7], sections = S[103], status = S[104], statusStudentOnCourse = S[105], studentDateRegistrationOnCourse = S[55], studentEmail = S[3], studentLastEntry = S[55], studentMetadata = S[4], studentTariff = S[106], tests = S[113] }
 S[115] = { p = S[114], t = "object" }
 S[116] = { i = S[115], t = "array" }
-S[117] = { courses = S[116], isLms = S[3], schoolId = S[1], schoolName = S[6] }
+S[117] = { courses = S[116], isLms = S[8], schoolId = S[1], schoolName = S[3] }
 S[118] = { p = S[117], t = "object" }
 S[119] = { i = S[118], t = "array" }
 S[120] = { schools = S[119] }
 S[121] = { p = S[120], t = "object" }
 S[122] = { data = S[121] }
 S[123] = { p = S[122] }
-S[124] = { colorBackground = S[6], colorText = S[6], contactCount = S[1], id = S[1], name = S[6], taskCount = S[1] }
+S[124] = { colorBackground = S[3], colorText = S[3], contactCount = S[1], id = S[1], name = S[3], taskCount = S[1] }
 S[125] = { p = S[124], t = "object" }
 S[126] = { i = S[125], t = "array" }
 S[127] = { data = S[126] }

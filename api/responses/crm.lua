@@ -8,25 +8,25 @@
 -- empty table as a JSON array: require(...)(null, array) -> the table.
 return function(null, array) -- luacheck: ignore 212
 local S = {}
-S[1] = { t = "number" }
-S[2] = { t = "string" }
+S[1] = { t = "string" }
+S[2] = { t = "number" }
 S[3] = { t = "integer" }
-S[4] = { createdAt = S[2], entityId = S[1], entityType = S[2], id = S[3], link = S[2], updatedAt = S[2] }
+S[4] = { createdAt = S[1], entityId = S[2], entityType = S[1], id = S[3], link = S[1], updatedAt = S[1] }
 S[5] = { p = S[4], t = "object" }
 S[6] = { data = S[5] }
 S[7] = { p = S[6] }
 S[8] = { i = S[5], t = "array" }
 S[9] = { data = S[8] }
 S[10] = { p = S[9] }
-S[11] = { t = "array" }
-S[12] = { t = "boolean" }
-S[13] = { id = S[3], mandatory = S[12], name = S[2], options = S[11], order = S[3], status = S[3], type = S[3] }
+S[11] = { t = "boolean" }
+S[12] = { t = "array" }
+S[13] = { id = S[3], mandatory = S[11], name = S[1], options = S[12], order = S[3], status = S[3], type = S[3] }
 S[14] = { p = S[13], t = "object" }
-S[15] = { boardId = S[1], id = S[3], name = S[2], value = S[2] }
+S[15] = { boardId = S[2], id = S[3], name = S[1], value = S[1] }
 S[16] = { p = S[15], t = "object" }
-S[17] = { boardId = S[3], color = S[2], id = S[3], name = S[2], order = S[3] }
+S[17] = { boardId = S[3], color = S[1], id = S[3], name = S[1], order = S[3] }
 S[18] = { p = S[17], t = "object" }
-S[19] = { attributes = S[14], id = S[3], name = S[2], order = S[3], settings = S[16], steps = S[18], userId = S[3] }
+S[19] = { attributes = S[14], id = S[3], name = S[1], order = S[3], settings = S[16], steps = S[18], userId = S[3] }
 S[20] = { p = S[19], t = "object" }
 S[21] = { data = S[20] }
 S[22] = { p = S[21] }
@@ -34,102 +34,102 @@ S[23] = { data = S[14] }
 S[24] = { p = S[23] }
 S[25] = { data = S[18] }
 S[26] = { p = S[25] }
-S[27] = { id = S[3], isDone = S[3], name = S[2], order = S[1] }
+S[27] = { id = S[3], isDone = S[3], name = S[1], order = S[2] }
 S[28] = { p = S[27], t = "object" }
 S[29] = { data = S[28] }
 S[30] = { p = S[29] }
-S[31] = { createdAt = S[2], entityId = S[3], entityType = S[2], id = S[3], link = S[11], updatedAt = S[2] }
+S[31] = { createdAt = S[1], entityId = S[3], entityType = S[1], id = S[3], link = S[12], updatedAt = S[1] }
 S[32] = { p = S[31], t = "object" }
 S[33] = { i = S[32], t = "array" }
-S[34] = { S[2], S[3] }
+S[34] = { S[1], S[3] }
 S[35] = { one = S[34] }
 S[36] = { i = S[35], t = "array" }
-S[37] = { id = S[3], mandatory = S[12], name = S[2], options = S[36], order = S[3], status = S[3], type = S[3] }
+S[37] = { id = S[3], mandatory = S[11], name = S[1], options = S[36], order = S[3], status = S[3], type = S[3] }
 S[38] = { p = S[37], t = "object" }
 S[39] = { i = S[38], t = "array" }
-S[40] = { id = S[3], isMain = S[12], phone = S[2] }
+S[40] = { email = S[1], id = S[3], isMain = S[11] }
 S[41] = { p = S[40], t = "object" }
 S[42] = { i = S[41], t = "array" }
-S[43] = { id = S[3], login = S[2], typeId = S[3] }
+S[43] = { id = S[3], login = S[1], typeId = S[3] }
 S[44] = { p = S[43], t = "object" }
 S[45] = { i = S[44], t = "array" }
-S[46] = { email = S[2], id = S[3], isMain = S[12] }
+S[46] = { id = S[3], isMain = S[11], phone = S[1] }
 S[47] = { p = S[46], t = "object" }
 S[48] = { i = S[47], t = "array" }
-S[49] = { address = S[2], annualBusinessVolume = S[3], attachments = S[33], attributes = S[39], companyName = S[2], contacts = S[11], createdAt = S[2], currency = S[2], emails = S[48], id = S[3], messengers = S[45], phones = S[42], responsibleId = S[3], updatedAt = S[2] }
+S[49] = { address = S[1], annualBusinessVolume = S[3], attachments = S[33], attributes = S[39], companyName = S[1], contacts = S[12], createdAt = S[1], currency = S[1], emails = S[42], id = S[3], messengers = S[45], phones = S[48], responsibleId = S[3], updatedAt = S[1] }
 S[50] = { p = S[49], t = "object" }
 S[51] = { data = S[50] }
 S[52] = { p = S[51] }
 S[53] = { data = S[38] }
 S[54] = { p = S[53] }
-S[55] = { total = S[3] }
+S[55] = { address = S[1], annualBusinessVolume = S[3], companyName = S[1], currency = S[1], id = S[3], responsibleId = S[3] }
 S[56] = { p = S[55], t = "object" }
-S[57] = { address = S[2], annualBusinessVolume = S[3], companyName = S[2], currency = S[2], id = S[3], responsibleId = S[3] }
-S[58] = { p = S[57], t = "object" }
-S[59] = { i = S[58], t = "array" }
-S[60] = { data = S[59], metadata = S[56] }
+S[57] = { i = S[56], t = "array" }
+S[58] = { total = S[3] }
+S[59] = { p = S[58], t = "object" }
+S[60] = { data = S[57], metadata = S[59] }
 S[61] = { p = S[60], t = "object" }
-S[62] = { data = S[48], metadata = S[56] }
+S[62] = { data = S[42], metadata = S[59] }
 S[63] = { p = S[62], t = "object" }
-S[64] = { data = S[47] }
+S[64] = { data = S[41] }
 S[65] = { p = S[64] }
-S[66] = { data = S[48] }
+S[66] = { data = S[42] }
 S[67] = { p = S[66] }
 S[68] = { data = S[44] }
 S[69] = { p = S[68] }
-S[70] = { date = S[2], eventData = S[11], eventType = S[2] }
+S[70] = { date = S[1], eventData = S[12], eventType = S[1] }
 S[71] = { p = S[70], t = "object" }
 S[72] = { i = S[71], t = "array" }
-S[73] = { data = S[72], metadata = S[56] }
+S[73] = { data = S[72], metadata = S[59] }
 S[74] = { p = S[73], t = "object" }
-S[75] = { data = S[45], metadata = S[56] }
+S[75] = { data = S[45], metadata = S[59] }
 S[76] = { p = S[75], t = "object" }
 S[77] = { data = S[45] }
 S[78] = { p = S[77] }
-S[79] = { data = S[42], metadata = S[56] }
+S[79] = { data = S[48], metadata = S[59] }
 S[80] = { p = S[79], t = "object" }
-S[81] = { data = S[41] }
+S[81] = { data = S[47] }
 S[82] = { p = S[81] }
-S[83] = { data = S[42] }
+S[83] = { data = S[48] }
 S[84] = { p = S[83] }
-S[85] = { colorBackground = S[2], colorText = S[2], contactCount = S[3], id = S[3], name = S[2], taskCount = S[3] }
+S[85] = { colorBackground = S[1], colorText = S[1], contactCount = S[3], id = S[3], name = S[1], taskCount = S[3] }
 S[86] = { p = S[85], t = "object" }
 S[87] = { data = S[86] }
 S[88] = { p = S[87] }
-S[89] = { type = S[2], value = S[2] }
+S[89] = { type = S[1], value = S[1] }
 S[90] = { p = S[89] }
-S[91] = { contactCardShow = S[12], default = S[12], id = S[3], mandatory = S[12], name = S[2], options = S[36], order = S[3], status = S[3], type = S[3], value = S[90] }
+S[91] = { contactCardShow = S[11], default = S[11], id = S[3], mandatory = S[11], name = S[1], options = S[36], order = S[3], status = S[3], type = S[3], value = S[90] }
 S[92] = { p = S[91], t = "object" }
 S[93] = { i = S[92] }
-S[94] = { i = S[41] }
-S[95] = { botId = S[2], chatbotUrl = S[2], contactId = S[2], id = S[3], isMainChatbot = S[12], login = S[2], status = S[3], typeId = S[3] }
-S[96] = { p = S[95], t = "object" }
-S[97] = { i = S[96] }
-S[98] = { f = "date-time", t = "string" }
-S[99] = { i = S[86] }
-S[100] = { i = S[3], t = "array" }
-S[101] = { e = { "manually", "chatbot", "subscription_form", "landing", "a360", "payments" }, t = "string" }
-S[102] = { dealName = S[2] }
+S[94] = { i = S[3], t = "array" }
+S[95] = { f = "date-time", t = "string" }
+S[96] = { attachments = S[5], childCount = S[3], childUsers = S[94], createdAt = S[95], id = S[3], text = S[1], updatedAt = S[95], userId = S[3] }
+S[97] = { p = S[96], t = "object" }
+S[98] = { i = S[97] }
+S[99] = { i = S[41] }
+S[100] = { dealName = S[1] }
+S[101] = { p = S[100], t = "object" }
+S[102] = { contactId = S[3], eventData = S[101], eventTime = S[95], eventType = S[1], id = S[3], userId = S[3] }
 S[103] = { p = S[102], t = "object" }
-S[104] = { contactId = S[3], eventData = S[103], eventTime = S[98], eventType = S[2], id = S[3], userId = S[3] }
-S[105] = { p = S[104], t = "object" }
-S[106] = { i = S[105] }
-S[107] = { i = S[47] }
-S[108] = { attachments = S[5], childCount = S[3], childUsers = S[100], createdAt = S[98], id = S[3], text = S[2], updatedAt = S[98], userId = S[3] }
-S[109] = { p = S[108], t = "object" }
-S[110] = { i = S[109] }
-S[111] = { attachments = S[5], attributes = S[93], comments = S[110], createdAt = S[98], dealsQty = S[3], emails = S[107], externalContactId = S[2], firstName = S[2], history = S[106], id = S[3], lastName = S[2], messengers = S[97], phones = S[94], responsibleId = S[3], sourceType = S[101], tags = S[99], tasks = S[100], updatedAt = S[98], userId = S[3] }
+S[104] = { i = S[103] }
+S[105] = { botId = S[1], chatbotUrl = S[1], contactId = S[1], id = S[3], isMainChatbot = S[11], login = S[1], status = S[3], typeId = S[3] }
+S[106] = { p = S[105], t = "object" }
+S[107] = { i = S[106] }
+S[108] = { i = S[47] }
+S[109] = { e = { "manually", "chatbot", "subscription_form", "landing", "a360", "payments" }, t = "string" }
+S[110] = { i = S[86] }
+S[111] = { attachments = S[5], attributes = S[93], comments = S[98], createdAt = S[95], dealsQty = S[3], emails = S[99], externalContactId = S[1], firstName = S[1], history = S[104], id = S[3], lastName = S[1], messengers = S[107], phones = S[108], responsibleId = S[3], sourceType = S[109], tags = S[110], tasks = S[94], updatedAt = S[95], userId = S[3] }
 S[112] = { p = S[111], t = "object" }
 S[113] = { data = S[112] }
 S[114] = { p = S[113] }
-S[115] = { id = S[3], name = S[2], options = S[36], order = S[3], status = S[3] }
+S[115] = { id = S[3], name = S[1], options = S[36], order = S[3], status = S[3] }
 S[116] = { p = S[115], t = "object" }
 S[117] = { data = S[116] }
 S[118] = { p = S[117] }
 S[119] = { data = S[114] }
 S[120] = { p = S[119] }
 S[121] = { i = S[112] }
-S[122] = { list = S[121], searchRequest = S[2], total = S[3] }
+S[122] = { list = S[121], searchRequest = S[1], total = S[3] }
 S[123] = { p = S[122] }
 S[124] = { data = S[123] }
 S[125] = { p = S[124] }
@@ -140,73 +140,73 @@ S[129] = { data = S[128] }
 S[130] = { p = S[129] }
 S[131] = { data = S[92] }
 S[132] = { p = S[131] }
-S[133] = { attributeId = S[3], value = S[2] }
+S[133] = { attributeId = S[3], value = S[1] }
 S[134] = { p = S[133], t = "object" }
 S[135] = { data = S[134] }
 S[136] = { p = S[135] }
-S[137] = { data = S[109] }
+S[137] = { data = S[97] }
 S[138] = { p = S[137] }
-S[139] = { value = S[2] }
+S[139] = { value = S[1] }
 S[140] = { p = S[139] }
-S[141] = { id = S[3], mandatory = S[12], name = S[2], options = S[36], order = S[3], pipelineId = S[3], status = S[3], type = S[3], value = S[140] }
+S[141] = { id = S[3], mandatory = S[11], name = S[1], options = S[36], order = S[3], pipelineId = S[3], status = S[3], type = S[3], value = S[140] }
 S[142] = { p = S[141], t = "object" }
 S[143] = { i = S[142] }
-S[144] = { f = "time", t = { "string", "null" } }
-S[145] = { f = "date", t = "string" }
-S[146] = { t = { "string", "null" } }
-S[147] = { date = S[145], dateTime = S[98], expired = S[12], expires_within_day = S[12], notificationEnabled = S[12], notifyIn = S[146], time = S[144] }
+S[144] = { i = S[5] }
+S[145] = { text = S[1] }
+S[146] = { p = S[145], t = "object" }
+S[147] = { attachments = S[144], childCount = S[3], childUsers = S[94], createdAt = S[1], eventData = S[146], eventTime = S[1], id = S[3], status = S[3], updatedAt = S[1], userId = S[3] }
 S[148] = { p = S[147], t = "object" }
-S[149] = { contactFirstName = S[2], contactLastName = S[2] }
-S[150] = { p = S[149], t = "object" }
-S[151] = { currentData = S[150], eventData = S[11], eventTime = S[98], eventType = S[2], id = S[3], userId = S[3] }
-S[152] = { p = S[151], t = "object" }
-S[153] = { i = S[152] }
-S[154] = { id = S[3], name = S[2] }
-S[155] = { p = S[154], t = "object" }
-S[156] = { text = S[2] }
-S[157] = { p = S[156], t = "object" }
-S[158] = { i = S[5] }
-S[159] = { attachments = S[158], childCount = S[3], childUsers = S[100], createdAt = S[2], eventData = S[157], eventTime = S[2], id = S[3], status = S[3], updatedAt = S[2], userId = S[3] }
-S[160] = { p = S[159], t = "object" }
-S[161] = { i = S[160] }
-S[162] = { attachments = S[5], attributes = S[143], comments = S[161], createdAt = S[98], currency = S[2], expiration = S[148], hasExpense = S[12], history = S[153], id = S[3], name = S[2], number = S[3], order = S[3], pipelineId = S[3], price = S[1], profit = S[1], responsibleId = S[3], sourceId = S[3], sourceType = S[155], status = S[3], stepId = S[3], tasks = S[100], updatedAt = S[98] }
+S[149] = { i = S[148] }
+S[150] = { f = "date", t = "string" }
+S[151] = { t = { "string", "null" } }
+S[152] = { f = "time", t = { "string", "null" } }
+S[153] = { date = S[150], dateTime = S[95], expired = S[11], expires_within_day = S[11], notificationEnabled = S[11], notifyIn = S[151], time = S[152] }
+S[154] = { p = S[153], t = "object" }
+S[155] = { contactFirstName = S[1], contactLastName = S[1] }
+S[156] = { p = S[155], t = "object" }
+S[157] = { currentData = S[156], eventData = S[12], eventTime = S[95], eventType = S[1], id = S[3], userId = S[3] }
+S[158] = { p = S[157], t = "object" }
+S[159] = { i = S[158] }
+S[160] = { id = S[3], name = S[1] }
+S[161] = { p = S[160], t = "object" }
+S[162] = { attachments = S[5], attributes = S[143], comments = S[149], createdAt = S[95], currency = S[1], expiration = S[154], hasExpense = S[11], history = S[159], id = S[3], name = S[1], number = S[3], order = S[3], pipelineId = S[3], price = S[2], profit = S[2], responsibleId = S[3], sourceId = S[3], sourceType = S[161], status = S[3], stepId = S[3], tasks = S[94], updatedAt = S[95] }
 S[163] = { p = S[162], t = "object" }
 S[164] = { i = S[163] }
 S[165] = { data = S[164] }
 S[166] = { p = S[165] }
 S[167] = { e = { "YooMoney", "PayPal", "Fondy", "ROBOKASSA", "Stripe", "MERCADOPAGO", "LiqPay" }, t = "string" }
-S[168] = { amount = S[3], currency = S[2] }
+S[168] = { amount = S[3], currency = S[1] }
 S[169] = { p = S[168], t = "object" }
-S[170] = { courseId = S[3], createdAt = S[98], name = S[2], paymentMethod = S[167], price = S[169], status = S[3] }
+S[170] = { courseId = S[3], createdAt = S[95], name = S[1], paymentMethod = S[167], price = S[169], status = S[3] }
 S[171] = { p = S[170], t = "object" }
 S[172] = { i = S[171], t = "array" }
 S[173] = { list = S[172] }
 S[174] = { p = S[173], t = "object" }
 S[175] = { data = S[174] }
 S[176] = { p = S[175] }
-S[177] = { status = S[2], updatedAt = S[2] }
+S[177] = { status = S[1], updatedAt = S[1] }
 S[178] = { p = S[177], t = "object" }
-S[179] = { id = S[3], name = S[2], statusStudentOnLesson = S[178] }
+S[179] = { id = S[3], name = S[1], statusStudentOnLesson = S[178] }
 S[180] = { p = S[179], t = "object" }
 S[181] = { i = S[180], t = "array" }
-S[182] = { id = S[3], lessons = S[181], name = S[2] }
+S[182] = { id = S[3], lessons = S[181], name = S[1] }
 S[183] = { p = S[182], t = "object" }
 S[184] = { i = S[183], t = "array" }
-S[185] = { name = S[2], score = S[2] }
+S[185] = { name = S[1], score = S[1] }
 S[186] = { p = S[185], t = "object" }
 S[187] = { i = S[186], t = "array" }
-S[188] = { id = S[3], sections = S[184], status = S[2], statusStudentOnCourse = S[2], tests = S[187] }
+S[188] = { id = S[3], sections = S[184], status = S[1], statusStudentOnCourse = S[1], tests = S[187] }
 S[189] = { p = S[188], t = "object" }
 S[190] = { i = S[189], t = "array" }
 S[191] = { courses = S[190] }
 S[192] = { p = S[191], t = "object" }
 S[193] = { data = S[192] }
 S[194] = { p = S[193] }
-S[195] = { firstName = S[2], id = S[3], lastName = S[2] }
+S[195] = { firstName = S[1], id = S[3], lastName = S[1] }
 S[196] = { p = S[195], t = { "object", "null" } }
-S[197] = { p = S[154], t = { "object", "null" } }
-S[198] = { f = "date-time", t = "string", x = "2022-06-28 18:17" }
-S[199] = { callDuration = S[3], callRecordLink = S[2], callType = S[3], contact = S[196], createdAt = S[198], deal = S[197], id = S[3], integrationGroupId = S[3], integrationId = S[3], phone = S[2], responsibleId = S[3], state = S[3] }
+S[197] = { f = "date-time", t = "string", x = "2022-06-28 18:17" }
+S[198] = { p = S[160], t = { "object", "null" } }
+S[199] = { callDuration = S[3], callRecordLink = S[1], callType = S[3], contact = S[196], createdAt = S[197], deal = S[198], id = S[3], integrationGroupId = S[3], integrationId = S[3], phone = S[1], responsibleId = S[3], state = S[3] }
 S[200] = { p = S[199], t = "object" }
 S[201] = { i = S[200], t = "array" }
 S[202] = { f = "date", t = "string", x = "2022-06-28T00:00:00.000Z" }
@@ -215,28 +215,28 @@ S[204] = { p = S[203], t = "object" }
 S[205] = { i = S[204], t = "array" }
 S[206] = { data = S[205] }
 S[207] = { p = S[206] }
-S[208] = { i = S[105], t = "array" }
-S[209] = { data = S[96] }
+S[208] = { i = S[103], t = "array" }
+S[209] = { data = S[106] }
 S[210] = { p = S[209] }
 S[211] = { attributeId = S[3], attributeType = S[3] }
 S[212] = { p = S[211], t = "object" }
 S[213] = { i = S[212], t = "array" }
-S[214] = { e = { 0, 1 }, t = "integer" }
-S[215] = { e = { 0, 1, 2, 3 }, t = "integer" }
-S[216] = { attributes = S[213], entityId = S[3], entityType = S[215], id = S[3], isDefault = S[12], isVisible = S[12], name = S[2], type = S[214], userId = S[3] }
+S[214] = { e = { 0, 1, 2, 3 }, t = "integer" }
+S[215] = { e = { 0, 1 }, t = "integer" }
+S[216] = { attributes = S[213], entityId = S[3], entityType = S[214], id = S[3], isDefault = S[11], isVisible = S[11], name = S[1], type = S[215], userId = S[3] }
 S[217] = { p = S[216], t = "object" }
 S[218] = { i = S[217], t = "array" }
 S[219] = { board = S[218], company = S[218], contact = S[218], pipeline = S[218] }
 S[220] = { p = S[219], t = "object" }
-S[221] = { entityId = S[3], entityType = S[215], id = S[3], isDefault = S[12], isVisible = S[12], name = S[2], type = S[214], userId = S[3] }
+S[221] = { entityId = S[3], entityType = S[214], id = S[3], isDefault = S[11], isVisible = S[11], name = S[1], type = S[215], userId = S[3] }
 S[222] = { p = S[221], t = "object" }
 S[223] = { data = S[163] }
 S[224] = { p = S[223] }
-S[225] = { searchRequest = S[2], total = S[3] }
+S[225] = { searchRequest = S[1], total = S[3] }
 S[226] = { p = S[225], t = "object" }
 S[227] = { data = S[164], meta = S[226] }
 S[228] = { p = S[227] }
-S[229] = { attributes = S[142], comments = S[160], createdAt = S[98], currency = S[2], hasExpense = S[12], history = S[152], id = S[3], name = S[2], number = S[3], order = S[3], pipelineId = S[3], price = S[1], profit = S[1], responsibleId = S[3], sourceId = S[3], sourceType = S[155], status = S[3], stepId = S[3], updatedAt = S[98] }
+S[229] = { attributes = S[142], comments = S[148], createdAt = S[95], currency = S[1], hasExpense = S[11], history = S[158], id = S[3], name = S[1], number = S[3], order = S[3], pipelineId = S[3], price = S[2], profit = S[2], responsibleId = S[3], sourceId = S[3], sourceType = S[161], status = S[3], stepId = S[3], updatedAt = S[95] }
 S[230] = { p = S[229], t = "object" }
 S[231] = { data = S[230] }
 S[232] = { p = S[231] }
@@ -244,15 +244,15 @@ S[233] = { data = S[200] }
 S[234] = { p = S[233] }
 S[235] = { data = S[142] }
 S[236] = { p = S[235] }
-S[237] = { data = S[160] }
+S[237] = { data = S[148] }
 S[238] = { p = S[237] }
 S[239] = { data = S[126] }
 S[240] = { p = S[239] }
-S[241] = { data = S[148] }
+S[241] = { data = S[154] }
 S[242] = { p = S[241] }
-S[243] = { data = S[152] }
+S[243] = { data = S[158] }
 S[244] = { p = S[243] }
-S[245] = { link = S[2] }
+S[245] = { link = S[1] }
 S[246] = { p = S[245], t = "object" }
 S[247] = { i = S[246], t = "array" }
 S[248] = { data = S[247] }
@@ -264,18 +264,18 @@ S[253] = { p = S[252] }
 S[254] = { i = S[251] }
 S[255] = { data = S[254] }
 S[256] = { p = S[255] }
-S[257] = { data = S[155] }
+S[257] = { data = S[161] }
 S[258] = { p = S[257] }
 S[259] = { e = { "Fondy", "YooMoney", "PayPal" }, t = "string" }
-S[260] = { amount = S[2], currency = S[2] }
+S[260] = { amount = S[1], currency = S[1] }
 S[261] = { p = S[260], t = "object" }
-S[262] = { createdAt = S[98], id = S[3], name = S[2], orderId = S[2], paymentDescription = S[146], paymentMethod = S[259], price = S[261], promoCode = S[2], promoCodeDiscount = S[1], status = S[3] }
+S[262] = { createdAt = S[95], id = S[3], name = S[1], orderId = S[1], paymentDescription = S[151], paymentMethod = S[259], price = S[261], promoCode = S[1], promoCodeDiscount = S[2], status = S[3] }
 S[263] = { p = S[262], t = "object" }
 S[264] = { e = { "1 (product)", "2 (crmProduct)", "3 (delivery)" }, t = "integer" }
-S[265] = { amount = S[3], name = S[2], productId = S[2], quantity = S[2], type = S[264] }
+S[265] = { amount = S[3], name = S[1], productId = S[1], quantity = S[1], type = S[264] }
 S[266] = { p = S[265] }
 S[267] = { i = S[266], t = "array" }
-S[268] = { contactId = S[3], createdAt = S[2], dealId = S[3], description = S[2], externalContactId = S[2], firstName = S[2], id = S[3], lastName = S[2], merchantName = S[2], merchantUuid = S[2], name = S[2], paymentItems = S[267], paymentMethod = S[2], price = S[169], promoCode = S[2], promoCodeDiscount = S[2], responsibleId = S[3], status = S[3], userId = S[3] }
+S[268] = { contactId = S[3], createdAt = S[1], dealId = S[3], description = S[1], externalContactId = S[1], firstName = S[1], id = S[3], lastName = S[1], merchantName = S[1], merchantUuid = S[1], name = S[1], paymentItems = S[267], paymentMethod = S[1], price = S[169], promoCode = S[1], promoCodeDiscount = S[1], responsibleId = S[3], status = S[3], userId = S[3] }
 S[269] = { p = S[268], t = "object" }
 S[270] = { i = S[269] }
 S[271] = { data = S[270], total = S[3] }
@@ -283,52 +283,52 @@ S[272] = { p = S[271] }
 S[273] = { i = S[263] }
 S[274] = { data = S[273], total = S[3] }
 S[275] = { p = S[274] }
-S[276] = { name = S[2], value = S[2] }
+S[276] = { name = S[1], value = S[1] }
 S[277] = { p = S[276], t = "object" }
 S[278] = { i = S[277], t = "array" }
-S[279] = { e = { "0", "15min", "30min", "1h", "2h", "3h", "6h", "12h", "24h", "2d", "3d", "4d", "5d", "6d", "7d" }, t = "string" }
-S[280] = { e = { 1, 2, 3, 4, 5, 6, 8, 9, 10 }, en = true, t = "integer" }
-S[281] = { e = { "#000000", "black" }, t = "string" }
-S[282] = { addEndHours = S[280], color = S[281], id = S[3], name = S[2], notifyIn = S[279], order = S[3], pipelineId = S[3], status = S[3] }
+S[279] = { e = { 1, 2, 3, 4, 5, 6, 8, 9, 10 }, en = true, t = "integer" }
+S[280] = { e = { "#000000", "black" }, t = "string" }
+S[281] = { e = { "0", "15min", "30min", "1h", "2h", "3h", "6h", "12h", "24h", "2d", "3d", "4d", "5d", "6d", "7d" }, t = "string" }
+S[282] = { addEndHours = S[279], color = S[280], id = S[3], name = S[1], notifyIn = S[281], order = S[3], pipelineId = S[3], status = S[3] }
 S[283] = { p = S[282], t = "object" }
 S[284] = { i = S[283], t = "array" }
-S[285] = { id = S[3], name = S[2], order = S[3], settings = S[278], status = S[3], steps = S[284], userId = S[3] }
+S[285] = { id = S[3], name = S[1], order = S[3], settings = S[278], status = S[3], steps = S[284], userId = S[3] }
 S[286] = { p = S[285], t = "object" }
 S[287] = { data = S[286] }
 S[288] = { p = S[287] }
 S[289] = { data = S[283] }
 S[290] = { p = S[289] }
-S[291] = { description = S[2], keys = S[2], name = S[2] }
+S[291] = { type = S[2], value = S[2] }
 S[292] = { p = S[291], t = "object" }
-S[293] = { isProductLinkExternal = S[12], isProductLinkPreviewExternal = S[12], productLink = S[2], productLinkPreview = S[2] }
+S[293] = { isProductLinkExternal = S[11], isProductLinkPreviewExternal = S[11], productLink = S[1], productLinkPreview = S[1] }
 S[294] = { p = S[293], t = "object" }
-S[295] = { currency = S[2], id = S[1], isDefault = S[12], oldValue = S[1], productId = S[1], value = S[1] }
+S[295] = { currency = S[1], id = S[2], isDefault = S[11], oldValue = S[2], productId = S[2], value = S[2] }
 S[296] = { p = S[295] }
 S[297] = { i = S[296], t = "array" }
-S[298] = { type = S[1], value = S[1] }
-S[299] = { p = S[298], t = "object" }
-S[300] = { id = S[1], key = S[2], sectionId = S[1], status = S[1], value = S[2] }
-S[301] = { p = S[300] }
-S[302] = { i = S[301], t = "array" }
-S[303] = { id = S[1], name = S[2], productId = S[1], status = S[1], values = S[302] }
-S[304] = { p = S[303] }
-S[305] = { i = S[304], t = "array" }
-S[306] = { e = { 1, 2 }, t = "number" }
-S[307] = { availability = S[1], balance = S[299], categoryId = S[1], description = S[2], digitalInfo = S[294], id = S[3], images = S[11], name = S[2], prices = S[297], productType = S[306], sections = S[305], seo = S[292], shortDescription = S[2], type = S[1], userId = S[1], vendorCode = S[2], visible = S[1] }
+S[298] = { e = { 1, 2 }, t = "number" }
+S[299] = { id = S[2], key = S[1], sectionId = S[2], status = S[2], value = S[1] }
+S[300] = { p = S[299] }
+S[301] = { i = S[300], t = "array" }
+S[302] = { id = S[2], name = S[1], productId = S[2], status = S[2], values = S[301] }
+S[303] = { p = S[302] }
+S[304] = { i = S[303], t = "array" }
+S[305] = { description = S[1], keys = S[1], name = S[1] }
+S[306] = { p = S[305], t = "object" }
+S[307] = { availability = S[2], balance = S[292], categoryId = S[2], description = S[1], digitalInfo = S[294], id = S[3], images = S[12], name = S[1], prices = S[297], productType = S[298], sections = S[304], seo = S[306], shortDescription = S[1], type = S[2], userId = S[2], vendorCode = S[1], visible = S[2] }
 S[308] = { p = S[307], t = "object" }
 S[309] = { data = S[308] }
 S[310] = { p = S[309] }
-S[311] = { currency = S[2], id = S[1], oldValue = S[1], value = S[1] }
-S[312] = { p = S[311], t = "object" }
-S[313] = { i = S[2], t = "array" }
-S[314] = { balance = S[299], categoryId = S[1], countSales = S[1], createdAt = S[2], id = S[3], images = S[313], name = S[2], price = S[312], type = S[1], typeProduct = S[306], userId = S[3], vendorCode = S[2], visible = S[12] }
+S[311] = { i = S[1], t = "array" }
+S[312] = { currency = S[1], id = S[2], oldValue = S[2], value = S[2] }
+S[313] = { p = S[312], t = "object" }
+S[314] = { balance = S[292], categoryId = S[2], countSales = S[2], createdAt = S[1], id = S[3], images = S[311], name = S[1], price = S[313], type = S[2], typeProduct = S[298], userId = S[3], vendorCode = S[1], visible = S[11] }
 S[315] = { p = S[314], t = "object" }
 S[316] = { data = S[315] }
 S[317] = { p = S[316], t = "object" }
-S[318] = { children = S[11], depth = S[3], id = S[3], name = S[2], parent_id = S[3], path = S[3] }
+S[318] = { children = S[12], depth = S[3], id = S[3], name = S[1], parent_id = S[3], path = S[3] }
 S[319] = { p = S[318] }
 S[320] = { i = S[319], t = "array" }
-S[321] = { children = S[320], depth = S[3], id = S[3], name = S[2], parent_id = S[3], path = S[3] }
+S[321] = { children = S[320], depth = S[3], id = S[3], name = S[1], parent_id = S[3], path = S[3] }
 S[322] = { p = S[321] }
 S[323] = { i = S[322], t = "array" }
 S[324] = { count = S[3], tree = S[323] }
@@ -336,106 +336,106 @@ S[325] = { p = S[324] }
 S[326] = { i = S[325], t = "array" }
 S[327] = { data = S[326] }
 S[328] = { p = S[327] }
-S[329] = { id = S[3], name = S[2], parentId = S[3], userId = S[3] }
+S[329] = { id = S[3], name = S[1], parentId = S[3], userId = S[3] }
 S[330] = { p = S[329], t = "object" }
 S[331] = { data = S[330] }
 S[332] = { p = S[331] }
-S[333] = { id = S[1], key = S[2], sectionId = S[1], value = S[2] }
+S[333] = { id = S[2], key = S[1], sectionId = S[2], value = S[1] }
 S[334] = { p = S[333] }
 S[335] = { i = S[334], t = "array" }
-S[336] = { id = S[1], name = S[2], productId = S[1], values = S[335] }
+S[336] = { categoryId = S[2], id = S[2], name = S[1], values = S[335] }
 S[337] = { p = S[336] }
 S[338] = { i = S[337], t = "array" }
-S[339] = { categoryId = S[1], id = S[1], name = S[2], values = S[335] }
+S[339] = { id = S[2], name = S[1], productId = S[2], values = S[335] }
 S[340] = { p = S[339] }
 S[341] = { i = S[340], t = "array" }
-S[342] = { availability = S[1], balance = S[299], categoryId = S[1], categorySections = S[341], description = S[2], id = S[3], images = S[11], name = S[2], prices = S[297], sections = S[338], seo = S[292], shortDescription = S[2], userId = S[1], vendorCode = S[2], visible = S[1] }
+S[342] = { availability = S[2], balance = S[292], categoryId = S[2], categorySections = S[338], description = S[1], id = S[3], images = S[12], name = S[1], prices = S[297], sections = S[341], seo = S[306], shortDescription = S[1], userId = S[2], vendorCode = S[1], visible = S[2] }
 S[343] = { p = S[342], t = "object" }
 S[344] = { data = S[343] }
 S[345] = { p = S[344] }
-S[346] = { amount = S[1], currency = S[2], outOfStock = S[12], quantity = S[1], totalAmount = S[1] }
+S[346] = { amount = S[2], currency = S[1], outOfStock = S[11], quantity = S[2], totalAmount = S[2] }
 S[347] = { p = S[346], t = "object" }
-S[348] = { description = S[2], extra = S[347], id = S[3], images = S[11], name = S[2], vendorCode = S[2] }
+S[348] = { description = S[1], extra = S[347], id = S[3], images = S[12], name = S[1], vendorCode = S[1] }
 S[349] = { p = S[348] }
 S[350] = { i = S[349], t = "array" }
-S[351] = { currency = S[2], id = S[3], items = S[350], name = S[2], totalAmount = S[3] }
+S[351] = { currency = S[1], id = S[3], items = S[350], name = S[1], totalAmount = S[3] }
 S[352] = { p = S[351], t = "object" }
 S[353] = { data = S[352] }
 S[354] = { p = S[353] }
-S[355] = { currency = S[2], items = S[350], totalAmount = S[3] }
+S[355] = { currency = S[1], items = S[350], totalAmount = S[3] }
 S[356] = { p = S[355], t = "object" }
 S[357] = { data = S[356] }
 S[358] = { p = S[357] }
-S[359] = { availability = S[1], balance = S[299], categoryId = S[1], categorySections = S[341], description = S[2], id = S[3], images = S[11], name = S[2], prices = S[297], sections = S[338], seo = S[292], shortDescription = S[2], type = S[1], userId = S[1], vendorCode = S[2], visible = S[1] }
+S[359] = { availability = S[2], balance = S[292], categoryId = S[2], categorySections = S[338], description = S[1], id = S[3], images = S[12], name = S[1], prices = S[297], sections = S[341], seo = S[306], shortDescription = S[1], type = S[2], userId = S[2], vendorCode = S[1], visible = S[2] }
 S[360] = { p = S[359], t = "object" }
 S[361] = { data = S[360] }
 S[362] = { p = S[361] }
-S[363] = { availability = S[1], balance = S[299], categoryId = S[1], description = S[2], digitalInfo = S[294], id = S[3], images = S[11], name = S[2], prices = S[297], sections = S[305], seo = S[292], shortDescription = S[2], type = S[1], userId = S[1], vendorCode = S[2], visible = S[1] }
+S[363] = { availability = S[2], balance = S[292], categoryId = S[2], description = S[1], digitalInfo = S[294], id = S[3], images = S[12], name = S[1], prices = S[297], sections = S[304], seo = S[306], shortDescription = S[1], type = S[2], userId = S[2], vendorCode = S[1], visible = S[2] }
 S[364] = { p = S[363], t = "object" }
 S[365] = { data = S[364] }
 S[366] = { p = S[365] }
-S[367] = { colorBackground = S[2], colorText = S[2], id = S[3], name = S[2] }
+S[367] = { colorBackground = S[1], colorText = S[1], id = S[3], name = S[1] }
 S[368] = { p = S[367], t = "object" }
 S[369] = { i = S[368] }
 S[370] = { data = S[369] }
 S[371] = { p = S[370] }
 S[372] = { data = S[368] }
 S[373] = { p = S[372] }
-S[374] = { id = S[3], isDone = S[12], name = S[2], order = S[1] }
-S[375] = { p = S[374], t = "object" }
-S[376] = { id = S[3], isDone = S[12], items = S[375], name = S[2], taskId = S[3] }
-S[377] = { p = S[376], t = "object" }
-S[378] = { attachments = S[158], body = S[2], childCount = S[3], childUsers = S[100], createdAt = S[2], id = S[3], name = S[2], taskId = S[3], updatedAt = S[2], userId = S[3] }
+S[374] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
+S[375] = { id = S[2], value = S[1] }
+S[376] = { p = S[375], t = "object" }
+S[377] = { i = S[376], t = "array" }
+S[378] = { name = S[1], status = S[11], type = S[374], value = S[377] }
 S[379] = { p = S[378], t = "object" }
-S[380] = { t = "object" }
-S[381] = { eventData = S[380], eventTime = S[2], eventType = S[2], id = S[3], taskId = S[3], userId = S[1] }
-S[382] = { p = S[381], t = "object" }
-S[383] = { id = S[1], value = S[2] }
-S[384] = { p = S[383], t = "object" }
-S[385] = { i = S[384], t = "array" }
-S[386] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
-S[387] = { name = S[2], status = S[12], type = S[386], value = S[385] }
+S[380] = { id = S[3], isDone = S[11], name = S[1], order = S[2] }
+S[381] = { p = S[380], t = "object" }
+S[382] = { id = S[3], isDone = S[11], items = S[381], name = S[1], taskId = S[3] }
+S[383] = { p = S[382], t = "object" }
+S[384] = { attachments = S[144], body = S[1], childCount = S[3], childUsers = S[94], createdAt = S[1], id = S[3], name = S[1], taskId = S[3], updatedAt = S[1], userId = S[3] }
+S[385] = { p = S[384], t = "object" }
+S[386] = { t = "object" }
+S[387] = { eventData = S[386], eventTime = S[1], eventType = S[1], id = S[3], taskId = S[3], userId = S[2] }
 S[388] = { p = S[387], t = "object" }
-S[389] = { alert = S[2], attachments = S[5], attributes = S[388], boardId = S[3], checklists = S[377], comments = S[379], contacts = S[11], createdAt = S[2], createdDaysAt = S[1], deals = S[11], description = S[3], finishAt = S[2], histories = S[382], id = S[3], name = S[2], observers = S[100], order = S[3], parentId = S[3], priority = S[3], ["repeat"] = S[3], responsibleId = S[3], startAt = S[2], stepId = S[3], subTasks = S[11], tags = S[368], tasks = S[11], updatedAt = S[2], updatedDaysAt = S[1], userId = S[3] }
+S[389] = { alert = S[1], attachments = S[5], attributes = S[379], boardId = S[3], checklists = S[383], comments = S[385], contacts = S[12], createdAt = S[1], createdDaysAt = S[2], deals = S[12], description = S[3], finishAt = S[1], histories = S[388], id = S[3], name = S[1], observers = S[94], order = S[3], parentId = S[3], priority = S[3], ["repeat"] = S[3], responsibleId = S[3], startAt = S[1], stepId = S[3], subTasks = S[12], tags = S[368], tasks = S[12], updatedAt = S[1], updatedDaysAt = S[2], userId = S[3] }
 S[390] = { p = S[389], t = "object" }
 S[391] = { data = S[390] }
 S[392] = { p = S[391] }
-S[393] = { data = S[390], searchRequest = S[2] }
+S[393] = { data = S[390], searchRequest = S[1] }
 S[394] = { p = S[393] }
-S[395] = { attribute_id = S[3], attributeable_id = S[3], attributeable_type = S[2], id = S[3], user_id = S[3], value = S[2] }
+S[395] = { attribute_id = S[3], attributeable_id = S[3], attributeable_type = S[1], id = S[3], user_id = S[3], value = S[1] }
 S[396] = { p = S[395], t = "object" }
 S[397] = { i = S[396], t = "array" }
 S[398] = { data = S[397] }
 S[399] = { p = S[398] }
-S[400] = { data = S[377] }
+S[400] = { data = S[383] }
 S[401] = { p = S[400] }
-S[402] = { id = S[3], name = S[2], order = S[1], taskId = S[3] }
+S[402] = { id = S[3], name = S[1], order = S[2], taskId = S[3] }
 S[403] = { p = S[402], t = "object" }
 S[404] = { data = S[403] }
 S[405] = { p = S[404] }
-S[406] = { data = S[379] }
+S[406] = { data = S[385] }
 S[407] = { p = S[406] }
-S[408] = { boardId = S[3], id = S[3], name = S[2], observers = S[11], responsibleId = S[3], stepId = S[3] }
+S[408] = { email = S[1], firstName = S[1], id = S[3], lastName = S[1], phone = S[1] }
 S[409] = { p = S[408] }
 S[410] = { i = S[409], t = "array" }
-S[411] = { email = S[2], firstName = S[2], id = S[3], lastName = S[2], phone = S[2] }
+S[411] = { id = S[3], name = S[1], responsibleId = S[2], stepId = S[2] }
 S[412] = { p = S[411] }
 S[413] = { i = S[412], t = "array" }
-S[414] = { id = S[3], name = S[2], responsibleId = S[1], stepId = S[1] }
+S[414] = { boardId = S[3], id = S[3], name = S[1], observers = S[12], responsibleId = S[3], stepId = S[3] }
 S[415] = { p = S[414] }
 S[416] = { i = S[415], t = "array" }
-S[417] = { contacts = S[413], deals = S[416], subTasks = S[410], tasks = S[410] }
+S[417] = { contacts = S[410], deals = S[413], subTasks = S[416], tasks = S[416] }
 S[418] = { p = S[417], t = "object" }
 S[419] = { data = S[418] }
 S[420] = { p = S[419] }
-S[421] = { i = S[382], t = "array" }
+S[421] = { i = S[388], t = "array" }
 S[422] = { data = S[421] }
 S[423] = { p = S[422], t = "object" }
 S[424] = { list = S[201], total = S[3] }
 S[425] = { p = S[424], t = "object" }
 S[426] = { data = S[425] }
 S[427] = { p = S[426] }
-S[428] = { avatar = S[2], currency = S[2], email = S[2], firstname = S[2], id = S[3], lang = S[2], lastname = S[2], timezone = S[3] }
+S[428] = { avatar = S[1], currency = S[1], email = S[1], firstname = S[1], id = S[3], lang = S[1], lastname = S[1], timezone = S[3] }
 S[429] = { p = S[428], t = "object" }
 S[430] = { data = S[429] }
 S[431] = { p = S[430] }

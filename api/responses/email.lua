@@ -8,132 +8,132 @@
 -- empty table as a JSON array: require(...)(null, array) -> the table.
 return function(null, array) -- luacheck: ignore 212
 local S = {}
-S[1] = { t = "string" }
-S[2] = { t = "integer" }
-S[3] = { active_email_qty = S[2], all_email_qty = S[2], creationdate = S[1], id = S[2], inactive_email_qty = S[2], name = S[1], status = S[2], status_explain = S[1] }
+S[1] = { t = "integer" }
+S[2] = { t = "string" }
+S[3] = { active_email_qty = S[1], all_email_qty = S[1], creationdate = S[2], id = S[1], inactive_email_qty = S[1], name = S[2], status = S[1], status_explain = S[2] }
 S[4] = { p = S[3], t = "object" }
 S[5] = { i = S[4], t = "array" }
-S[6] = { id = S[2] }
+S[6] = { id = S[1] }
 S[7] = { p = S[6], t = "object" }
 S[8] = { t = "boolean" }
 S[9] = { result = S[8] }
 S[10] = { p = S[9], t = "object" }
-S[11] = { task_id = S[2] }
+S[11] = { task_id = S[1] }
 S[12] = { p = S[11], t = "object" }
 S[13] = { i = S[12], t = "array" }
 S[14] = { t = "number" }
-S[15] = { cur = S[1], overdraftAllEmailsPrice = S[14], result = S[8], sent_emails_qty = S[2] }
+S[15] = { cur = S[2], overdraftAllEmailsPrice = S[14], result = S[8], sent_emails_qty = S[1] }
 S[16] = { p = S[15], t = "object" }
 S[17] = { t = "object" }
-S[18] = { email = S[1], status = S[2], status_explain = S[1], variables = S[17] }
+S[18] = { email = S[2], status = S[1], status_explain = S[2], variables = S[17] }
 S[19] = { p = S[18], t = "object" }
 S[20] = { i = S[19], t = "array" }
-S[21] = { total = S[2] }
+S[21] = { total = S[1] }
 S[22] = { p = S[21], t = "object" }
-S[23] = { name = S[1], type = S[1], value = S[1] }
+S[23] = { name = S[2], type = S[2], value = S[2] }
 S[24] = { p = S[23], t = "object" }
 S[25] = { i = S[24], t = "array" }
-S[26] = { abook_id = S[1], email = S[1], phone = S[1], status = S[2], status_explain = S[1], variables = S[25] }
+S[26] = { abook_id = S[2], email = S[2], phone = S[2], status = S[1], status_explain = S[2], variables = S[25] }
 S[27] = { p = S[26], t = "object" }
 S[28] = { e = { "string", "number", "date" }, t = "string" }
-S[29] = { name = S[1], type = S[28] }
+S[29] = { name = S[2], type = S[28] }
 S[30] = { p = S[29], t = "object" }
 S[31] = { i = S[30], t = "array" }
-S[32] = { email = S[1], status = S[2], status_explain = S[1] }
+S[32] = { email = S[2], status = S[1], status_explain = S[2] }
 S[33] = { p = S[32], t = "object" }
 S[34] = { i = S[33], t = "array" }
-S[35] = { t = "string", x = "USD" }
-S[36] = { t = "number", x = 0.02 }
-S[37] = { balance_currency = S[36], currency = S[35] }
+S[35] = { t = "number", x = 0.02 }
+S[36] = { t = "string", x = "USD" }
+S[37] = { balance_currency = S[35], currency = S[36] }
 S[38] = { p = S[37], t = "object" }
-S[39] = { i = S[1], t = "array" }
-S[40] = { id = S[2], name = S[1], status = S[2] }
+S[39] = { i = S[2], t = "array" }
+S[40] = { id = S[1], name = S[2], status = S[1] }
 S[41] = { p = S[40], t = "object" }
 S[42] = { i = S[41], t = "array" }
-S[43] = { t = "integer", x = 13 }
+S[43] = { t = "integer", x = 1 }
 S[44] = { t = "integer", x = 245587 }
 S[45] = { t = "string", x = "0.0044" }
-S[46] = { t = "integer", x = 1 }
-S[47] = { count = S[46], id = S[44], ovedraft_currency = S[35], overdraft_price = S[45], status = S[43], tariff_email_qty = S[46] }
+S[46] = { t = "integer", x = 13 }
+S[47] = { count = S[43], id = S[44], ovedraft_currency = S[36], overdraft_price = S[45], status = S[46], tariff_email_qty = S[43] }
 S[48] = { p = S[47], t = "object" }
-S[49] = { id = S[2], result = S[8] }
+S[49] = { id = S[1], result = S[8] }
 S[50] = { p = S[49], t = "object" }
-S[51] = { ap = S[2], t = "object" }
-S[52] = { detail_status = S[2], detail_status_explain = S[1], global_status = S[2], global_status_explain = S[1], sent_date = S[1] }
+S[51] = { ap = S[1], t = "object" }
+S[52] = { detail_status = S[1], detail_status_explain = S[2], global_status = S[1], global_status_explain = S[2], sent_date = S[2] }
 S[53] = { p = S[52], t = "object" }
-S[54] = { count = S[2], link = S[1] }
+S[54] = { count = S[1], link = S[2] }
 S[55] = { p = S[54], t = "object" }
 S[56] = { i = S[55], t = "array" }
-S[57] = { book_id = S[2] }
+S[57] = { book_id = S[1] }
 S[58] = { p = S[57], t = "object" }
 S[59] = { i = S[58], t = "array" }
 S[60] = { ap = S[59], t = "object" }
 S[61] = { statistic = S[17] }
 S[62] = { p = S[61], t = "object" }
 S[63] = { ap = S[62], t = "object" }
-S[64] = { book_id = S[2], email = S[1] }
+S[64] = { book_id = S[1], email = S[2] }
 S[65] = { p = S[64], t = "object" }
 S[66] = { i = S[65], t = "array" }
-S[67] = { list_name = S[1], source = S[1] }
+S[67] = { list_name = S[2], source = S[2] }
 S[68] = { p = S[67], t = "object" }
 S[69] = { i = S[68], t = "array" }
-S[70] = { email = S[1], name = S[1] }
+S[70] = { email = S[2], name = S[2] }
 S[71] = { p = S[70], t = "object" }
 S[72] = { i = S[71], t = "array" }
-S[73] = { t = "string", x = "test1" }
-S[74] = { t = "string", x = "#f0f4f6" }
-S[75] = { t = "integer", x = 2506 }
-S[76] = { color = S[74], id = S[75], name = S[73] }
+S[73] = { t = "string", x = "#f0f4f6" }
+S[74] = { t = "integer", x = 2506 }
+S[75] = { t = "string", x = "test1" }
+S[76] = { color = S[73], id = S[74], name = S[75] }
 S[77] = { p = S[76], t = "object" }
 S[78] = { i = S[77], t = "array" }
 S[79] = { t = "integer", x = 7043663 }
 S[80] = { t = "string", x = "2.7.3" }
 S[81] = { tags = S[78], user_id = S[79], version = S[80] }
 S[82] = { p = S[81], t = "object" }
-S[83] = { t = "string", x = "9621c9bf-f2b2-440a-a2a7-764cfd62f929" }
-S[84] = { t = "boolean", x = true }
-S[85] = { t = "integer", x = 200 }
-S[86] = { t = "string", x = "request_sended_to_queue" }
-S[87] = { t = "boolean", x = false }
-S[88] = { t = "string", x = "Request sended to queue" }
-S[89] = { code = S[86], description = S[88], failure = S[87], http_code = S[85], queue_id = S[83], success = S[84], user_id = S[79], version = S[80] }
+S[83] = { t = "string", x = "request_sended_to_queue" }
+S[84] = { t = "string", x = "Request sended to queue" }
+S[85] = { t = "boolean", x = false }
+S[86] = { t = "integer", x = 200 }
+S[87] = { t = "string", x = "9621c9bf-f2b2-440a-a2a7-764cfd62f929" }
+S[88] = { t = "boolean", x = true }
+S[89] = { code = S[83], description = S[84], failure = S[85], http_code = S[86], queue_id = S[87], success = S[88], user_id = S[79], version = S[80] }
 S[90] = { p = S[89], t = "object" }
 S[91] = { t = "integer", x = 1042220 }
-S[92] = { real_id = S[91], result = S[84] }
+S[92] = { real_id = S[91], result = S[88] }
 S[93] = { p = S[92], t = "object" }
-S[94] = { id = S[1], name = S[1] }
+S[94] = { id = S[2], name = S[2] }
 S[95] = { p = S[94], t = "object" }
 S[96] = { i = S[95], t = "array" }
-S[97] = { t = "integer", x = 9914 }
-S[98] = { t = "string", x = "Pay as you go 10 000" }
-S[99] = { t = "integer", x = 10000 }
-S[100] = { t = "string", x = "2019-04-25 08:03:02" }
+S[97] = { t = "string", x = "5.00" }
+S[98] = { t = "string", x = "9.36" }
+S[99] = { bonus = S[97], currency = S[36], main = S[98] }
+S[100] = { p = S[99], t = "object" }
 S[101] = { t = "integer", x = 0 }
-S[102] = { current_subscribers = S[101], emails_left = S[97], finished_time = S[100], maximum_subscribers = S[99], tariff_name = S[98] }
-S[103] = { p = S[102], t = "object" }
-S[104] = { t = "string", x = "2018-11-21 15:05:39" }
-S[105] = { t = "string", x = "SMTP Free" }
-S[106] = { auto_renew = S[46], end_date = S[104], tariff_name = S[105] }
+S[102] = { t = "integer", x = 9914 }
+S[103] = { t = "string", x = "2019-04-25 08:03:02" }
+S[104] = { t = "integer", x = 10000 }
+S[105] = { t = "string", x = "Pay as you go 10 000" }
+S[106] = { current_subscribers = S[101], emails_left = S[102], finished_time = S[103], maximum_subscribers = S[104], tariff_name = S[105] }
 S[107] = { p = S[106], t = "object" }
 S[108] = { t = "string", x = "2018-11-30" }
 S[109] = { t = "string", x = "White Label" }
-S[110] = { auto_renew = S[46], end_date = S[108], tariff_name = S[109] }
+S[110] = { auto_renew = S[43], end_date = S[108], tariff_name = S[109] }
 S[111] = { p = S[110], t = "object" }
-S[112] = { t = "string", x = "5.00" }
-S[113] = { t = "string", x = "9.36" }
-S[114] = { bonus = S[112], currency = S[35], main = S[113] }
+S[112] = { t = "string", x = "2018-11-21 15:05:39" }
+S[113] = { t = "string", x = "SMTP Free" }
+S[114] = { auto_renew = S[43], end_date = S[112], tariff_name = S[113] }
 S[115] = { p = S[114], t = "object" }
-S[116] = { balance = S[115], email = S[103], push = S[111], smtp = S[107] }
+S[116] = { balance = S[100], email = S[107], push = S[111], smtp = S[115] }
 S[117] = { p = S[116], t = "object" }
 S[118] = { t = "string", x = "unsubscribe" }
-S[119] = { t = "string", x = "https://site.com/callback" }
-S[120] = { t = "integer", x = 162242 }
-S[121] = { action = S[118], id = S[120], url = S[119], user_id = S[79] }
+S[119] = { t = "integer", x = 162242 }
+S[120] = { t = "string", x = "https://site.com/callback" }
+S[121] = { action = S[118], id = S[119], url = S[120], user_id = S[79] }
 S[122] = { p = S[121], t = "object" }
 S[123] = { i = S[122], t = "array" }
-S[124] = { data = S[123], success = S[84] }
+S[124] = { data = S[123], success = S[88] }
 S[125] = { p = S[124], t = "object" }
-S[126] = { data = S[122], success = S[84] }
+S[126] = { data = S[122], success = S[88] }
 S[127] = { p = S[126], t = "object" }
 S[128] = { i = S[8], t = "array" }
 S[129] = { data = S[128], success = S[8] }

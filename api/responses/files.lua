@@ -10,37 +10,37 @@ local S = {}
 S[1] = { t = "object" }
 S[2] = { tree = S[1] }
 S[3] = { p = S[2], t = "object" }
-S[4] = { t = "boolean" }
-S[5] = { t = "string" }
-S[6] = { message = S[5], success = S[4] }
+S[4] = { t = "string" }
+S[5] = { t = "boolean" }
+S[6] = { message = S[4], success = S[5] }
 S[7] = { p = S[6], t = "object" }
-S[8] = { t = "string", x = "/thumb/document.jpg" }
-S[9] = { t = "string", x = "2025-10-15T12:00:00.000Z" }
-S[10] = { t = "string", x = "pdf" }
-S[11] = { t = "string", x = "document.pdf" }
-S[12] = { t = "string", x = "/test/document.pdf" }
-S[13] = { t = "string", x = 2.5 }
-S[14] = { date = S[9], extension = S[10], name = S[11], path = S[12], size = S[13], thumb = S[8] }
+S[8] = { t = "string", x = "2025-10-15T12:00:00.000Z" }
+S[9] = { t = "string", x = "pdf" }
+S[10] = { t = "string", x = "document.pdf" }
+S[11] = { t = "string", x = "/test/document.pdf" }
+S[12] = { t = "string", x = 2.5 }
+S[13] = { t = "string", x = "/thumb/document.jpg" }
+S[14] = { date = S[8], extension = S[9], name = S[10], path = S[11], size = S[12], thumb = S[13] }
 S[15] = { p = S[14], t = "object" }
 S[16] = { i = S[15], t = "array" }
 S[17] = { data = S[16] }
 S[18] = { p = S[17], t = "object" }
-S[19] = { f = "float", t = "number", x = 1024 }
-S[20] = { f = "float", t = "number", x = 778.29999999999995 }
-S[21] = { f = "float", t = "number", x = 245.69999999999999 }
-S[22] = { t = "integer", x = 150 }
-S[23] = { t = "integer", x = 25 }
-S[24] = { availableSpace = S[20], directoryCount = S[23], fileCount = S[22], tariffStorageSpace = S[19], usedSpace = S[21] }
+S[19] = { f = "float", t = "number", x = 778.29999999999995 }
+S[20] = { t = "integer", x = 25 }
+S[21] = { t = "integer", x = 150 }
+S[22] = { f = "float", t = "number", x = 1024 }
+S[23] = { f = "float", t = "number", x = 245.69999999999999 }
+S[24] = { availableSpace = S[19], directoryCount = S[20], fileCount = S[21], tariffStorageSpace = S[22], usedSpace = S[23] }
 S[25] = { p = S[24], t = "object" }
 S[26] = { t = "integer", x = 0 }
-S[27] = { t = "string", x = "file.txt" }
-S[28] = { t = "boolean", x = false }
+S[27] = { t = "boolean", x = false }
+S[28] = { t = "string", x = "file.txt" }
 S[29] = { t = "string", x = "/test/subfolder/file.txt" }
 S[30] = { f = "float", t = "number", x = 12.5 }
-S[31] = { filesCount = S[26], isFolder = S[28], name = S[27], path = S[29], size = S[30] }
+S[31] = { filesCount = S[26], isFolder = S[27], name = S[28], path = S[29], size = S[30] }
 S[32] = { p = S[31], t = "object" }
 S[33] = { i = S[32], t = "array" }
-S[34] = { result = S[4] }
+S[34] = { result = S[5] }
 S[35] = { p = S[34], t = "object" }
 S[36] = { f = "date-time", t = "string", x = "2025-10-17T14:12:09.000Z" }
 S[37] = { t = "string", x = "/test/test_1.txt" }

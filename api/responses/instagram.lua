@@ -7,121 +7,121 @@
 -- empty table as a JSON array: require(...)(null, array) -> the table.
 return function(null, array) -- luacheck: ignore 212
 local S = {}
-S[1] = { t = "boolean" }
-S[2] = { t = "integer" }
-S[3] = { t = "string" }
-S[4] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
-S[5] = { t = "integer", x = -1 }
-S[6] = { branding = S[1], code = S[3], expired_at = S[4], is_exceeded = S[1], is_expired = S[1], max_bots = S[2], max_contacts = S[5], max_messages = S[2], max_tags = S[2], max_variables = S[2] }
-S[7] = { p = S[6], t = "object" }
-S[8] = { bots = S[2], contacts = S[2], messages = S[2], variables = S[2] }
+S[1] = { t = "integer" }
+S[2] = { bots = S[1], contacts = S[1], messages = S[1], variables = S[1] }
+S[3] = { p = S[2], t = "object" }
+S[4] = { t = "boolean" }
+S[5] = { t = "string" }
+S[6] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
+S[7] = { t = "integer", x = -1 }
+S[8] = { branding = S[4], code = S[5], expired_at = S[6], is_exceeded = S[4], is_expired = S[4], max_bots = S[1], max_contacts = S[7], max_messages = S[1], max_tags = S[1], max_variables = S[1] }
 S[9] = { p = S[8], t = "object" }
-S[10] = { statistics = S[9], tariff = S[7] }
+S[10] = { statistics = S[3], tariff = S[9] }
 S[11] = { p = S[10] }
-S[12] = { data = S[11], success = S[1] }
+S[12] = { data = S[11], success = S[4] }
 S[13] = { p = S[12], t = "object" }
-S[14] = { height = S[2], is_silhouette = S[1], url = S[3], width = S[2] }
+S[14] = { height = S[1], is_silhouette = S[4], url = S[5], width = S[1] }
 S[15] = { p = S[14], t = "object" }
 S[16] = { data = S[15] }
 S[17] = { p = S[16], t = "object" }
-S[18] = { first_name = S[3], id = S[3], last_name = S[3], name = S[3], name_format = S[3], picture = S[17], short_name = S[3] }
+S[18] = { first_name = S[5], id = S[5], last_name = S[5], name = S[5], name_format = S[5], picture = S[17], short_name = S[5] }
 S[19] = { p = S[18], t = "object" }
-S[20] = { t = { "string", "null" } }
-S[21] = { t = { "integer", "null" } }
-S[22] = { followers_count = S[21], follows_count = S[21], id = S[2], ig_id = S[2], media_count = S[21], profile_picture_url = S[20], username = S[3], website = S[20] }
-S[23] = { p = S[22], t = "object" }
-S[24] = { biography = S[20], followers_count = S[21], follows_count = S[21], id = S[2], ig_id = S[2], media_count = S[21], name = S[3], profile_picture_url = S[20], username = S[3], website = S[20] }
-S[25] = { p = S[24], t = "object" }
-S[26] = { id = S[2], name = S[3] }
-S[27] = { p = S[26], t = "object" }
-S[28] = { i = S[27], t = "array" }
-S[29] = { category = S[3], category_list = S[28], id = S[2], instagram_business_account = S[25], name = S[3], picture = S[17] }
+S[20] = { id = S[1], name = S[5] }
+S[21] = { p = S[20], t = "object" }
+S[22] = { i = S[21], t = "array" }
+S[23] = { t = { "string", "null" } }
+S[24] = { t = { "integer", "null" } }
+S[25] = { biography = S[23], followers_count = S[24], follows_count = S[24], id = S[1], ig_id = S[1], media_count = S[24], name = S[5], profile_picture_url = S[23], username = S[5], website = S[23] }
+S[26] = { p = S[25], t = "object" }
+S[27] = { category = S[5], category_list = S[22], id = S[1], instagram_business_account = S[26], name = S[5], picture = S[17] }
+S[28] = { p = S[27], t = "object" }
+S[29] = { followers_count = S[24], follows_count = S[24], id = S[1], ig_id = S[1], media_count = S[24], profile_picture_url = S[23], username = S[5], website = S[23] }
 S[30] = { p = S[29], t = "object" }
-S[31] = { fb_user = S[19], ig_page = S[30], ig_user = S[23] }
+S[31] = { fb_user = S[19], ig_page = S[28], ig_user = S[30] }
 S[32] = { p = S[31], t = "object" }
-S[33] = { e = { 3, 4 }, t = "integer" }
-S[34] = { total = S[2], unread = S[2] }
-S[35] = { p = S[34], t = "object" }
-S[36] = { channel_data = S[32], created_at = S[4], id = S[3], inbox = S[35], status = S[33] }
+S[33] = { total = S[1], unread = S[1] }
+S[34] = { p = S[33], t = "object" }
+S[35] = { e = { 3, 4 }, t = "integer" }
+S[36] = { channel_data = S[32], created_at = S[6], id = S[5], inbox = S[34], status = S[35] }
 S[37] = { p = S[36] }
 S[38] = { i = S[37], t = "array" }
-S[39] = { data = S[38], success = S[1] }
+S[39] = { data = S[38], success = S[4] }
 S[40] = { p = S[39], t = "object" }
-S[41] = { outgoingMessagesTotalCount = S[2], subscribedActiveCount = S[2], subscribedTotalCount = S[2] }
+S[41] = { outgoingMessagesTotalCount = S[1], subscribedActiveCount = S[1], subscribedTotalCount = S[1] }
 S[42] = { p = S[41], t = "object" }
 S[43] = { data = S[42] }
 S[44] = { p = S[43], t = "object" }
 S[45] = { t = "object" }
 S[46] = { i = S[45], t = "array" }
-S[47] = { bot_id = S[3], created_at = S[4], id = S[3], messages = S[46], send_at = S[4], title = S[3] }
+S[47] = { bot_id = S[5], created_at = S[6], id = S[5], messages = S[46], send_at = S[6], title = S[5] }
 S[48] = { p = S[47] }
-S[49] = { data = S[48], success = S[1] }
+S[49] = { data = S[48], success = S[4] }
 S[50] = { p = S[49], t = "object" }
-S[51] = { first_name = S[3], id = S[2], last_name = S[20], name = S[3], profile_pic = S[20], user_name = S[20] }
-S[52] = { p = S[51], t = "object" }
-S[53] = { i = S[3], t = "array", uniq = true }
+S[51] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
+S[52] = { first_name = S[5], id = S[1], last_name = S[23], name = S[5], profile_pic = S[23], user_name = S[23] }
+S[53] = { p = S[52], t = "object" }
 S[54] = { e = { 1, 2, 3, 4 }, t = "integer" }
-S[55] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
-S[56] = { automation_paused_until = S[55], bot_id = S[3], channel_data = S[52], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[54], tags = S[53], variables = S[45] }
+S[55] = { i = S[5], t = "array", uniq = true }
+S[56] = { automation_paused_until = S[51], bot_id = S[5], channel_data = S[53], created_at = S[6], id = S[5], is_chat_opened = S[4], last_activity_at = S[6], status = S[54], tags = S[55], variables = S[45] }
 S[57] = { p = S[56] }
-S[58] = { e = {  }, t = "integer" }
-S[59] = { e = { 1 }, t = "integer" }
-S[60] = { t = "object", x = { text = "hello" } }
-S[61] = { bot_id = S[3], campaign_id = S[20], contact_id = S[3], created_at = S[4], data = S[60], direction = S[58], id = S[3], status = S[59] }
+S[58] = { t = "object", x = { text = "hello" } }
+S[59] = { e = {  }, t = "integer" }
+S[60] = { e = { 1 }, t = "integer" }
+S[61] = { bot_id = S[5], campaign_id = S[23], contact_id = S[5], created_at = S[6], data = S[58], direction = S[59], id = S[5], status = S[60] }
 S[62] = { p = S[61] }
-S[63] = { contact = S[57], inbox_last_message = S[62], inbox_unread = S[2] }
+S[63] = { contact = S[57], inbox_last_message = S[62], inbox_unread = S[1] }
 S[64] = { p = S[63] }
 S[65] = { i = S[64], t = "array" }
-S[66] = { data = S[65], success = S[1] }
+S[66] = { data = S[65], success = S[4] }
 S[67] = { p = S[66], t = "object" }
 S[68] = { i = S[62], t = "array" }
-S[69] = { data = S[68], success = S[1] }
+S[69] = { data = S[68], success = S[4] }
 S[70] = { p = S[69], t = "object" }
-S[71] = { S[46], S[45], S[1] }
+S[71] = { S[46], S[45], S[4] }
 S[72] = { any = S[71] }
-S[73] = { data = S[72], success = S[1] }
+S[73] = { data = S[72], success = S[4] }
 S[74] = { p = S[73], t = "object" }
-S[75] = { data = S[57], success = S[1] }
+S[75] = { data = S[57], success = S[4] }
 S[76] = { p = S[75], t = "object" }
 S[77] = { i = S[57], t = "array" }
-S[78] = { data = S[77], success = S[1] }
+S[78] = { data = S[77], success = S[4] }
 S[79] = { p = S[78], t = "object" }
-S[80] = { count = S[2] }
+S[80] = { count = S[1] }
 S[81] = { p = S[80], t = "object" }
 S[82] = { t = "integer", x = 1 }
 S[83] = { count = S[82] }
 S[84] = { p = S[83], t = "object" }
 S[85] = { t = { "boolean", "null" } }
-S[86] = { data = S[85], success = S[1] }
+S[86] = { data = S[85], success = S[4] }
 S[87] = { p = S[86], t = "object" }
-S[88] = { data = S[1], success = S[1] }
+S[88] = { data = S[4], success = S[4] }
 S[89] = { p = S[88], t = "object" }
 S[90] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
-S[91] = { id = S[3], name = S[3], type = S[90] }
+S[91] = { id = S[5], name = S[5], type = S[90] }
 S[92] = { p = S[91], t = "object" }
 S[93] = { i = S[92], t = "array" }
-S[94] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[58], triggers = S[93] }
+S[94] = { bot_id = S[5], created_at = S[6], id = S[5], name = S[5], status = S[59], triggers = S[93] }
 S[95] = { p = S[94] }
-S[96] = { data = S[95], success = S[1] }
+S[96] = { data = S[95], success = S[4] }
 S[97] = { p = S[96], t = "object" }
-S[98] = { contact_count = S[2], created_at = S[4], id = S[3], name = S[3] }
+S[98] = { contact_count = S[1], created_at = S[6], id = S[5], name = S[5] }
 S[99] = { p = S[98] }
 S[100] = { i = S[99], t = "array" }
-S[101] = { data = S[100], success = S[1] }
+S[101] = { data = S[100], success = S[4] }
 S[102] = { p = S[101], t = "object" }
-S[103] = { i = S[3], t = "array" }
-S[104] = { interval = S[2], units = S[58] }
-S[105] = { p = S[104], t = "object" }
-S[106] = { bot_id = S[3], created_at = S[4], execution = S[105], flow_id = S[20], id = S[3], keywords = S[103], name = S[3], status = S[58], type = S[90] }
+S[103] = { interval = S[1], units = S[59] }
+S[104] = { p = S[103], t = "object" }
+S[105] = { i = S[5], t = "array" }
+S[106] = { bot_id = S[5], created_at = S[6], execution = S[104], flow_id = S[23], id = S[5], keywords = S[105], name = S[5], status = S[59], type = S[90] }
 S[107] = { p = S[106] }
 S[108] = { i = S[107], t = "array" }
-S[109] = { data = S[108], success = S[1] }
+S[109] = { data = S[108], success = S[4] }
 S[110] = { p = S[109], t = "object" }
 S[111] = { e = {  }, t = "integer", x = 1 }
-S[112] = { bot_id = S[3], created_at = S[4], description = S[20], id = S[3], name = S[3], status = S[58], type = S[58], value_type = S[111] }
+S[112] = { bot_id = S[5], created_at = S[6], description = S[23], id = S[5], name = S[5], status = S[59], type = S[59], value_type = S[111] }
 S[113] = { p = S[112] }
 S[114] = { i = S[113], t = "array" }
-S[115] = { data = S[114], success = S[1] }
+S[115] = { data = S[114], success = S[4] }
 S[116] = { p = S[115], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[87] },

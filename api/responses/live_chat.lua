@@ -7,107 +7,107 @@
 -- empty table as a JSON array: require(...)(null, array) -> the table.
 return function(null, array) -- luacheck: ignore 212
 local S = {}
-S[1] = { t = "boolean" }
-S[2] = { t = "integer" }
-S[3] = { t = "string" }
-S[4] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
-S[5] = { t = "integer", x = -1 }
-S[6] = { branding = S[1], code = S[3], expired_at = S[4], is_exceeded = S[1], is_expired = S[1], max_bots = S[2], max_contacts = S[5], max_messages = S[2], max_tags = S[2], max_variables = S[2] }
-S[7] = { p = S[6], t = "object" }
-S[8] = { bots = S[2], contacts = S[2], messages = S[2], variables = S[2] }
+S[1] = { t = "integer" }
+S[2] = { bots = S[1], contacts = S[1], messages = S[1], variables = S[1] }
+S[3] = { p = S[2], t = "object" }
+S[4] = { t = "boolean" }
+S[5] = { t = "string" }
+S[6] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
+S[7] = { t = "integer", x = -1 }
+S[8] = { branding = S[4], code = S[5], expired_at = S[6], is_exceeded = S[4], is_expired = S[4], max_bots = S[1], max_contacts = S[7], max_messages = S[1], max_tags = S[1], max_variables = S[1] }
 S[9] = { p = S[8], t = "object" }
-S[10] = { statistics = S[9], tariff = S[7] }
+S[10] = { statistics = S[3], tariff = S[9] }
 S[11] = { p = S[10] }
-S[12] = { data = S[11], success = S[1] }
+S[12] = { data = S[11], success = S[4] }
 S[13] = { p = S[12], t = "object" }
-S[14] = { t = "object" }
-S[15] = { i = S[14], t = "array" }
-S[16] = { t = { "string", "null" }, x = null }
-S[17] = { e = { 3, 4 }, t = "integer" }
-S[18] = { disable_trigger_hints = S[1], open_chat_notification = S[1], service_links = S[1], standard_text_settings = S[14] }
+S[14] = { t = { "string", "null" }, x = null }
+S[15] = { total = S[1], unread = S[1] }
+S[16] = { p = S[15], t = "object" }
+S[17] = { t = "object" }
+S[18] = { disable_trigger_hints = S[4], open_chat_notification = S[4], service_links = S[4], standard_text_settings = S[17] }
 S[19] = { p = S[18], t = "object" }
-S[20] = { total = S[2], unread = S[2] }
-S[21] = { p = S[20], t = "object" }
+S[20] = { e = { 3, 4 }, t = "integer" }
+S[21] = { i = S[17], t = "array" }
 S[22] = { t = { "object", "null" }, x = null }
-S[23] = { color = S[3], position = S[3], sp_site = S[16], terms = S[22], title = S[3], website_domain = S[3], website_scheme = S[3], website_url = S[3] }
+S[23] = { color = S[5], position = S[5], sp_site = S[14], terms = S[22], title = S[5], website_domain = S[5], website_scheme = S[5], website_url = S[5] }
 S[24] = { p = S[23], t = "object" }
-S[25] = { avatar = S[16], created_at = S[4], id = S[3], inbox = S[21], name = S[3], settings = S[19], status = S[17], variables = S[15], widget = S[24] }
+S[25] = { avatar = S[14], created_at = S[6], id = S[5], inbox = S[16], name = S[5], settings = S[19], status = S[20], variables = S[21], widget = S[24] }
 S[26] = { p = S[25] }
 S[27] = { i = S[26], t = "array" }
-S[28] = { data = S[27], success = S[1] }
+S[28] = { data = S[27], success = S[4] }
 S[29] = { p = S[28], t = "object" }
-S[30] = { outgoing_messages_total_count = S[2], subscribed_active_count = S[2], subscribed_total_count = S[2] }
+S[30] = { outgoing_messages_total_count = S[1], subscribed_active_count = S[1], subscribed_total_count = S[1] }
 S[31] = { p = S[30], t = "object" }
 S[32] = { data = S[31] }
 S[33] = { p = S[32], t = "object" }
-S[34] = { full_name = S[3], id = S[2], lang = S[16], url = S[16] }
-S[35] = { p = S[34], t = "object" }
-S[36] = { i = S[3], t = "array", uniq = true }
+S[34] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
+S[35] = { full_name = S[5], id = S[1], lang = S[14], url = S[14] }
+S[36] = { p = S[35], t = "object" }
 S[37] = { e = { 1, 2, 3, 4 }, t = "integer" }
-S[38] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
-S[39] = { automation_paused_until = S[38], bot_id = S[3], channel_data = S[35], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], online = S[1], status = S[37], tags = S[36], variables = S[14] }
+S[38] = { i = S[5], t = "array", uniq = true }
+S[39] = { automation_paused_until = S[34], bot_id = S[5], channel_data = S[36], created_at = S[6], id = S[5], is_chat_opened = S[4], last_activity_at = S[6], online = S[4], status = S[37], tags = S[38], variables = S[17] }
 S[40] = { p = S[39] }
-S[41] = { e = {  }, t = "integer" }
-S[42] = { e = { 1 }, t = "integer" }
-S[43] = { e = { "text", "image", "document" }, t = "string" }
-S[44] = { t = "object", x = { subscriber_id = "d86e2ca7-0000-0000-1111-1f1f32d0f0b1", text = "hello", type = "type" } }
-S[45] = { bot_id = S[3], campaign = S[22], chain = S[22], contact_id = S[3], created_at = S[4], data = S[44], direction = S[41], id = S[3], reject_reason = S[16], status = S[42], type = S[43] }
+S[41] = { t = "object", x = { subscriber_id = "d86e2ca7-0000-0000-1111-1f1f32d0f0b1", text = "hello", type = "type" } }
+S[42] = { e = {  }, t = "integer" }
+S[43] = { e = { 1 }, t = "integer" }
+S[44] = { e = { "text", "image", "document" }, t = "string" }
+S[45] = { bot_id = S[5], campaign = S[22], chain = S[22], contact_id = S[5], created_at = S[6], data = S[41], direction = S[42], id = S[5], reject_reason = S[14], status = S[43], type = S[44] }
 S[46] = { p = S[45] }
-S[47] = { contact = S[40], inbox_last_message = S[46], inbox_unread = S[2] }
+S[47] = { contact = S[40], inbox_last_message = S[46], inbox_unread = S[1] }
 S[48] = { p = S[47] }
 S[49] = { i = S[48], t = "array" }
-S[50] = { data = S[49], success = S[1] }
+S[50] = { data = S[49], success = S[4] }
 S[51] = { p = S[50], t = "object" }
 S[52] = { i = S[46], t = "array" }
-S[53] = { data = S[52], success = S[1] }
+S[53] = { data = S[52], success = S[4] }
 S[54] = { p = S[53], t = "object" }
-S[55] = { S[15], S[14], S[1], S[3], S[2] }
+S[55] = { S[21], S[17], S[4], S[5], S[1] }
 S[56] = { any = S[55] }
-S[57] = { data = S[56], success = S[1] }
+S[57] = { data = S[56], success = S[4] }
 S[58] = { p = S[57], t = "object" }
-S[59] = { data = S[40], success = S[1] }
+S[59] = { data = S[40], success = S[4] }
 S[60] = { p = S[59], t = "object" }
 S[61] = { i = S[40], t = "array" }
-S[62] = { data = S[61], success = S[1] }
+S[62] = { data = S[61], success = S[4] }
 S[63] = { p = S[62], t = "object" }
-S[64] = { count = S[2] }
+S[64] = { count = S[1] }
 S[65] = { p = S[64], t = "object" }
 S[66] = { t = "integer", x = 1 }
 S[67] = { count = S[66] }
 S[68] = { p = S[67], t = "object" }
 S[69] = { t = { "boolean", "null" } }
-S[70] = { data = S[69], success = S[1] }
+S[70] = { data = S[69], success = S[4] }
 S[71] = { p = S[70], t = "object" }
-S[72] = { data = S[1], success = S[1] }
+S[72] = { data = S[4], success = S[4] }
 S[73] = { p = S[72], t = "object" }
 S[74] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
-S[75] = { id = S[3], name = S[3], type = S[74] }
+S[75] = { id = S[5], name = S[5], type = S[74] }
 S[76] = { p = S[75], t = "object" }
 S[77] = { i = S[76], t = "array" }
-S[78] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[41], triggers = S[77] }
+S[78] = { bot_id = S[5], created_at = S[6], id = S[5], name = S[5], status = S[42], triggers = S[77] }
 S[79] = { p = S[78] }
-S[80] = { data = S[79], success = S[1] }
+S[80] = { data = S[79], success = S[4] }
 S[81] = { p = S[80], t = "object" }
-S[82] = { contact_count = S[2], created_at = S[4], id = S[3], name = S[3] }
+S[82] = { contact_count = S[1], created_at = S[6], id = S[5], name = S[5] }
 S[83] = { p = S[82] }
 S[84] = { i = S[83], t = "array" }
-S[85] = { data = S[84], success = S[1] }
+S[85] = { data = S[84], success = S[4] }
 S[86] = { p = S[85], t = "object" }
-S[87] = { i = S[3], t = "array" }
-S[88] = { t = { "string", "null" } }
-S[89] = { interval = S[2], units = S[41] }
-S[90] = { p = S[89], t = "object" }
+S[87] = { interval = S[1], units = S[42] }
+S[88] = { p = S[87], t = "object" }
+S[89] = { t = { "string", "null" } }
+S[90] = { i = S[5], t = "array" }
 S[91] = { e = { 1, 2 }, t = "integer" }
-S[92] = { bot_id = S[3], created_at = S[4], execution = S[90], flow_id = S[88], id = S[3], keywords = S[87], keywords_search_type = S[91], name = S[3], status = S[41], type = S[74] }
+S[92] = { bot_id = S[5], created_at = S[6], execution = S[88], flow_id = S[89], id = S[5], keywords = S[90], keywords_search_type = S[91], name = S[5], status = S[42], type = S[74] }
 S[93] = { p = S[92] }
 S[94] = { i = S[93], t = "array" }
-S[95] = { data = S[94], success = S[1] }
+S[95] = { data = S[94], success = S[4] }
 S[96] = { p = S[95], t = "object" }
 S[97] = { e = {  }, t = "integer", x = 1 }
-S[98] = { bot_id = S[3], created_at = S[4], description = S[88], id = S[3], name = S[3], status = S[41], type = S[41], value_type = S[97] }
+S[98] = { bot_id = S[5], created_at = S[6], description = S[89], id = S[5], name = S[5], status = S[42], type = S[42], value_type = S[97] }
 S[99] = { p = S[98] }
 S[100] = { i = S[99], t = "array" }
-S[101] = { data = S[100], success = S[1] }
+S[101] = { data = S[100], success = S[4] }
 S[102] = { p = S[101], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[71] },

@@ -8,36 +8,36 @@
 return function(null, array) -- luacheck: ignore 212
 local S = {}
 S[1] = { t = "boolean" }
-S[2] = { t = "integer" }
-S[3] = { t = "string" }
-S[4] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
+S[2] = { t = "string" }
+S[3] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
+S[4] = { t = "integer" }
 S[5] = { t = "integer", x = -1 }
-S[6] = { branding = S[1], code = S[3], expired_at = S[4], is_exceeded = S[1], is_expired = S[1], max_bots = S[2], max_contacts = S[5], max_messages = S[2], max_tags = S[2], max_variables = S[2] }
+S[6] = { branding = S[1], code = S[2], expired_at = S[3], is_exceeded = S[1], is_expired = S[1], max_bots = S[4], max_contacts = S[5], max_messages = S[4], max_tags = S[4], max_variables = S[4] }
 S[7] = { p = S[6], t = "object" }
-S[8] = { bots = S[2], contacts = S[2], messages = S[2], variables = S[2] }
+S[8] = { bots = S[4], contacts = S[4], messages = S[4], variables = S[4] }
 S[9] = { p = S[8], t = "object" }
 S[10] = { plan = S[7], statistics = S[9] }
 S[11] = { p = S[10] }
 S[12] = { data = S[11], success = S[1] }
 S[13] = { p = S[12], t = "object" }
 S[14] = { t = { "string", "null" } }
-S[15] = { id = S[3], name = S[3], photo = S[14] }
+S[15] = { id = S[2], name = S[2], photo = S[14] }
 S[16] = { p = S[15], t = "object" }
-S[17] = { e = { 3, 5 }, t = "integer" }
-S[18] = { total = S[2], unread = S[2] }
-S[19] = { p = S[18], t = "object" }
-S[20] = { channel_data = S[16], created_at = S[4], id = S[3], inbox = S[19], status = S[17] }
+S[17] = { total = S[4], unread = S[4] }
+S[18] = { p = S[17], t = "object" }
+S[19] = { e = { 3, 5 }, t = "integer" }
+S[20] = { channel_data = S[16], created_at = S[3], id = S[2], inbox = S[18], status = S[19] }
 S[21] = { p = S[20] }
 S[22] = { i = S[21], t = "array" }
 S[23] = { data = S[22], success = S[1] }
 S[24] = { p = S[23], t = "object" }
-S[25] = { outgoingMessagesTotalCount = S[2], subscribedActiveCount = S[2], subscribedTotalCount = S[2] }
+S[25] = { outgoingMessagesTotalCount = S[4], subscribedActiveCount = S[4], subscribedTotalCount = S[4] }
 S[26] = { p = S[25], t = "object" }
 S[27] = { data = S[26] }
 S[28] = { p = S[27], t = "object" }
-S[29] = { e = { "HUMAN_AGENT", "CUSTOMER_FEEDBACK" }, t = "string", x = "HUMAN_AGENT" }
-S[30] = { e = { "REGULAR", "SILENT_PUSH", "NO_PUSH" }, t = "string", x = "REGULAR" }
-S[31] = { filename = S[3], is_external_attachment = S[1] }
+S[29] = { e = { "REGULAR", "SILENT_PUSH", "NO_PUSH" }, t = "string", x = "REGULAR" }
+S[30] = { e = { "HUMAN_AGENT", "CUSTOMER_FEEDBACK" }, t = "string", x = "HUMAN_AGENT" }
+S[31] = { filename = S[2], is_external_attachment = S[1] }
 S[32] = { p = S[31], t = "object" }
 S[33] = { i = S[32], t = "array" }
 S[34] = { elements = S[33] }
@@ -50,31 +50,31 @@ S[40] = { e = { "text", "media_img", "media_file", "media_audio", "media_video",
 S[41] = { data = S[39], type = S[40] }
 S[42] = { p = S[41], t = "object" }
 S[43] = { i = S[42], t = "array" }
-S[44] = { bot_id = S[3], created_at = S[4], id = S[3], message_notification_type = S[30], message_tag = S[29], messages = S[43], send_at = S[4], title = S[3] }
+S[44] = { bot_id = S[2], created_at = S[3], id = S[2], message_notification_type = S[29], message_tag = S[30], messages = S[43], send_at = S[3], title = S[2] }
 S[45] = { p = S[44] }
 S[46] = { data = S[45], success = S[1] }
 S[47] = { p = S[46], t = "object" }
-S[48] = { first_name = S[3], gender = S[14], id = S[3], last_name = S[14], locale = S[14], name = S[3], profile_pic = S[14] }
-S[49] = { p = S[48], t = "object" }
-S[50] = { t = "object" }
-S[51] = { i = S[3], t = "array", uniq = true }
-S[52] = { e = { 1, 2, 3 }, t = "integer" }
-S[53] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
-S[54] = { automation_paused_until = S[53], bot_id = S[3], channel_data = S[49], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[52], tags = S[51], unsubscribed_at = S[53], variables = S[50] }
+S[48] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
+S[49] = { first_name = S[2], gender = S[14], id = S[2], last_name = S[14], locale = S[14], name = S[2], profile_pic = S[14] }
+S[50] = { p = S[49], t = "object" }
+S[51] = { e = { 1, 2, 3 }, t = "integer" }
+S[52] = { i = S[2], t = "array", uniq = true }
+S[53] = { t = "object" }
+S[54] = { automation_paused_until = S[48], bot_id = S[2], channel_data = S[50], created_at = S[3], id = S[2], is_chat_opened = S[1], last_activity_at = S[3], status = S[51], tags = S[52], unsubscribed_at = S[48], variables = S[53] }
 S[55] = { p = S[54] }
-S[56] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
-S[57] = { t = "object", x = { text = "hello" } }
-S[58] = { e = { 1, 2 }, t = "integer" }
-S[59] = { bot_id = S[3], campaign_id = S[14], contact_id = S[3], created_at = S[4], data = S[57], delivered_at = S[53], direction = S[58], id = S[3], opened_at = S[53], redirected_at = S[53], status = S[56] }
+S[56] = { t = "object", x = { text = "hello" } }
+S[57] = { e = { 1, 2 }, t = "integer" }
+S[58] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
+S[59] = { bot_id = S[2], campaign_id = S[14], contact_id = S[2], created_at = S[3], data = S[56], delivered_at = S[48], direction = S[57], id = S[2], opened_at = S[48], redirected_at = S[48], status = S[58] }
 S[60] = { p = S[59] }
-S[61] = { contact = S[55], inbox_last_message = S[60], inbox_unread = S[2] }
+S[61] = { contact = S[55], inbox_last_message = S[60], inbox_unread = S[4] }
 S[62] = { p = S[61] }
 S[63] = { data = S[62], success = S[1] }
 S[64] = { p = S[63], t = "object" }
 S[65] = { data = S[60], success = S[1] }
 S[66] = { p = S[65], t = "object" }
-S[67] = { i = S[50], t = "array" }
-S[68] = { S[67], S[50], S[1] }
+S[67] = { i = S[53], t = "array" }
+S[68] = { S[67], S[53], S[1] }
 S[69] = { any = S[68] }
 S[70] = { data = S[69], success = S[1] }
 S[71] = { p = S[70], t = "object" }
@@ -83,7 +83,7 @@ S[73] = { p = S[72], t = "object" }
 S[74] = { i = S[55], t = "array" }
 S[75] = { data = S[74], success = S[1] }
 S[76] = { p = S[75], t = "object" }
-S[77] = { count = S[2] }
+S[77] = { count = S[4] }
 S[78] = { p = S[77], t = "object" }
 S[79] = { t = "integer", x = 1 }
 S[80] = { count = S[79] }
@@ -96,28 +96,28 @@ S[86] = { data = S[85], success = S[1] }
 S[87] = { p = S[86], t = "object" }
 S[88] = { data = S[1], success = S[1] }
 S[89] = { p = S[88], t = "object" }
-S[90] = { id = S[3], name = S[3] }
+S[90] = { id = S[2], name = S[2] }
 S[91] = { p = S[90], t = "object" }
 S[92] = { i = S[91], t = "array" }
-S[93] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[58], triggers = S[92] }
+S[93] = { bot_id = S[2], created_at = S[3], id = S[2], name = S[2], status = S[57], triggers = S[92] }
 S[94] = { p = S[93] }
 S[95] = { data = S[94], success = S[1] }
 S[96] = { p = S[95], t = "object" }
-S[97] = { contact_count = S[2], created_at = S[4], id = S[3], name = S[3] }
+S[97] = { contact_count = S[4], created_at = S[3], id = S[2], name = S[2] }
 S[98] = { p = S[97] }
 S[99] = { i = S[98], t = "array" }
 S[100] = { data = S[99], success = S[1] }
 S[101] = { p = S[100], t = "object" }
-S[102] = { i = S[3], t = "array" }
-S[103] = { interval = S[2], units = S[52] }
-S[104] = { p = S[103], t = "object" }
+S[102] = { interval = S[4], units = S[51] }
+S[103] = { p = S[102], t = "object" }
+S[104] = { i = S[2], t = "array" }
 S[105] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
-S[106] = { bot_id = S[3], created_at = S[4], execution = S[104], flow_id = S[14], id = S[3], keywords = S[102], name = S[3], status = S[58], type = S[105] }
+S[106] = { bot_id = S[2], created_at = S[3], execution = S[103], flow_id = S[14], id = S[2], keywords = S[104], name = S[2], status = S[57], type = S[105] }
 S[107] = { p = S[106] }
 S[108] = { data = S[107], success = S[1] }
 S[109] = { p = S[108], t = "object" }
 S[110] = { e = { 1, 2, 3, 4, 5, 6, 7 }, t = "integer", x = 1 }
-S[111] = { bot_id = S[3], created_at = S[4], description = S[14], id = S[3], name = S[3], status = S[58], type = S[58], value_type = S[110] }
+S[111] = { bot_id = S[2], created_at = S[3], description = S[14], id = S[2], name = S[2], status = S[57], type = S[57], value_type = S[110] }
 S[112] = { p = S[111] }
 S[113] = { data = S[112], success = S[1] }
 S[114] = { p = S[113], t = "object" }

@@ -7,100 +7,100 @@
 -- empty table as a JSON array: require(...)(null, array) -> the table.
 return function(null, array) -- luacheck: ignore 212
 local S = {}
-S[1] = { t = "integer" }
-S[2] = { t = "object" }
-S[3] = { arguments = S[2], first = S[1], offset = S[1], total = S[1] }
-S[4] = { p = S[3], t = "object" }
-S[5] = { t = "boolean" }
-S[6] = { t = "string" }
-S[7] = { dataType = S[6], groupId = S[1], name = S[6], uniq = S[5] }
-S[8] = { p = S[7], t = "object" }
-S[9] = { i = S[8], t = "array" }
-S[10] = { data = S[9], pageInfo = S[4], result = S[5] }
+S[1] = { t = "string" }
+S[2] = { t = "integer" }
+S[3] = { t = "boolean" }
+S[4] = { dataType = S[1], groupId = S[2], name = S[1], uniq = S[3] }
+S[5] = { p = S[4], t = "object" }
+S[6] = { i = S[5], t = "array" }
+S[7] = { t = "object" }
+S[8] = { arguments = S[7], first = S[2], offset = S[2], total = S[2] }
+S[9] = { p = S[8], t = "object" }
+S[10] = { data = S[6], pageInfo = S[9], result = S[3] }
 S[11] = { p = S[10], t = "object" }
-S[12] = { e = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 }, t = "integer" }
-S[13] = { t = "string", x = "2023-08-07T20:14:15.000Z" }
-S[14] = { f = "uuid", t = "string" }
-S[15] = { t = { "string", "null" } }
-S[16] = { e = { 1, 2, 3, 4, 5, 6, 7, 8 }, t = "integer" }
-S[17] = { format = S[1], playbackType = S[1], url = S[6] }
-S[18] = { p = S[17], t = "object" }
-S[19] = { e = { 1, 2, 3, 4 }, t = "integer" }
-S[20] = { position = S[19], url = S[6] }
+S[12] = { t = "string", x = "2023-08-07T20:14:15.000Z" }
+S[13] = { trigger = S[2], value = S[2] }
+S[14] = { p = S[13], t = "object" }
+S[15] = { i = S[14], t = "array" }
+S[16] = { peopleReached = S[2], subscriptions = S[2] }
+S[17] = { p = S[16], t = "object" }
+S[18] = { id = S[1], preview = S[1], statistic = S[17] }
+S[19] = { p = S[18], t = "object" }
+S[20] = { A = S[19], B = S[19] }
 S[21] = { p = S[20], t = "object" }
-S[22] = { engagements = S[1], formEngagements = S[1], peopleReached = S[1], subscriptions = S[1], wereClosed = S[1] }
+S[22] = { createdAt = S[12], finishCondition = S[15], finishInitiator = S[2], participants = S[21], separatedConditions = S[3], statistic = S[17], status = S[2], winner = S[1] }
 S[23] = { p = S[22], t = "object" }
-S[24] = { e = { 1, 2, 3 }, t = "integer" }
-S[25] = { trigger = S[1], value = S[1] }
-S[26] = { p = S[25], t = "object" }
-S[27] = { i = S[26], t = "array" }
-S[28] = { peopleReached = S[1], subscriptions = S[1] }
-S[29] = { p = S[28], t = "object" }
-S[30] = { id = S[6], preview = S[6], statistic = S[29] }
+S[24] = { t = { "string", "null" } }
+S[25] = { f = "uuid", t = "string" }
+S[26] = { e = { 1, 2, 3, 4 }, t = "integer" }
+S[27] = { position = S[26], url = S[1] }
+S[28] = { p = S[27], t = "object" }
+S[29] = { e = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 }, t = "integer" }
+S[30] = { engagements = S[2], formEngagements = S[2], peopleReached = S[2], subscriptions = S[2], wereClosed = S[2] }
 S[31] = { p = S[30], t = "object" }
-S[32] = { A = S[31], B = S[31] }
-S[33] = { p = S[32], t = "object" }
-S[34] = { createdAt = S[13], finishCondition = S[27], finishInitiator = S[1], participants = S[33], separatedConditions = S[5], statistic = S[29], status = S[1], winner = S[6] }
+S[32] = { e = { 1, 2, 3 }, t = "integer" }
+S[33] = { e = { 1, 2, 3, 4, 5, 6, 7, 8 }, t = "integer" }
+S[34] = { format = S[2], playbackType = S[2], url = S[1] }
 S[35] = { p = S[34], t = "object" }
-S[36] = { abtest = S[35], color = S[15], containsNPS = S[5], createdAt = S[13], id = S[14], image = S[21], isEnabled = S[5], name = S[6], position = S[12], preview = S[6], statistic = S[23], style = S[24], text = S[15], type = S[16], updatedAt = S[13], video = S[18], widgetId = S[14] }
+S[36] = { abtest = S[23], color = S[24], containsNPS = S[3], createdAt = S[12], id = S[25], image = S[28], isEnabled = S[3], name = S[1], position = S[29], preview = S[1], statistic = S[31], style = S[32], text = S[24], type = S[33], updatedAt = S[12], video = S[35], widgetId = S[25] }
 S[37] = { p = S[36], t = "object" }
 S[38] = { i = S[37], t = "array" }
-S[39] = { data = S[38], pageInfo = S[4], result = S[5] }
+S[39] = { data = S[38], pageInfo = S[9], result = S[3] }
 S[40] = { p = S[39], t = "object" }
-S[41] = { result = S[5] }
+S[41] = { result = S[3] }
 S[42] = { p = S[41], t = "object" }
-S[43] = { data = S[37], result = S[5] }
+S[43] = { data = S[37], result = S[3] }
 S[44] = { p = S[43], t = "object" }
 S[45] = { f = "UUID", t = "string" }
-S[46] = { option = S[6], title = S[6] }
+S[46] = { option = S[1], title = S[1] }
 S[47] = { p = S[46], t = "object" }
 S[48] = { i = S[47], t = "array" }
-S[49] = { caption = S[6], contactVariableName = S[6], displayType = S[1], id = S[45], variants = S[48], variantsCount = S[1] }
+S[49] = { caption = S[1], contactVariableName = S[1], displayType = S[2], id = S[45], variants = S[48], variantsCount = S[2] }
 S[50] = { p = S[49], t = "object" }
-S[51] = { button = S[50], date = S[6], option = S[6], total = S[1] }
+S[51] = { button = S[50], date = S[1], option = S[1], total = S[2] }
 S[52] = { p = S[51], t = "object" }
 S[53] = { i = S[52], t = "array" }
-S[54] = { data = S[53], result = S[5] }
+S[54] = { data = S[53], result = S[3] }
 S[55] = { p = S[54], t = "object" }
-S[56] = { average = S[1], critic = S[1], criticPercent = S[1], neutral = S[1], neutralPercent = S[1], promoter = S[1], promoterPercent = S[1], total = S[1] }
+S[56] = { average = S[2], critic = S[2], criticPercent = S[2], neutral = S[2], neutralPercent = S[2], promoter = S[2], promoterPercent = S[2], total = S[2] }
 S[57] = { p = S[56], t = "object" }
 S[58] = { i = S[57], t = "array" }
-S[59] = { data = S[58], result = S[5] }
+S[59] = { data = S[58], result = S[3] }
 S[60] = { p = S[59], t = "object" }
-S[61] = { i = S[23], t = "array" }
-S[62] = { data = S[61], result = S[5] }
+S[61] = { i = S[31], t = "array" }
+S[62] = { data = S[61], result = S[3] }
 S[63] = { p = S[62], t = "object" }
-S[64] = { engagements = S[1], formEngagements = S[1], peopleReached = S[1], subscriptions = S[1], wereClosed = S[1], widget = S[1] }
+S[64] = { engagements = S[2], formEngagements = S[2], peopleReached = S[2], subscriptions = S[2], wereClosed = S[2], widget = S[2] }
 S[65] = { p = S[64], t = "object" }
 S[66] = { i = S[65], t = "array" }
-S[67] = { data = S[66], result = S[5] }
+S[67] = { data = S[66], result = S[3] }
 S[68] = { p = S[67], t = "object" }
-S[69] = { city = S[15], clientId = S[6], createdAt = S[6], email = S[15], gender = S[1], id = S[1], name = S[15], phone = S[15], popupId = S[6], projectId = S[6], updatedAt = S[6] }
+S[69] = { city = S[24], clientId = S[1], createdAt = S[1], email = S[24], gender = S[2], id = S[2], name = S[24], phone = S[24], popupId = S[1], projectId = S[1], updatedAt = S[1] }
 S[70] = { p = S[69], t = "object" }
 S[71] = { i = S[70], t = "array" }
-S[72] = { data = S[71], result = S[5] }
+S[72] = { data = S[71], result = S[3] }
 S[73] = { p = S[72], t = "object" }
-S[74] = { data = S[70], result = S[5] }
+S[74] = { data = S[70], result = S[3] }
 S[75] = { p = S[74], t = "object" }
-S[76] = { amount = S[1], amountLeft = S[1], currentAmount = S[1] }
+S[76] = { amount = S[2], amountLeft = S[2], currentAmount = S[2] }
 S[77] = { p = S[76], t = "object" }
 S[78] = { views = S[77] }
 S[79] = { p = S[78], t = "object" }
-S[80] = { currentDaysAmount = S[1], daysAmount = S[1], daysLeft = S[1], expiredAt = S[6], nextLimitsDrop = S[6], options = S[79] }
+S[80] = { currentDaysAmount = S[2], daysAmount = S[2], daysLeft = S[2], expiredAt = S[1], nextLimitsDrop = S[1], options = S[79] }
 S[81] = { p = S[80], t = "object" }
 S[82] = { i = S[81], t = "array" }
-S[83] = { data = S[82], result = S[5] }
+S[83] = { data = S[82], result = S[3] }
 S[84] = { p = S[83], t = "object" }
-S[85] = { f = "uri", t = "string" }
+S[85] = { f = "hostname", t = "string" }
 S[86] = { i = S[85], t = "array" }
-S[87] = { f = "hostname", t = "string" }
+S[87] = { f = "uri", t = "string" }
 S[88] = { i = S[87], t = "array" }
-S[89] = { createdAt = S[13], domains = S[88], id = S[14], integrationCode = S[6], name = S[6], updatedAt = S[13], urls = S[86] }
+S[89] = { createdAt = S[12], domains = S[86], id = S[25], integrationCode = S[1], name = S[1], updatedAt = S[12], urls = S[88] }
 S[90] = { p = S[89], t = "object" }
-S[91] = { data = S[90], result = S[5] }
+S[91] = { data = S[90], result = S[3] }
 S[92] = { p = S[91], t = "object" }
 S[93] = { i = S[90], t = "array" }
-S[94] = { data = S[93], pageInfo = S[4], result = S[5] }
+S[94] = { data = S[93], pageInfo = S[9], result = S[3] }
 S[95] = { p = S[94], t = "object" }
 return {
   create_widget = { status = 201, type = "application/json", s = S[92] },

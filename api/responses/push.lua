@@ -10,27 +10,27 @@ local S = {}
 S[1] = { t = "boolean" }
 S[2] = { result = S[1] }
 S[3] = { p = S[2], t = "object" }
-S[4] = { t = "integer" }
-S[5] = { t = "string" }
-S[6] = { body = S[5], from = S[5], id = S[4], status = S[4], title = S[5], to = S[5], website_id = S[4] }
+S[4] = { t = "string" }
+S[5] = { t = "integer" }
+S[6] = { body = S[4], from = S[4], id = S[5], status = S[5], title = S[4], to = S[4], website_id = S[5] }
 S[7] = { p = S[6], t = "object" }
 S[8] = { i = S[7], t = "array" }
-S[9] = { id = S[4], result = S[1] }
+S[9] = { id = S[5], result = S[1] }
 S[10] = { p = S[9], t = "object" }
 S[11] = { t = "object" }
-S[12] = { delivered = S[4], id = S[4], message = S[11], redirect = S[4], send = S[5], status = S[4], website = S[5] }
+S[12] = { delivered = S[5], id = S[5], message = S[11], redirect = S[5], send = S[4], status = S[5], website = S[4] }
 S[13] = { p = S[12], t = "object" }
-S[14] = { add_date = S[5], id = S[4], status = S[4], url = S[5] }
+S[14] = { add_date = S[4], id = S[5], status = S[5], url = S[4] }
 S[15] = { p = S[14], t = "object" }
 S[16] = { i = S[15], t = "array" }
-S[17] = { active_subscribers = S[4], id = S[4], status = S[5], total_subscribers = S[4], url = S[5] }
+S[17] = { active_subscribers = S[5], id = S[5], status = S[4], total_subscribers = S[5], url = S[4] }
 S[18] = { p = S[17], t = "object" }
-S[19] = { total = S[4] }
+S[19] = { total = S[5] }
 S[20] = { p = S[19], t = "object" }
-S[21] = { script_code = S[5], script_url = S[5] }
+S[21] = { script_code = S[4], script_url = S[4] }
 S[22] = { p = S[21], t = "object" }
 S[23] = { i = S[11], t = "array" }
-S[24] = { id = S[4], name = S[5], type = S[5] }
+S[24] = { id = S[5], name = S[4], type = S[4] }
 S[25] = { p = S[24], t = "object" }
 S[26] = { i = S[25], t = "array" }
 return {

@@ -10,37 +10,37 @@ local S = {}
 S[1] = { t = "boolean" }
 S[2] = { result = S[1] }
 S[3] = { p = S[2], t = "object" }
-S[4] = { t = "integer" }
-S[5] = { t = "string" }
-S[6] = { email_to = S[5], send_date = S[5], sender = S[5], smtp_answer_code = S[4], smtp_answer_data = S[5], smtp_answer_subcode = S[5], subject = S[5] }
+S[4] = { t = "string" }
+S[5] = { t = "integer" }
+S[6] = { email_to = S[4], send_date = S[4], sender = S[4], smtp_answer_code = S[5], smtp_answer_data = S[4], smtp_answer_subcode = S[4], subject = S[4] }
 S[7] = { p = S[6], t = "object" }
 S[8] = { i = S[7], t = "array" }
-S[9] = { emails = S[8], found = S[4], request_limit = S[4], total = S[4] }
+S[9] = { emails = S[8], found = S[5], request_limit = S[5], total = S[5] }
 S[10] = { p = S[9], t = "object" }
-S[11] = { total = S[4] }
+S[11] = { total = S[5] }
 S[12] = { p = S[11], t = "object" }
-S[13] = { t = "object" }
-S[14] = { i = S[13], t = "array" }
-S[15] = { click = S[4], client_info = S[14], link = S[14], open = S[4] }
-S[16] = { p = S[15], t = "object" }
-S[17] = { t = { "string", "null" } }
-S[18] = { S[4], S[5] }
-S[19] = { one = S[18] }
-S[20] = { id = S[5], recipient = S[17], send_date = S[5], sender = S[5], sender_ip = S[5], smtp_answer_code = S[19], smtp_answer_data = S[5], smtp_answer_subcode = S[5], subject = S[5], total_size = S[19], tracking = S[16], used_ip = S[5] }
+S[13] = { t = { "string", "null" } }
+S[14] = { S[5], S[4] }
+S[15] = { one = S[14] }
+S[16] = { t = "object" }
+S[17] = { i = S[16], t = "array" }
+S[18] = { click = S[5], client_info = S[17], link = S[17], open = S[5] }
+S[19] = { p = S[18], t = "object" }
+S[20] = { id = S[4], recipient = S[13], send_date = S[4], sender = S[4], sender_ip = S[4], smtp_answer_code = S[15], smtp_answer_data = S[4], smtp_answer_subcode = S[4], subject = S[4], total_size = S[15], tracking = S[19], used_ip = S[4] }
 S[21] = { p = S[20], t = "object" }
 S[22] = { i = S[21], t = "array" }
 S[23] = { t = "string", x = "pzkic9-0afezp-fc" }
 S[24] = { id = S[23], result = S[1] }
 S[25] = { p = S[24], t = "object" }
-S[26] = { i = S[5], t = "array" }
-S[27] = { id = S[5], result = S[1] }
+S[26] = { i = S[4], t = "array" }
+S[27] = { id = S[4], result = S[1] }
 S[28] = { p = S[27], t = "object" }
-S[29] = { date = S[5], email = S[5], spam_complaint = S[4], unsubscribe_by_link = S[4], unsubscribe_by_user = S[4] }
+S[29] = { date = S[4], email = S[4], spam_complaint = S[5], unsubscribe_by_link = S[5], unsubscribe_by_user = S[5] }
 S[30] = { p = S[29], t = "object" }
 S[31] = { i = S[30], t = "array" }
-S[32] = { all_checks = S[1], check_dkim = S[1], check_dmarc = S[1], check_spf = S[1], spf_txt_needed = S[5] }
+S[32] = { all_checks = S[1], check_dkim = S[1], check_dmarc = S[1], check_spf = S[1], spf_txt_needed = S[4] }
 S[33] = { p = S[32], t = "object" }
-S[34] = { checks = S[33], id = S[4], is_default = S[1], service_type = S[4], service_value = S[5], ssl_type = S[4], status = S[4], user_id = S[4] }
+S[34] = { checks = S[33], id = S[5], is_default = S[1], service_type = S[5], service_value = S[4], ssl_type = S[5], status = S[5], user_id = S[5] }
 S[35] = { p = S[34], t = "object" }
 S[36] = { i = S[35], t = "array" }
 S[37] = { data = S[36], result = S[1] }

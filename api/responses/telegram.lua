@@ -8,60 +8,60 @@
 return function(null, array) -- luacheck: ignore 212
 local S = {}
 S[1] = { t = "boolean" }
-S[2] = { t = "integer" }
-S[3] = { t = "string" }
-S[4] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
+S[2] = { t = "string" }
+S[3] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
+S[4] = { t = "integer" }
 S[5] = { t = "integer", x = -1 }
-S[6] = { branding = S[1], code = S[3], expired_at = S[4], is_exceeded = S[1], is_expired = S[1], max_bots = S[2], max_contacts = S[5], max_messages = S[2], max_tags = S[2], max_variables = S[2] }
+S[6] = { branding = S[1], code = S[2], expired_at = S[3], is_exceeded = S[1], is_expired = S[1], max_bots = S[4], max_contacts = S[5], max_messages = S[4], max_tags = S[4], max_variables = S[4] }
 S[7] = { p = S[6], t = "object" }
-S[8] = { bots = S[2], contacts = S[2], messages = S[2], variables = S[2] }
+S[8] = { bots = S[4], contacts = S[4], messages = S[4], variables = S[4] }
 S[9] = { p = S[8], t = "object" }
 S[10] = { plan = S[7], statistics = S[9] }
 S[11] = { p = S[10] }
 S[12] = { data = S[11], success = S[1] }
 S[13] = { p = S[12], t = "object" }
-S[14] = { id = S[2], name = S[3], username = S[3] }
+S[14] = { id = S[4], name = S[2], username = S[2] }
 S[15] = { p = S[14], t = "object" }
-S[16] = { e = { 3, 4 }, t = "integer" }
-S[17] = { t = { "string", "null" } }
-S[18] = { command = S[3], description = S[17], flow_id = S[3] }
-S[19] = { p = S[18], t = "object" }
-S[20] = { i = S[19], t = "array" }
-S[21] = { e = { 1, 2 }, t = "integer" }
-S[22] = { commands = S[20], status = S[21] }
-S[23] = { p = S[22], t = "object" }
-S[24] = { total = S[2], unread = S[2] }
-S[25] = { p = S[24], t = "object" }
-S[26] = { channel_data = S[15], commands_menu = S[23], created_at = S[4], id = S[3], inbox = S[25], status = S[16] }
+S[16] = { t = { "string", "null" } }
+S[17] = { command = S[2], description = S[16], flow_id = S[2] }
+S[18] = { p = S[17], t = "object" }
+S[19] = { i = S[18], t = "array" }
+S[20] = { e = { 1, 2 }, t = "integer" }
+S[21] = { commands = S[19], status = S[20] }
+S[22] = { p = S[21], t = "object" }
+S[23] = { total = S[4], unread = S[4] }
+S[24] = { p = S[23], t = "object" }
+S[25] = { e = { 3, 4 }, t = "integer" }
+S[26] = { channel_data = S[15], commands_menu = S[22], created_at = S[3], id = S[2], inbox = S[24], status = S[25] }
 S[27] = { p = S[26] }
 S[28] = { i = S[27], t = "array" }
 S[29] = { data = S[28], success = S[1] }
 S[30] = { p = S[29], t = "object" }
-S[31] = { outgoingMessagesTotalCount = S[2], subscribedActiveCount = S[2], subscribedTotalCount = S[2] }
+S[31] = { outgoingMessagesTotalCount = S[4], subscribedActiveCount = S[4], subscribedTotalCount = S[4] }
 S[32] = { p = S[31], t = "object" }
 S[33] = { data = S[32] }
 S[34] = { p = S[33], t = "object" }
 S[35] = { t = "object" }
 S[36] = { i = S[35], t = "array" }
-S[37] = { bot_id = S[3], created_at = S[4], id = S[3], messages = S[36], send_at = S[4], title = S[3] }
+S[37] = { bot_id = S[2], created_at = S[3], id = S[2], messages = S[36], send_at = S[3], title = S[2] }
 S[38] = { p = S[37] }
 S[39] = { data = S[38], success = S[1] }
 S[40] = { p = S[39], t = "object" }
-S[41] = { first_name = S[3], language_code = S[17], last_name = S[17], name = S[3], username = S[17] }
-S[42] = { p = S[41], t = "object" }
-S[43] = { i = S[3], t = "array", uniq = true }
+S[41] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
+S[42] = { first_name = S[2], language_code = S[16], last_name = S[16], name = S[2], username = S[16] }
+S[43] = { p = S[42], t = "object" }
 S[44] = { e = { 1, 2, 3, 4 }, t = "integer" }
-S[45] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
-S[46] = { automation_paused_until = S[45], bot_id = S[3], channel_data = S[42], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[44], tags = S[43], telegram_id = S[3], variables = S[35] }
+S[45] = { i = S[2], t = "array", uniq = true }
+S[46] = { automation_paused_until = S[41], bot_id = S[2], channel_data = S[43], created_at = S[3], id = S[2], is_chat_opened = S[1], last_activity_at = S[3], status = S[44], tags = S[45], telegram_id = S[2], variables = S[35] }
 S[47] = { p = S[46] }
 S[48] = { e = { "ma", "ma_chat", "api", "rss", "echo", "jivo", "open_ai", "payment" }, t = "string" }
-S[49] = { e = { 1 }, t = "integer" }
+S[49] = { t = "object", x = { text = "hello" } }
 S[50] = { t = { "object", "null" } }
-S[51] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
-S[52] = { t = "object", x = { text = "hello" } }
-S[53] = { bot_id = S[3], campaign_id = S[17], channel = S[48], contact_id = S[3], created_at = S[4], data = S[52], direction = S[21], id = S[3], sent_by = S[50], status = S[49], type = S[51] }
+S[51] = { e = { 1 }, t = "integer" }
+S[52] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
+S[53] = { bot_id = S[2], campaign_id = S[16], channel = S[48], contact_id = S[2], created_at = S[3], data = S[49], direction = S[20], id = S[2], sent_by = S[50], status = S[51], type = S[52] }
 S[54] = { p = S[53] }
-S[55] = { contact = S[47], inbox_last_message = S[54], inbox_unread = S[2] }
+S[55] = { contact = S[47], inbox_last_message = S[54], inbox_unread = S[4] }
 S[56] = { p = S[55] }
 S[57] = { data = S[56], success = S[1] }
 S[58] = { p = S[57], t = "object" }
@@ -77,7 +77,7 @@ S[67] = { p = S[66], t = "object" }
 S[68] = { i = S[47], t = "array" }
 S[69] = { data = S[68], success = S[1] }
 S[70] = { p = S[69], t = "object" }
-S[71] = { count = S[2] }
+S[71] = { count = S[4] }
 S[72] = { p = S[71], t = "object" }
 S[73] = { t = "integer", x = 1 }
 S[74] = { count = S[73] }
@@ -88,28 +88,28 @@ S[78] = { p = S[77], t = "object" }
 S[79] = { data = S[1], success = S[1] }
 S[80] = { p = S[79], t = "object" }
 S[81] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
-S[82] = { id = S[3], name = S[3], type = S[81] }
+S[82] = { id = S[2], name = S[2], type = S[81] }
 S[83] = { p = S[82], t = "object" }
 S[84] = { i = S[83], t = "array" }
-S[85] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[21], triggers = S[84] }
+S[85] = { bot_id = S[2], created_at = S[3], id = S[2], name = S[2], status = S[20], triggers = S[84] }
 S[86] = { p = S[85] }
 S[87] = { data = S[86], success = S[1] }
 S[88] = { p = S[87], t = "object" }
-S[89] = { contact_count = S[2], created_at = S[4], id = S[3], name = S[3] }
+S[89] = { contact_count = S[4], created_at = S[3], id = S[2], name = S[2] }
 S[90] = { p = S[89] }
 S[91] = { i = S[90], t = "array" }
 S[92] = { data = S[91], success = S[1] }
 S[93] = { p = S[92], t = "object" }
-S[94] = { i = S[3], t = "array" }
-S[95] = { e = { 1, 2, 3 }, t = "integer" }
-S[96] = { interval = S[2], units = S[95] }
-S[97] = { p = S[96], t = "object" }
-S[98] = { bot_id = S[3], created_at = S[4], execution = S[97], flow_id = S[17], id = S[3], keywords = S[94], name = S[3], status = S[21], type = S[81] }
+S[94] = { e = { 1, 2, 3 }, t = "integer" }
+S[95] = { interval = S[4], units = S[94] }
+S[96] = { p = S[95], t = "object" }
+S[97] = { i = S[2], t = "array" }
+S[98] = { bot_id = S[2], created_at = S[3], execution = S[96], flow_id = S[16], id = S[2], keywords = S[97], name = S[2], status = S[20], type = S[81] }
 S[99] = { p = S[98] }
 S[100] = { data = S[99], success = S[1] }
 S[101] = { p = S[100], t = "object" }
 S[102] = { e = { 1, 2, 3, 4, 5, 6, 7 }, t = "integer", x = 1 }
-S[103] = { bot_id = S[3], created_at = S[4], description = S[17], id = S[3], name = S[3], status = S[21], type = S[21], value_type = S[102] }
+S[103] = { bot_id = S[2], created_at = S[3], description = S[16], id = S[2], name = S[2], status = S[20], type = S[20], value_type = S[102] }
 S[104] = { p = S[103] }
 S[105] = { data = S[104], success = S[1] }
 S[106] = { p = S[105], t = "object" }

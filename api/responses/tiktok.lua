@@ -7,107 +7,107 @@
 -- empty table as a JSON array: require(...)(null, array) -> the table.
 return function(null, array) -- luacheck: ignore 212
 local S = {}
-S[1] = { t = "boolean" }
-S[2] = { t = "integer" }
-S[3] = { t = "string" }
-S[4] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
-S[5] = { t = "integer", x = -1 }
-S[6] = { branding = S[1], code = S[3], expired_at = S[4], is_exceeded = S[1], is_expired = S[1], max_bots = S[2], max_contacts = S[5], max_messages = S[2], max_tags = S[2], max_variables = S[2] }
-S[7] = { p = S[6], t = "object" }
-S[8] = { bots = S[2], contacts = S[2], messages = S[2], variables = S[2] }
+S[1] = { t = "integer" }
+S[2] = { bots = S[1], contacts = S[1], messages = S[1], variables = S[1] }
+S[3] = { p = S[2], t = "object" }
+S[4] = { t = "boolean" }
+S[5] = { t = "string" }
+S[6] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
+S[7] = { t = "integer", x = -1 }
+S[8] = { branding = S[4], code = S[5], expired_at = S[6], is_exceeded = S[4], is_expired = S[4], max_bots = S[1], max_contacts = S[7], max_messages = S[1], max_tags = S[1], max_variables = S[1] }
 S[9] = { p = S[8], t = "object" }
-S[10] = { statistics = S[9], tariff = S[7] }
+S[10] = { statistics = S[3], tariff = S[9] }
 S[11] = { p = S[10] }
-S[12] = { data = S[11], success = S[1] }
+S[12] = { data = S[11], success = S[4] }
 S[13] = { p = S[12], t = "object" }
-S[14] = { display_name = S[3], profile_deep_link = S[3], username = S[3] }
+S[14] = { display_name = S[5], profile_deep_link = S[5], username = S[5] }
 S[15] = { p = S[14], t = "object" }
 S[16] = { account = S[15] }
 S[17] = { p = S[16], t = "object" }
-S[18] = { e = { 3, 4 }, t = "integer" }
-S[19] = { total = S[2], unread = S[2] }
-S[20] = { p = S[19], t = "object" }
-S[21] = { channel_data = S[17], created_at = S[4], id = S[3], inbox = S[20], status = S[18] }
+S[18] = { total = S[1], unread = S[1] }
+S[19] = { p = S[18], t = "object" }
+S[20] = { e = { 3, 4 }, t = "integer" }
+S[21] = { channel_data = S[17], created_at = S[6], id = S[5], inbox = S[19], status = S[20] }
 S[22] = { p = S[21] }
 S[23] = { i = S[22], t = "array" }
-S[24] = { data = S[23], success = S[1] }
+S[24] = { data = S[23], success = S[4] }
 S[25] = { p = S[24], t = "object" }
-S[26] = { outgoingMessagesTotalCount = S[2], subscribedActiveCount = S[2], subscribedTotalCount = S[2] }
+S[26] = { outgoingMessagesTotalCount = S[1], subscribedActiveCount = S[1], subscribedTotalCount = S[1] }
 S[27] = { p = S[26], t = "object" }
 S[28] = { data = S[27] }
 S[29] = { p = S[28], t = "object" }
 S[30] = { t = "object" }
 S[31] = { i = S[30], t = "array" }
-S[32] = { bot_id = S[3], created_at = S[4], id = S[3], messages = S[31], send_at = S[4], title = S[3] }
+S[32] = { bot_id = S[5], created_at = S[6], id = S[5], messages = S[31], send_at = S[6], title = S[5] }
 S[33] = { p = S[32] }
-S[34] = { data = S[33], success = S[1] }
+S[34] = { data = S[33], success = S[4] }
 S[35] = { p = S[34], t = "object" }
-S[36] = { t = { "string", "null" } }
-S[37] = { conversation_id = S[3], display_name = S[3], id = S[3], profile_image = S[36], username = S[3] }
-S[38] = { p = S[37], t = "object" }
-S[39] = { i = S[3], t = "array", uniq = true }
+S[36] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
+S[37] = { t = { "string", "null" } }
+S[38] = { conversation_id = S[5], display_name = S[5], id = S[5], profile_image = S[37], username = S[5] }
+S[39] = { p = S[38], t = "object" }
 S[40] = { e = { 1, 2, 3, 4 }, t = "integer" }
-S[41] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
-S[42] = { automation_paused_until = S[41], bot_id = S[3], channel_data = S[38], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[40], tags = S[39], variables = S[30] }
+S[41] = { i = S[5], t = "array", uniq = true }
+S[42] = { automation_paused_until = S[36], bot_id = S[5], channel_data = S[39], created_at = S[6], id = S[5], is_chat_opened = S[4], last_activity_at = S[6], status = S[40], tags = S[41], variables = S[30] }
 S[43] = { p = S[42] }
-S[44] = { e = {  }, t = "integer" }
-S[45] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
-S[46] = { t = "object", x = { text = "hello" } }
-S[47] = { bot_id = S[3], campaign_id = S[36], contact_id = S[3], created_at = S[4], data = S[46], direction = S[44], id = S[3], status = S[45] }
+S[44] = { t = "object", x = { text = "hello" } }
+S[45] = { e = {  }, t = "integer" }
+S[46] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
+S[47] = { bot_id = S[5], campaign_id = S[37], contact_id = S[5], created_at = S[6], data = S[44], direction = S[45], id = S[5], status = S[46] }
 S[48] = { p = S[47] }
-S[49] = { contact = S[43], inbox_last_message = S[48], inbox_unread = S[2] }
+S[49] = { contact = S[43], inbox_last_message = S[48], inbox_unread = S[1] }
 S[50] = { p = S[49] }
 S[51] = { i = S[50], t = "array" }
-S[52] = { data = S[51], success = S[1] }
+S[52] = { data = S[51], success = S[4] }
 S[53] = { p = S[52], t = "object" }
 S[54] = { i = S[48], t = "array" }
-S[55] = { data = S[54], success = S[1] }
+S[55] = { data = S[54], success = S[4] }
 S[56] = { p = S[55], t = "object" }
-S[57] = { S[31], S[30], S[1] }
+S[57] = { S[31], S[30], S[4] }
 S[58] = { any = S[57] }
-S[59] = { data = S[58], success = S[1] }
+S[59] = { data = S[58], success = S[4] }
 S[60] = { p = S[59], t = "object" }
-S[61] = { data = S[43], success = S[1] }
+S[61] = { data = S[43], success = S[4] }
 S[62] = { p = S[61], t = "object" }
 S[63] = { i = S[43], t = "array" }
-S[64] = { data = S[63], success = S[1] }
+S[64] = { data = S[63], success = S[4] }
 S[65] = { p = S[64], t = "object" }
-S[66] = { count = S[2] }
+S[66] = { count = S[1] }
 S[67] = { p = S[66], t = "object" }
 S[68] = { t = "integer", x = 1 }
 S[69] = { count = S[68] }
 S[70] = { p = S[69], t = "object" }
 S[71] = { t = { "boolean", "null" } }
-S[72] = { data = S[71], success = S[1] }
+S[72] = { data = S[71], success = S[4] }
 S[73] = { p = S[72], t = "object" }
-S[74] = { data = S[1], success = S[1] }
+S[74] = { data = S[4], success = S[4] }
 S[75] = { p = S[74], t = "object" }
 S[76] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
-S[77] = { id = S[3], name = S[3], type = S[76] }
+S[77] = { id = S[5], name = S[5], type = S[76] }
 S[78] = { p = S[77], t = "object" }
 S[79] = { i = S[78], t = "array" }
-S[80] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[44], triggers = S[79] }
+S[80] = { bot_id = S[5], created_at = S[6], id = S[5], name = S[5], status = S[45], triggers = S[79] }
 S[81] = { p = S[80] }
-S[82] = { data = S[81], success = S[1] }
+S[82] = { data = S[81], success = S[4] }
 S[83] = { p = S[82], t = "object" }
-S[84] = { contact_count = S[2], created_at = S[4], id = S[3], name = S[3] }
+S[84] = { contact_count = S[1], created_at = S[6], id = S[5], name = S[5] }
 S[85] = { p = S[84] }
 S[86] = { i = S[85], t = "array" }
-S[87] = { data = S[86], success = S[1] }
+S[87] = { data = S[86], success = S[4] }
 S[88] = { p = S[87], t = "object" }
-S[89] = { i = S[3], t = "array" }
-S[90] = { interval = S[2], units = S[44] }
-S[91] = { p = S[90], t = "object" }
-S[92] = { bot_id = S[3], created_at = S[4], execution = S[91], flow_id = S[36], id = S[3], keywords = S[89], name = S[3], status = S[44], type = S[76] }
+S[89] = { interval = S[1], units = S[45] }
+S[90] = { p = S[89], t = "object" }
+S[91] = { i = S[5], t = "array" }
+S[92] = { bot_id = S[5], created_at = S[6], execution = S[90], flow_id = S[37], id = S[5], keywords = S[91], name = S[5], status = S[45], type = S[76] }
 S[93] = { p = S[92] }
 S[94] = { i = S[93], t = "array" }
-S[95] = { data = S[94], success = S[1] }
+S[95] = { data = S[94], success = S[4] }
 S[96] = { p = S[95], t = "object" }
 S[97] = { e = {  }, t = "integer", x = 1 }
-S[98] = { bot_id = S[3], created_at = S[4], description = S[36], id = S[3], name = S[3], status = S[44], type = S[44], value_type = S[97] }
+S[98] = { bot_id = S[5], created_at = S[6], description = S[37], id = S[5], name = S[5], status = S[45], type = S[45], value_type = S[97] }
 S[99] = { p = S[98] }
 S[100] = { i = S[99], t = "array" }
-S[101] = { data = S[100], success = S[1] }
+S[101] = { data = S[100], success = S[4] }
 S[102] = { p = S[101], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[73] },

@@ -7,32 +7,32 @@
 -- empty table as a JSON array: require(...)(null, array) -> the table.
 return function(null, array) -- luacheck: ignore 212
 local S = {}
-S[1] = { t = "integer" }
-S[2] = { t = "string" }
-S[3] = { check_date = S[2], email_address = S[2], id = S[1], status = S[1], status_text = S[2] }
+S[1] = { t = "string" }
+S[2] = { t = "integer" }
+S[3] = { ["0"] = S[2], ["1"] = S[2], ["2"] = S[2], ["3"] = S[2] }
 S[4] = { p = S[3], t = "object" }
-S[5] = { i = S[4], t = "array" }
-S[6] = { ["0"] = S[1], ["1"] = S[1], ["2"] = S[1], ["3"] = S[1] }
-S[7] = { p = S[6], t = "object" }
-S[8] = { address_book_name = S[2], all_emails_quantity = S[1], check_date = S[2], data = S[7], email_addresses = S[5], email_addresses_total = S[1], id = S[1], is_updated = S[1], status = S[1], status_text = S[2] }
+S[5] = { check_date = S[1], email_address = S[1], id = S[2], status = S[2], status_text = S[1] }
+S[6] = { p = S[5], t = "object" }
+S[7] = { i = S[6], t = "array" }
+S[8] = { address_book_name = S[1], all_emails_quantity = S[2], check_date = S[1], data = S[4], email_addresses = S[7], email_addresses_total = S[2], id = S[2], is_updated = S[2], status = S[2], status_text = S[1] }
 S[9] = { p = S[8], t = "object" }
-S[10] = { t = "boolean" }
-S[11] = { t = "object" }
-S[12] = { address_book_name = S[2], all_emails_quantity = S[1], check_date = S[2], data = S[11], id = S[1], is_garbage_in_book = S[10], is_updated = S[1], status = S[1], status_text = S[2] }
+S[10] = { t = "object" }
+S[11] = { t = "boolean" }
+S[12] = { address_book_name = S[1], all_emails_quantity = S[2], check_date = S[1], data = S[10], id = S[2], is_garbage_in_book = S[11], is_updated = S[2], status = S[2], status_text = S[1] }
 S[13] = { p = S[12], t = "object" }
 S[14] = { i = S[13], t = "array" }
-S[15] = { list = S[14], total = S[1] }
+S[15] = { list = S[14], total = S[2] }
 S[16] = { p = S[15], t = "object" }
-S[17] = { processed = S[1], total = S[1] }
+S[17] = { processed = S[2], total = S[2] }
 S[18] = { p = S[17], t = "object" }
-S[19] = { data = S[18], result = S[10] }
+S[19] = { data = S[18], result = S[11] }
 S[20] = { p = S[19], t = "object" }
 S[21] = { f = "binary", t = "string" }
-S[22] = { disposable = S[1], gibberish = S[1], status = S[1], status_text = S[2], valid_format = S[1], webmail = S[1] }
+S[22] = { disposable = S[2], gibberish = S[2], status = S[2], status_text = S[1], valid_format = S[2], webmail = S[2] }
 S[23] = { p = S[22], t = "object" }
-S[24] = { checks = S[23], email = S[2] }
+S[24] = { checks = S[23], email = S[1] }
 S[25] = { p = S[24], t = "object" }
-S[26] = { data = S[25], result = S[10] }
+S[26] = { data = S[25], result = S[11] }
 S[27] = { p = S[26], t = "object" }
 S[28] = { t = "boolean", x = true }
 S[29] = { result = S[28] }

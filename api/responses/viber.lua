@@ -13,21 +13,21 @@ S[3] = { p = S[2], t = "object" }
 S[4] = { t = "boolean" }
 S[5] = { data = S[1], result = S[4] }
 S[6] = { p = S[5], t = "object" }
-S[7] = { t = "integer" }
+S[7] = { t = { "string", "null" } }
 S[8] = { t = "string" }
-S[9] = { t = { "string", "null" } }
-S[10] = { admin_comment = S[9], country = S[8], description = S[8], id = S[7], name = S[8], service_type = S[8], status = S[8], traffic_type = S[8], web_site = S[8] }
+S[9] = { t = "integer" }
+S[10] = { admin_comment = S[7], country = S[8], description = S[8], id = S[9], name = S[8], service_type = S[8], status = S[8], traffic_type = S[8], web_site = S[8] }
 S[11] = { p = S[10], t = "object" }
 S[12] = { i = S[11], t = "array" }
-S[13] = { created = S[8], id = S[7], message = S[8], name = S[8], send_date = S[8], sender_name = S[8], status = S[8] }
+S[13] = { created = S[8], id = S[9], message = S[8], name = S[8], send_date = S[8], sender_name = S[8], status = S[8] }
 S[14] = { p = S[13], t = "object" }
 S[15] = { i = S[14], t = "array" }
-S[16] = { delivered = S[7], errors = S[7], read = S[7], redirected = S[7], sent = S[7], undelivered = S[7] }
+S[16] = { delivered = S[9], errors = S[9], read = S[9], redirected = S[9], sent = S[9], undelivered = S[9] }
 S[17] = { p = S[16], t = "object" }
-S[18] = { id = S[7], statistic = S[17] }
+S[18] = { id = S[9], statistic = S[17] }
 S[19] = { p = S[18], t = "object" }
 S[20] = { i = S[1], t = "array" }
-S[21] = { recipients = S[20], task_id = S[7] }
+S[21] = { recipients = S[20], task_id = S[9] }
 S[22] = { p = S[21], t = "object" }
 return {
   add_viber_blacklist = { status = 200, type = "application/json", s = S[1] },

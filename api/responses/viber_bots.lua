@@ -7,111 +7,111 @@
 -- empty table as a JSON array: require(...)(null, array) -> the table.
 return function(null, array) -- luacheck: ignore 212
 local S = {}
-S[1] = { t = "boolean" }
-S[2] = { t = "integer" }
-S[3] = { t = "string" }
-S[4] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
-S[5] = { t = "integer", x = -1 }
-S[6] = { branding = S[1], code = S[3], expired_at = S[4], is_exceeded = S[1], is_expired = S[1], max_bots = S[2], max_contacts = S[5], max_messages = S[2], max_tags = S[2], max_variables = S[2] }
-S[7] = { p = S[6], t = "object" }
-S[8] = { bots = S[2], contacts = S[2], messages = S[2], variables = S[2] }
+S[1] = { t = "integer" }
+S[2] = { bots = S[1], contacts = S[1], messages = S[1], variables = S[1] }
+S[3] = { p = S[2], t = "object" }
+S[4] = { t = "boolean" }
+S[5] = { t = "string" }
+S[6] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
+S[7] = { t = "integer", x = -1 }
+S[8] = { branding = S[4], code = S[5], expired_at = S[6], is_exceeded = S[4], is_expired = S[4], max_bots = S[1], max_contacts = S[7], max_messages = S[1], max_tags = S[1], max_variables = S[1] }
 S[9] = { p = S[8], t = "object" }
-S[10] = { statistics = S[9], tariff = S[7] }
+S[10] = { statistics = S[3], tariff = S[9] }
 S[11] = { p = S[10] }
-S[12] = { data = S[11], success = S[1] }
+S[12] = { data = S[11], success = S[4] }
 S[13] = { p = S[12], t = "object" }
-S[14] = { t = { "number", "null" } }
-S[15] = { lat = S[14], lon = S[14] }
-S[16] = { p = S[15], t = "object" }
-S[17] = { t = { "string", "null" } }
-S[18] = { i = S[3], t = { "array", "null" } }
-S[19] = { background = S[17], category = S[3], country = S[3], event_types = S[18], icon = S[3], id = S[3], location = S[16], name = S[3], subcategory = S[3], uri = S[3], webhook = S[17] }
+S[14] = { t = { "string", "null" } }
+S[15] = { i = S[5], t = { "array", "null" } }
+S[16] = { t = { "number", "null" } }
+S[17] = { lat = S[16], lon = S[16] }
+S[18] = { p = S[17], t = "object" }
+S[19] = { background = S[14], category = S[5], country = S[5], event_types = S[15], icon = S[5], id = S[5], location = S[18], name = S[5], subcategory = S[5], uri = S[5], webhook = S[14] }
 S[20] = { p = S[19], t = "object" }
 S[21] = { vb_account_info = S[20] }
 S[22] = { p = S[21], t = "object" }
-S[23] = { e = { 3, 4 }, t = "integer" }
-S[24] = { total = S[2], unread = S[2] }
-S[25] = { p = S[24], t = "object" }
-S[26] = { channel_data = S[22], created_at = S[4], id = S[3], inbox = S[25], status = S[23] }
+S[23] = { total = S[1], unread = S[1] }
+S[24] = { p = S[23], t = "object" }
+S[25] = { e = { 3, 4 }, t = "integer" }
+S[26] = { channel_data = S[22], created_at = S[6], id = S[5], inbox = S[24], status = S[25] }
 S[27] = { p = S[26] }
 S[28] = { i = S[27], t = "array" }
-S[29] = { data = S[28], success = S[1] }
+S[29] = { data = S[28], success = S[4] }
 S[30] = { p = S[29], t = "object" }
-S[31] = { outgoingMessagesTotalCount = S[2], subscribedActiveCount = S[2], subscribedTotalCount = S[2] }
+S[31] = { outgoingMessagesTotalCount = S[1], subscribedActiveCount = S[1], subscribedTotalCount = S[1] }
 S[32] = { p = S[31], t = "object" }
 S[33] = { data = S[32] }
 S[34] = { p = S[33], t = "object" }
 S[35] = { t = "object" }
 S[36] = { i = S[35], t = "array" }
-S[37] = { bot_id = S[3], created_at = S[4], id = S[3], messages = S[36], send_at = S[4], title = S[3] }
+S[37] = { bot_id = S[5], created_at = S[6], id = S[5], messages = S[36], send_at = S[6], title = S[5] }
 S[38] = { p = S[37] }
-S[39] = { data = S[38], success = S[1] }
+S[39] = { data = S[38], success = S[4] }
 S[40] = { p = S[39], t = "object" }
-S[41] = { avatar = S[17], country = S[3], id = S[2], language = S[3], name = S[17] }
-S[42] = { p = S[41], t = "object" }
-S[43] = { i = S[3], t = "array", uniq = true }
+S[41] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
+S[42] = { avatar = S[14], country = S[5], id = S[1], language = S[5], name = S[14] }
+S[43] = { p = S[42], t = "object" }
 S[44] = { e = { 1, 2, 3, 4 }, t = "integer" }
-S[45] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
-S[46] = { automation_paused_until = S[45], bot_id = S[3], channel_data = S[42], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[44], tags = S[43], variables = S[35] }
+S[45] = { i = S[5], t = "array", uniq = true }
+S[46] = { automation_paused_until = S[41], bot_id = S[5], channel_data = S[43], created_at = S[6], id = S[5], is_chat_opened = S[4], last_activity_at = S[6], status = S[44], tags = S[45], variables = S[35] }
 S[47] = { p = S[46] }
-S[48] = { e = {  }, t = "integer" }
-S[49] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
-S[50] = { t = "object", x = { text = "hello" } }
-S[51] = { bot_id = S[3], campaign_id = S[17], contact_id = S[3], created_at = S[4], data = S[50], direction = S[48], id = S[3], status = S[49] }
+S[48] = { t = "object", x = { text = "hello" } }
+S[49] = { e = {  }, t = "integer" }
+S[50] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
+S[51] = { bot_id = S[5], campaign_id = S[14], contact_id = S[5], created_at = S[6], data = S[48], direction = S[49], id = S[5], status = S[50] }
 S[52] = { p = S[51] }
-S[53] = { contact = S[47], inbox_last_message = S[52], inbox_unread = S[2] }
+S[53] = { contact = S[47], inbox_last_message = S[52], inbox_unread = S[1] }
 S[54] = { p = S[53] }
 S[55] = { i = S[54], t = "array" }
-S[56] = { data = S[55], success = S[1] }
+S[56] = { data = S[55], success = S[4] }
 S[57] = { p = S[56], t = "object" }
 S[58] = { i = S[52], t = "array" }
-S[59] = { data = S[58], success = S[1] }
+S[59] = { data = S[58], success = S[4] }
 S[60] = { p = S[59], t = "object" }
-S[61] = { S[36], S[35], S[1] }
+S[61] = { S[36], S[35], S[4] }
 S[62] = { any = S[61] }
-S[63] = { data = S[62], success = S[1] }
+S[63] = { data = S[62], success = S[4] }
 S[64] = { p = S[63], t = "object" }
-S[65] = { data = S[47], success = S[1] }
+S[65] = { data = S[47], success = S[4] }
 S[66] = { p = S[65], t = "object" }
 S[67] = { i = S[47], t = "array" }
-S[68] = { data = S[67], success = S[1] }
+S[68] = { data = S[67], success = S[4] }
 S[69] = { p = S[68], t = "object" }
-S[70] = { count = S[2] }
+S[70] = { count = S[1] }
 S[71] = { p = S[70], t = "object" }
 S[72] = { t = "integer", x = 1 }
 S[73] = { count = S[72] }
 S[74] = { p = S[73], t = "object" }
 S[75] = { t = { "boolean", "null" } }
-S[76] = { data = S[75], success = S[1] }
+S[76] = { data = S[75], success = S[4] }
 S[77] = { p = S[76], t = "object" }
-S[78] = { data = S[1], success = S[1] }
+S[78] = { data = S[4], success = S[4] }
 S[79] = { p = S[78], t = "object" }
 S[80] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
-S[81] = { id = S[3], name = S[3], type = S[80] }
+S[81] = { id = S[5], name = S[5], type = S[80] }
 S[82] = { p = S[81], t = "object" }
 S[83] = { i = S[82], t = "array" }
-S[84] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[48], triggers = S[83] }
+S[84] = { bot_id = S[5], created_at = S[6], id = S[5], name = S[5], status = S[49], triggers = S[83] }
 S[85] = { p = S[84] }
-S[86] = { data = S[85], success = S[1] }
+S[86] = { data = S[85], success = S[4] }
 S[87] = { p = S[86], t = "object" }
-S[88] = { contact_count = S[2], created_at = S[4], id = S[3], name = S[3] }
+S[88] = { contact_count = S[1], created_at = S[6], id = S[5], name = S[5] }
 S[89] = { p = S[88] }
 S[90] = { i = S[89], t = "array" }
-S[91] = { data = S[90], success = S[1] }
+S[91] = { data = S[90], success = S[4] }
 S[92] = { p = S[91], t = "object" }
-S[93] = { i = S[3], t = "array" }
-S[94] = { interval = S[2], units = S[48] }
-S[95] = { p = S[94], t = "object" }
-S[96] = { bot_id = S[3], created_at = S[4], execution = S[95], flow_id = S[17], id = S[3], keywords = S[93], name = S[3], status = S[48], type = S[80] }
+S[93] = { interval = S[1], units = S[49] }
+S[94] = { p = S[93], t = "object" }
+S[95] = { i = S[5], t = "array" }
+S[96] = { bot_id = S[5], created_at = S[6], execution = S[94], flow_id = S[14], id = S[5], keywords = S[95], name = S[5], status = S[49], type = S[80] }
 S[97] = { p = S[96] }
 S[98] = { i = S[97], t = "array" }
-S[99] = { data = S[98], success = S[1] }
+S[99] = { data = S[98], success = S[4] }
 S[100] = { p = S[99], t = "object" }
 S[101] = { e = {  }, t = "integer", x = 1 }
-S[102] = { bot_id = S[3], created_at = S[4], description = S[17], id = S[3], name = S[3], status = S[48], type = S[48], value_type = S[101] }
+S[102] = { bot_id = S[5], created_at = S[6], description = S[14], id = S[5], name = S[5], status = S[49], type = S[49], value_type = S[101] }
 S[103] = { p = S[102] }
 S[104] = { i = S[103], t = "array" }
-S[105] = { data = S[104], success = S[1] }
+S[105] = { data = S[104], success = S[4] }
 S[106] = { p = S[105], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[77] },

@@ -8,57 +8,57 @@
 return function(null, array) -- luacheck: ignore 212
 local S = {}
 S[1] = { t = "boolean" }
-S[2] = { t = "integer" }
-S[3] = { t = "string" }
-S[4] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
+S[2] = { t = "string" }
+S[3] = { t = "string", x = "2020-12-11T21:00:00.000Z" }
+S[4] = { t = "integer" }
 S[5] = { t = "integer", x = -1 }
-S[6] = { branding = S[1], code = S[3], expired_at = S[4], is_exceeded = S[1], is_expired = S[1], max_bots = S[2], max_contacts = S[5], max_messages = S[2], max_tags = S[2], max_variables = S[2] }
+S[6] = { branding = S[1], code = S[2], expired_at = S[3], is_exceeded = S[1], is_expired = S[1], max_bots = S[4], max_contacts = S[5], max_messages = S[4], max_tags = S[4], max_variables = S[4] }
 S[7] = { p = S[6], t = "object" }
-S[8] = { bots = S[2], contacts = S[2], messages = S[2], variables = S[2] }
+S[8] = { bots = S[4], contacts = S[4], messages = S[4], variables = S[4] }
 S[9] = { p = S[8], t = "object" }
 S[10] = { plan = S[7], statistics = S[9] }
 S[11] = { p = S[10] }
 S[12] = { data = S[11], success = S[1] }
 S[13] = { p = S[12], t = "object" }
-S[14] = { name = S[3], phone = S[2] }
+S[14] = { name = S[2], phone = S[4] }
 S[15] = { p = S[14], t = "object" }
-S[16] = { e = { 3, 4 }, t = "integer" }
-S[17] = { total = S[2], unread = S[2] }
-S[18] = { p = S[17], t = "object" }
-S[19] = { channel_data = S[15], created_at = S[4], id = S[3], inbox = S[18], status = S[16] }
+S[16] = { total = S[4], unread = S[4] }
+S[17] = { p = S[16], t = "object" }
+S[18] = { e = { 3, 4 }, t = "integer" }
+S[19] = { channel_data = S[15], created_at = S[3], id = S[2], inbox = S[17], status = S[18] }
 S[20] = { p = S[19] }
 S[21] = { i = S[20], t = "array" }
 S[22] = { data = S[21], success = S[1] }
 S[23] = { p = S[22], t = "object" }
-S[24] = { outgoingMessagesTotalCount = S[2], subscribedActiveCount = S[2], subscribedTotalCount = S[2] }
+S[24] = { outgoingMessagesTotalCount = S[4], subscribedActiveCount = S[4], subscribedTotalCount = S[4] }
 S[25] = { p = S[24], t = "object" }
 S[26] = { data = S[25] }
 S[27] = { p = S[26], t = "object" }
-S[28] = { t = "object" }
-S[29] = { i = S[28], t = "array" }
-S[30] = { t = "string", x = "USD" }
-S[31] = { t = "number", x = 0.56000000000000005 }
-S[32] = { amount = S[31], currency = S[30] }
-S[33] = { p = S[32], t = "object" }
-S[34] = { bot_id = S[3], cost = S[33], created_at = S[4], id = S[3], messages = S[29], send_at = S[4], title = S[3] }
+S[28] = { t = "number", x = 0.56000000000000005 }
+S[29] = { t = "string", x = "USD" }
+S[30] = { amount = S[28], currency = S[29] }
+S[31] = { p = S[30], t = "object" }
+S[32] = { t = "object" }
+S[33] = { i = S[32], t = "array" }
+S[34] = { bot_id = S[2], cost = S[31], created_at = S[3], id = S[2], messages = S[33], send_at = S[3], title = S[2] }
 S[35] = { p = S[34] }
 S[36] = { data = S[35], success = S[1] }
 S[37] = { p = S[36], t = "object" }
-S[38] = { t = { "string", "null" } }
-S[39] = { first_name = S[3], language_code = S[38], last_name = S[38], name = S[3], username = S[38] }
-S[40] = { p = S[39], t = "object" }
-S[41] = { i = S[3], t = "array", uniq = true }
+S[38] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
+S[39] = { t = { "string", "null" } }
+S[40] = { first_name = S[2], language_code = S[39], last_name = S[39], name = S[2], username = S[39] }
+S[41] = { p = S[40], t = "object" }
 S[42] = { e = { 1, 2, 3, 4 }, t = "integer" }
-S[43] = { t = { "string", "null" }, x = "2020-12-11T21:00:00.000Z" }
-S[44] = { automation_paused_until = S[43], bot_id = S[3], channel_data = S[40], created_at = S[4], id = S[3], is_chat_opened = S[1], last_activity_at = S[4], status = S[42], tags = S[41], variables = S[28] }
+S[43] = { i = S[2], t = "array", uniq = true }
+S[44] = { automation_paused_until = S[38], bot_id = S[2], channel_data = S[41], created_at = S[3], id = S[2], is_chat_opened = S[1], last_activity_at = S[3], status = S[42], tags = S[43], variables = S[32] }
 S[45] = { p = S[44] }
-S[46] = { e = {  }, t = "integer" }
-S[47] = { t = { "object", "null" }, x = { country_code = "TR", currency = "USD", is_free_conversation = false, origin_type = "user_initiated", price = 0.0060000000000000001 } }
-S[48] = { e = { 1 }, t = "integer" }
-S[49] = { t = "object", x = { text = "hello" } }
-S[50] = { bot_id = S[3], campaign_id = S[38], contact_id = S[3], created_at = S[4], data = S[49], direction = S[46], id = S[3], is_paid = S[1], price_cbp = S[47], status = S[48] }
+S[46] = { t = "object", x = { text = "hello" } }
+S[47] = { e = {  }, t = "integer" }
+S[48] = { t = { "object", "null" }, x = { country_code = "TR", currency = "USD", is_free_conversation = false, origin_type = "user_initiated", price = 0.0060000000000000001 } }
+S[49] = { e = { 1 }, t = "integer" }
+S[50] = { bot_id = S[2], campaign_id = S[39], contact_id = S[2], created_at = S[3], data = S[46], direction = S[47], id = S[2], is_paid = S[1], price_cbp = S[48], status = S[49] }
 S[51] = { p = S[50] }
-S[52] = { contact = S[45], inbox_last_message = S[51], inbox_unread = S[2] }
+S[52] = { contact = S[45], inbox_last_message = S[51], inbox_unread = S[4] }
 S[53] = { p = S[52] }
 S[54] = { i = S[53], t = "array" }
 S[55] = { data = S[54], success = S[1] }
@@ -70,14 +70,14 @@ S[60] = { data = S[1], success = S[1] }
 S[61] = { p = S[60], t = "object" }
 S[62] = { data = S[45], success = S[1] }
 S[63] = { p = S[62], t = "object" }
-S[64] = { S[29], S[28], S[1] }
+S[64] = { S[33], S[32], S[1] }
 S[65] = { any = S[64] }
 S[66] = { data = S[65], success = S[1] }
 S[67] = { p = S[66], t = "object" }
 S[68] = { i = S[45], t = "array" }
 S[69] = { data = S[68], success = S[1] }
 S[70] = { p = S[69], t = "object" }
-S[71] = { count = S[2] }
+S[71] = { count = S[4] }
 S[72] = { p = S[71], t = "object" }
 S[73] = { t = "integer", x = 1 }
 S[74] = { count = S[73] }
@@ -88,33 +88,33 @@ S[78] = { p = S[77], t = "object" }
 S[79] = { data = S[51], success = S[1] }
 S[80] = { p = S[79], t = "object" }
 S[81] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
-S[82] = { id = S[3], name = S[3], type = S[81] }
+S[82] = { id = S[2], name = S[2], type = S[81] }
 S[83] = { p = S[82], t = "object" }
 S[84] = { i = S[83], t = "array" }
-S[85] = { bot_id = S[3], created_at = S[4], id = S[3], name = S[3], status = S[46], triggers = S[84] }
+S[85] = { bot_id = S[2], created_at = S[3], id = S[2], name = S[2], status = S[47], triggers = S[84] }
 S[86] = { p = S[85] }
 S[87] = { data = S[86], success = S[1] }
 S[88] = { p = S[87], t = "object" }
-S[89] = { contact_count = S[2], created_at = S[4], id = S[3], name = S[3] }
+S[89] = { contact_count = S[4], created_at = S[3], id = S[2], name = S[2] }
 S[90] = { p = S[89] }
 S[91] = { i = S[90], t = "array" }
 S[92] = { data = S[91], success = S[1] }
 S[93] = { p = S[92], t = "object" }
 S[94] = { e = { "APPROVED", "IN_APPEAL", "PENDING", "REJECTED", "PENDING_DELETION", "DELETED", "DISABLED", "PAUSED" }, t = "string" }
-S[95] = { bot_id = S[3], category = S[3], components = S[29], created_at = S[4], id = S[3], language = S[3], name = S[3], namespace = S[3], rejected_reason = S[38], status = S[94] }
+S[95] = { bot_id = S[2], category = S[2], components = S[33], created_at = S[3], id = S[2], language = S[2], name = S[2], namespace = S[2], rejected_reason = S[39], status = S[94] }
 S[96] = { p = S[95] }
 S[97] = { data = S[96], success = S[1] }
 S[98] = { p = S[97], t = "object" }
-S[99] = { i = S[3], t = "array" }
-S[100] = { interval = S[2], units = S[46] }
-S[101] = { p = S[100], t = "object" }
-S[102] = { bot_id = S[3], created_at = S[4], execution = S[101], flow_id = S[38], id = S[3], keywords = S[99], name = S[3], status = S[46], type = S[81] }
+S[99] = { interval = S[4], units = S[47] }
+S[100] = { p = S[99], t = "object" }
+S[101] = { i = S[2], t = "array" }
+S[102] = { bot_id = S[2], created_at = S[3], execution = S[100], flow_id = S[39], id = S[2], keywords = S[101], name = S[2], status = S[47], type = S[81] }
 S[103] = { p = S[102] }
 S[104] = { i = S[103], t = "array" }
 S[105] = { data = S[104], success = S[1] }
 S[106] = { p = S[105], t = "object" }
 S[107] = { e = {  }, t = "integer", x = 1 }
-S[108] = { bot_id = S[3], created_at = S[4], description = S[38], id = S[3], name = S[3], status = S[46], type = S[46], value_type = S[107] }
+S[108] = { bot_id = S[2], created_at = S[3], description = S[39], id = S[2], name = S[2], status = S[47], type = S[47], value_type = S[107] }
 S[109] = { p = S[108] }
 S[110] = { i = S[109], t = "array" }
 S[111] = { data = S[110], success = S[1] }

@@ -6,7 +6,7 @@
 -- anything is sent.
 -- @module client.chatbots
 
---- (no description yet)
+--- The chatbot account: plan, limits and what is used of them.
 -- @http GET /chatbots/account
 -- @function chatbots:get_account
 -- @tparam[opt] table args (takes no arguments)
@@ -14,7 +14,7 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.chatbots:get_account())
 
---- (no description yet)
+--- Lists the bots of every channel connected to the account.
 -- @http GET /chatbots/bots
 -- @function chatbots:get_bots
 -- @tparam[opt] table args (takes no arguments)
@@ -22,14 +22,14 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.chatbots:get_bots())
 
---- (no description yet)
+--- Conversations across every channel, one page.
 -- @http GET /chatbots/dialogs
 -- @function chatbots:get_dialogs
 -- @tparam[opt] table args
 -- @tparam[opt] string args.order (query) one of "asc" or "desc"
--- @tparam[opt] string args.search_after (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam[opt] string args.search_after (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.chatbots:get_dialogs())

@@ -6,40 +6,40 @@
 -- anything is sent.
 -- @module client.courses
 
---- (no description yet)
+--- Enrols a student (a new or existing contact) in courses.
 -- @http POST /edu/public/v1/students
 -- @function courses:create_student
 -- @tparam[opt] table args
--- @tparam[opt] integer args.courseId (body) integer
--- @tparam[opt] integer args.courseTariffId (body) integer
--- @tparam[opt] string args.email (body) string
--- @tparam[opt] string args.firstName (body) string
--- @tparam[opt] string args.language (body) string
--- @tparam[opt] string args.lastName (body) string
+-- @tparam[opt] integer args.courseId (body)
+-- @tparam[opt] integer args.courseTariffId (body)
+-- @tparam[opt] string args.email (body)
+-- @tparam[opt] string args.firstName (body)
+-- @tparam[opt] string args.language (body)
+-- @tparam[opt] string args.lastName (body)
 -- @tparam[opt] table args.tagIds (body) list of integer
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.courses:create_student())
 
---- (no description yet)
+--- Deletes a student.
 -- @http DELETE /edu/public/v1/students/{studentId}
 -- @function courses:delete_student
 -- @tparam table args
--- @tparam integer args.studentId (path) integer
+-- @tparam integer args.studentId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.courses:delete_student{ studentId = 1 })
 
---- (no description yet)
+--- The tariffs (price plans) of a course.
 -- @http GET /edu/public/v1/courses/{courseId}/tariffs
 -- @function courses:get_course_tariffs
 -- @tparam table args
--- @tparam integer args.courseId (path) integer
+-- @tparam integer args.courseId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.courses:get_course_tariffs{ courseId = 1 })
 
---- (no description yet)
+--- Lists the courses.
 -- @http GET /edu/public/v1/courses
 -- @function courses:get_courses
 -- @tparam[opt] table args (takes no arguments)
@@ -47,7 +47,7 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.courses:get_courses())
 
---- (no description yet)
+--- Lists the schools of the account.
 -- @http GET /edu/public/v1/schools
 -- @function courses:get_schools
 -- @tparam[opt] table args (takes no arguments)
@@ -55,37 +55,37 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.courses:get_schools())
 
---- (no description yet)
+--- A student's progress in each course: lessons, tests, certificates.
 -- @http GET /edu/public/v1/students/course-statistics/{studentId}
 -- @function courses:get_student_course_statistics
 -- @tparam table args
--- @tparam integer args.studentId (path) integer
+-- @tparam integer args.studentId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.courses:get_student_course_statistics{ studentId = 1 })
 
---- (no description yet)
+--- Students matching a filter, one page.
 -- @http POST /edu/public/v1/students/auditory
 -- @function courses:get_students_auditory
 -- @tparam[opt] table args
--- @tparam[opt] integer args.courseId (body) integer
+-- @tparam[opt] integer args.courseId (body)
 -- @tparam[opt] string args.courseRestrictions (body) one of "none", "open" or "closed"
 -- @tparam[opt] table args.courseStatus (body) list of one of "registered", "inProgress",
 --   "success", "failed" or "certificated"
 -- @tparam[opt] table args.dateLastEntry (body) object or null
 -- @tparam[opt] table args.dateRegistrationOnCourse (body) object or null
--- @tparam[opt] string args.email (body) string
--- @tparam[opt] string args.firstName (body) string
--- @tparam[opt] boolean args.isPaid (body) boolean
--- @tparam[opt] string args.lastName (body) string
--- @tparam[opt] integer args.limit (body) integer
--- @tparam[opt] integer args.offset (body) integer
+-- @tparam[opt] string args.email (body)
+-- @tparam[opt] string args.firstName (body)
+-- @tparam[opt] boolean args.isPaid (body)
+-- @tparam[opt] string args.lastName (body)
+-- @tparam[opt] integer args.limit (body)
+-- @tparam[opt] integer args.offset (body)
 -- @tparam[opt] string args.orderBy (body) one of "firstName", "studentStatusOnCourse",
 --   "studentTest" or "studentDateRegistrationOnCourse"
 -- @tparam[opt] string args.paidCoursesCondition (body) one of "=", ">=" or "<="
--- @tparam[opt] integer args.paidCoursesValue (body) integer
+-- @tparam[opt] integer args.paidCoursesValue (body)
 -- @tparam[opt] table args.promoCodeIds (body) list of integer
--- @tparam[opt] string args.searchString (body) string
+-- @tparam[opt] string args.searchString (body)
 -- @tparam[opt] string args.sort (body) one of "asc" or "desc"
 -- @tparam[opt] table args.tags (body) list of integer
 -- @tparam[opt] boolean args.usedPromoCode (body) boolean or null
@@ -103,27 +103,27 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.courses:each_auditory_student() do print(item, err) end
 
---- (no description yet)
+--- The students of one course, one page.
 -- @http POST /edu/public/v1/students/by-course/{courseId}
 -- @function courses:get_students_by_course
 -- @tparam table args
--- @tparam integer args.courseId (path) integer
+-- @tparam integer args.courseId (path)
 -- @tparam[opt] table args.courseStatus (body) list of one of "registered", "inProgress",
 --   "success", "failed" or "certificated"
 -- @tparam[opt] table args.dateLastEntry (body) object or null
 -- @tparam[opt] table args.dateRegistrationOnCourse (body) object or null
--- @tparam[opt] string args.email (body) string
--- @tparam[opt] string args.firstName (body) string
--- @tparam[opt] boolean args.isPaid (body) boolean
--- @tparam[opt] string args.lastName (body) string
--- @tparam[opt] integer args.lessonId (body) integer
--- @tparam[opt] integer args.limit (body) integer
--- @tparam[opt] integer args.offset (body) integer
+-- @tparam[opt] string args.email (body)
+-- @tparam[opt] string args.firstName (body)
+-- @tparam[opt] boolean args.isPaid (body)
+-- @tparam[opt] string args.lastName (body)
+-- @tparam[opt] integer args.lessonId (body)
+-- @tparam[opt] integer args.limit (body)
+-- @tparam[opt] integer args.offset (body)
 -- @tparam[opt] string args.orderBy (body) one of "firstName", "studentStatusOnCourse",
 --   "studentTest" or "studentDateRegistrationOnCourse"
 -- @tparam[opt] table args.progress (body) object {certificates, lessons, tests}
 -- @tparam[opt] table args.promoCodeIds (body) list of integer
--- @tparam[opt] string args.searchString (body) string
+-- @tparam[opt] string args.searchString (body)
 -- @tparam[opt] string args.sort (body) one of "asc" or "desc"
 -- @tparam[opt] table args.tags (body) list of integer
 -- @tparam[opt] string args.tagsCondition (body) one of "all" or "any"
@@ -144,7 +144,7 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.courses:each_course_student() do print(item, err) end
 
---- (no description yet)
+--- Lists the tags students can have.
 -- @http GET /edu/public/v1/tags
 -- @function courses:get_tags
 -- @tparam[opt] table args (takes no arguments)
@@ -152,31 +152,31 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.courses:get_tags())
 
---- (no description yet)
+--- The student groups of a course.
 -- @http GET /edu/public/v1/groups/{courseId}
 -- @function courses:list_groups_by_course
 -- @tparam table args
--- @tparam integer args.courseId (path) integer
+-- @tparam integer args.courseId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.courses:list_groups_by_course{ courseId = 1 })
 
---- (no description yet)
+--- Marks students of a course as having paid.
 -- @http POST /edu/public/v1/students/{courseId}/mark-as-paid
 -- @function courses:mark_students_as_paid
 -- @tparam table args
--- @tparam integer args.courseId (path) integer
+-- @tparam integer args.courseId (path)
 -- @tparam[opt] table args.ids (body) list of integer
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.courses:mark_students_as_paid{ courseId = 1 })
 
---- (no description yet)
+--- Takes a student out of a course.
 -- @http DELETE /edu/public/v1/students/{studentId}/{courseId}
 -- @function courses:remove_student_from_course
 -- @tparam table args
--- @tparam integer args.courseId (path) integer
--- @tparam integer args.studentId (path) integer
+-- @tparam integer args.courseId (path)
+-- @tparam integer args.studentId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.courses:remove_student_from_course{ courseId = 1, studentId = 1

@@ -6,260 +6,260 @@
 -- anything is sent.
 -- @module client.crm
 
---- (no description yet)
+--- Sets the value of an attribute on one contact.
 -- @http POST /crm/v1/contacts/{contactId}/attributes
 -- @function crm:add_contact_attribute_value
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam[opt] integer args.attributeId (body) integer
--- @tparam[opt] string args.value (body) string
+-- @tparam integer args.contactId (path)
+-- @tparam[opt] integer args.attributeId (body)
+-- @tparam[opt] string args.value (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:add_contact_attribute_value{ contactId = 1 })
 
---- (no description yet)
+--- Writes a comment on a contact.
 -- @http POST /crm/v1/contacts/{contactId}/comments
 -- @function crm:add_contact_comment
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam[opt] string args.message (body) string
+-- @tparam integer args.contactId (path)
+-- @tparam[opt] string args.message (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:add_contact_comment{ contactId = 1 })
 
---- (no description yet)
+--- Links a contact to a company.
 -- @http POST /crm/v1/contacts/{contactId}/relation/{companyId}
 -- @function crm:add_contact_company_relation
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.companyId (path)
+-- @tparam integer args.contactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:add_contact_company_relation{ companyId = 1, contactId = 1
 --   })
 
---- (no description yet)
+--- Adds email addresses to a contact.
 -- @http POST /crm/v1/contacts/{contactId}/emails
 -- @function crm:add_contact_emails
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.contactId (path)
 -- @tparam[opt] table args.emails (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:add_contact_emails{ contactId = 1 })
 
---- (no description yet)
+--- Adds a messenger account to a contact.
 -- @http POST /crm/v1/contacts/{contactId}/messengers
 -- @function crm:add_contact_messenger
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam[opt] boolean args.isMainChatbot (body) boolean
--- @tparam[opt] string args.login (body) string
--- @tparam[opt] integer args.typeId (body) integer
+-- @tparam integer args.contactId (path)
+-- @tparam[opt] boolean args.isMainChatbot (body)
+-- @tparam[opt] string args.login (body)
+-- @tparam[opt] integer args.typeId (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:add_contact_messenger{ contactId = 1 })
 
---- (no description yet)
+--- Adds a phone number to a contact.
 -- @http POST /crm/v1/contacts/{contactId}/phones
 -- @function crm:add_contact_phone
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam[opt] string args.phone (body) string
+-- @tparam integer args.contactId (path)
+-- @tparam[opt] string args.phone (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:add_contact_phone{ contactId = 1 })
 
---- (no description yet)
+--- Links a contact to a deal.
 -- @http POST /crm/v1/deals/{dealId}/contacts/{contactId}
 -- @function crm:add_contact_to_deal
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam integer args.dealId (path) integer
+-- @tparam integer args.contactId (path)
+-- @tparam integer args.dealId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:add_contact_to_deal{ contactId = 1, dealId = 1 })
 
---- (no description yet)
+--- Links a custom tab to the records it is shown on.
 -- @http POST /crm/v1/custom-tab/{customTabId}/relation
 -- @function crm:add_custom_tab_relation
 -- @tparam table args
--- @tparam number args.customTabId (path) number
--- @tparam[opt] integer args.entityId (body) integer
+-- @tparam number args.customTabId (path)
+-- @tparam[opt] integer args.entityId (body)
 -- @tparam[opt] table args.entityIds (body) list of integer
 -- @tparam[opt] integer args.entityType (body) one of 0, 1, 2 or 3
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:add_custom_tab_relation{ customTabId = 1 })
 
---- (no description yet)
+--- Sets the value of an attribute on one deal.
 -- @http POST /crm/v1/deals/{dealId}/attributes
 -- @function crm:add_deal_attribute
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
--- @tparam[opt] integer args.attributeId (body) integer
--- @tparam[opt] string args.value (body) string
+-- @tparam integer args.dealId (path)
+-- @tparam[opt] integer args.attributeId (body)
+-- @tparam[opt] string args.value (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:add_deal_attribute{ dealId = 1 })
 
---- (no description yet)
+--- Writes a comment on a deal.
 -- @http POST /crm/v1/deals/{dealId}/comments
 -- @function crm:add_deal_comment
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
--- @tparam[opt] string args.message (body) string
+-- @tparam integer args.dealId (path)
+-- @tparam[opt] string args.message (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:add_deal_comment{ dealId = 1 })
 
---- (no description yet)
+--- Adds products to a deal.
 -- @http POST /crm/v1/products/deals
 -- @function crm:add_product_to_deal
 -- @tparam[opt] table args
--- @tparam[opt] boolean args.allow_out_of_stock (body) boolean
--- @tparam[opt] number args.dealId (body) number
--- @tparam[opt] number args.productId (body) number
--- @tparam[opt] string args.productPriceISO (body) string
--- @tparam[opt] number args.productPriceValue (body) number
--- @tparam[opt] number args.quantity (body) number
+-- @tparam[opt] boolean args.allow_out_of_stock (body)
+-- @tparam[opt] number args.dealId (body)
+-- @tparam[opt] number args.productId (body)
+-- @tparam[opt] string args.productPriceISO (body)
+-- @tparam[opt] number args.productPriceValue (body)
+-- @tparam[opt] number args.quantity (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:add_product_to_deal())
 
---- (no description yet)
+--- Puts a tag on a contact.
 -- @http POST /crm/v1/contact-tags/{tagId}/contact/{contactId}
 -- @function crm:add_tag_to_contact
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam integer args.tagId (path) integer
+-- @tparam integer args.contactId (path)
+-- @tparam integer args.tagId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:add_tag_to_contact{ contactId = 1, tagId = 1 })
 
---- (no description yet)
+--- Writes a comment on a task.
 -- @http POST /crm/v1/tasks/{taskId}/comments
 -- @function crm:add_task_comment
 -- @tparam table args
--- @tparam integer args.taskId (path) integer
--- @tparam[opt] string args.message (body) string
+-- @tparam integer args.taskId (path)
+-- @tparam[opt] string args.message (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:add_task_comment{ taskId = 1 })
 
---- (no description yet)
+--- Marks a payment as approved.
 -- @http POST /crm/v1/payments/{paymentId}/approve
 -- @function crm:approve_payment
 -- @tparam table args
--- @tparam number args.paymentId (path) number
+-- @tparam number args.paymentId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:approve_payment{ paymentId = 1 })
 
---- (no description yet)
+--- Links a telephony call to a deal.
 -- @http POST /crm/v1/deals/{dealId}/attach-call
 -- @function crm:attach_call_to_deal
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
--- @tparam[opt] integer args.callId (body) integer
+-- @tparam integer args.dealId (path)
+-- @tparam[opt] integer args.callId (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:attach_call_to_deal{ dealId = 1 })
 
---- (no description yet)
+--- Links contacts, deals or other tasks to a task in one request.
 -- @http POST /crm/v1/tasks/{taskId}/entity-attach
 -- @function crm:attach_entities_to_task
 -- @tparam table args
--- @tparam integer args.taskId (path) integer
+-- @tparam integer args.taskId (path)
 -- @tparam[opt] table args.connections (body) object {contactIds, dealIds, subTasksIds, taskIds}
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:attach_entities_to_task{ taskId = 1 })
 
---- (no description yet)
+--- Adds several email addresses to a company at once.
 -- @http POST /crm/v1/companies/{companyId}/emails/batch
 -- @function crm:batch_create_company_emails
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
+-- @tparam integer args.companyId (path)
 -- @tparam[opt] table args.emails (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:batch_create_company_emails{ companyId = 1 })
 
---- (no description yet)
+--- Adds several messenger accounts to a company at once.
 -- @http POST /crm/v1/companies/{companyId}/messengers/batch
 -- @function crm:batch_create_company_messengers
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
+-- @tparam integer args.companyId (path)
 -- @tparam[opt] table args.messengers (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:batch_create_company_messengers{ companyId = 1 })
 
---- (no description yet)
+--- Adds several phone numbers to a company at once.
 -- @http POST /crm/v1/companies/{companyId}/phones/batch
 -- @function crm:batch_create_company_phones
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
+-- @tparam integer args.companyId (path)
 -- @tparam[opt] table args.phones (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:batch_create_company_phones{ companyId = 1 })
 
---- (no description yet)
+--- Sets several attribute values of a contact at once.
 -- @http POST /crm/v1/contacts/{contactId}/attributes/batch
 -- @function crm:batch_store_contact_attribute_values
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.contactId (path)
 -- @tparam[opt] table args.attributesValues (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:batch_store_contact_attribute_values{ contactId = 1 })
 
---- (no description yet)
+--- Marks a payment as cancelled.
 -- @http POST /crm/v1/payments/{paymentId}/cancel
 -- @function crm:cancel_payment
 -- @tparam table args
--- @tparam number args.paymentId (path) number
+-- @tparam number args.paymentId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:cancel_payment{ paymentId = 1 })
 
---- (no description yet)
+--- Moves a deal to another pipeline (and step).
 -- @http POST /crm/v1/deals/{dealId}/change-pipeline
 -- @function crm:change_deal_pipeline
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
--- @tparam[opt] integer args.pipelineId (body) integer
--- @tparam[opt] integer args.stepId (body) integer
+-- @tparam integer args.dealId (path)
+-- @tparam[opt] integer args.pipelineId (body)
+-- @tparam[opt] integer args.stepId (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:change_deal_pipeline{ dealId = 1 })
 
---- (no description yet)
+--- Moves a task to a position within a board step.
 -- @http POST /crm/v1/tasks/{taskId}/steps/{stepId}/order
 -- @function crm:change_task_step_order
 -- @tparam table args
--- @tparam integer args.stepId (path) integer
--- @tparam integer args.taskId (path) integer
--- @tparam[opt] number args.newStepId (body) number
--- @tparam[opt] number args.order (body) number
+-- @tparam integer args.stepId (path)
+-- @tparam integer args.taskId (path)
+-- @tparam[opt] number args.newStepId (body)
+-- @tparam[opt] number args.order (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:change_task_step_order{ stepId = 1, taskId = 1 })
 
---- (no description yet)
+--- Attaches a file (by its link) to a deal, task, contact or comment.
 -- @http POST /crm/v1/attachments
 -- @function crm:create_attachment
 -- @tparam[opt] table args
--- @tparam[opt] number args.entityId (body) number
--- @tparam[opt] string args.entityType (body) string
--- @tparam[opt] string args.link (body) string
+-- @tparam[opt] number args.entityId (body)
+-- @tparam[opt] string args.entityType (body)
+-- @tparam[opt] string args.link (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_attachment())
 
---- (no description yet)
+--- Attaches several files at once.
 -- @http POST /crm/v1/attachments/batch
 -- @function crm:create_attachments_batch
 -- @tparam[opt] table args
@@ -268,131 +268,131 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_attachments_batch())
 
---- (no description yet)
+--- Creates a task board.
 -- @http POST /crm/v1/boards
 -- @function crm:create_board
 -- @tparam[opt] table args
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.settings (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_board())
 
---- (no description yet)
+--- Adds an attribute to the tasks of a board.
 -- @http POST /crm/v1/boards/{boardId}/attributes
 -- @function crm:create_board_attribute
 -- @tparam table args
--- @tparam integer args.boardId (path) integer
--- @tparam[opt] boolean args.mandatory (body) boolean
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.boardId (path)
+-- @tparam[opt] boolean args.mandatory (body)
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.options (body) list
--- @tparam[opt] number args.type (body) number
+-- @tparam[opt] number args.type (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_board_attribute{ boardId = 1 })
 
---- (no description yet)
+--- Adds steps (columns) to a board.
 -- @http POST /crm/v1/boards/{boardId}/steps
 -- @function crm:create_board_steps
 -- @tparam table args
--- @tparam integer args.boardId (path) integer
--- @tparam[opt] string args.color (body) string
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.boardId (path)
+-- @tparam[opt] string args.color (body)
+-- @tparam[opt] string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_board_steps{ boardId = 1 })
 
---- (no description yet)
+--- Adds items to a checklist.
 -- @http POST /crm/v1/checklists/{checklistId}/items
 -- @function crm:create_checklist_items
 -- @tparam table args
--- @tparam integer args.checklistId (path) integer
--- @tparam[opt] number args.isDone (body) number
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.checklistId (path)
+-- @tparam[opt] number args.isDone (body)
+-- @tparam[opt] string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_checklist_items{ checklistId = 1 })
 
---- (no description yet)
+--- Creates a company.
 -- @http POST /crm/v1/companies
 -- @function crm:create_company
 -- @tparam[opt] table args
--- @tparam[opt] string args.address (body) string
--- @tparam[opt] integer args.annualBusinessVolume (body) integer
--- @tparam[opt] string args.companyName (body) string
--- @tparam[opt] string args.currency (body) string
--- @tparam[opt] integer args.responsibleId (body) integer
+-- @tparam[opt] string args.address (body)
+-- @tparam[opt] integer args.annualBusinessVolume (body)
+-- @tparam[opt] string args.companyName (body)
+-- @tparam[opt] string args.currency (body)
+-- @tparam[opt] integer args.responsibleId (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_company())
 
---- (no description yet)
+--- Defines a new company attribute.
 -- @http POST /crm/v1/companies/attributes
 -- @function crm:create_company_attribute
 -- @tparam[opt] table args
--- @tparam[opt] boolean args.mandatory (body) boolean
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] boolean args.mandatory (body)
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.options (body) list of string | integer
--- @tparam[opt] integer args.type (body) integer
+-- @tparam[opt] integer args.type (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_company_attribute())
 
---- (no description yet)
+--- Adds an email address to a company.
 -- @http POST /crm/v1/companies/{companyId}/emails
 -- @function crm:create_company_email
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
+-- @tparam integer args.companyId (path)
 -- @tparam[opt] table args.data (body) object {email, isMain}
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_company_email{ companyId = 1 })
 
---- (no description yet)
+--- Adds a messenger account to a company.
 -- @http POST /crm/v1/companies/{companyId}/messengers
 -- @function crm:create_company_messenger
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
+-- @tparam integer args.companyId (path)
 -- @tparam[opt] table args.data (body) object {login, typeId}
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_company_messenger{ companyId = 1 })
 
---- (no description yet)
+--- Adds a phone number to a company.
 -- @http POST /crm/v1/companies/{companyId}/phones
 -- @function crm:create_company_phone
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
+-- @tparam integer args.companyId (path)
 -- @tparam[opt] table args.data (body) object {login, typeId}
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_company_phone{ companyId = 1 })
 
---- (no description yet)
+--- Creates a contact with its phones, emails, messengers and attributes.
 -- @http POST /crm/v1/contacts/create
 -- @function crm:create_contact
 -- @tparam[opt] table args
--- @tparam[opt] string args.externalContactId (body) string
--- @tparam[opt] string args.firstName (body) string
--- @tparam[opt] string args.lastName (body) string
--- @tparam[opt] integer args.responsibleId (body) integer
+-- @tparam[opt] string args.externalContactId (body)
+-- @tparam[opt] string args.firstName (body)
+-- @tparam[opt] string args.lastName (body)
+-- @tparam[opt] integer args.responsibleId (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_contact())
 
---- (no description yet)
+--- Defines a new contact attribute.
 -- @http POST /crm/v1/contacts/attributes
 -- @function crm:create_contact_attribute
 -- @tparam[opt] table args
--- @tparam[opt] boolean args.mandatory (body) boolean
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] boolean args.mandatory (body)
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.options (body) list of string | integer
--- @tparam[opt] integer args.type (body) integer
+-- @tparam[opt] integer args.type (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_contact_attribute())
 
---- (no description yet)
+--- Creates a contact through the older endpoint (use create_contact).
 -- Deprecated by SendPulse.
 -- @http POST /crm/v1/contacts
 -- @function crm:create_contact_deprecated
@@ -400,590 +400,590 @@
 -- @tparam[opt] table args.attachments (body) list of string
 -- @tparam[opt] table args.attributes (body) list of object
 -- @tparam[opt] table args.emails (body) list of string
--- @tparam[opt] string args.firstName (body) string
--- @tparam[opt] string args.lastName (body) string
+-- @tparam[opt] string args.firstName (body)
+-- @tparam[opt] string args.lastName (body)
 -- @tparam[opt] table args.messengers (body) list of object
 -- @tparam[opt] table args.phones (body) list of string
--- @tparam[opt] integer args.responsibleId (body) integer
+-- @tparam[opt] integer args.responsibleId (body)
 -- @tparam[opt] table args.tags (body) list of integer
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_contact_deprecated())
 
---- (no description yet)
+--- Creates a contact tag.
 -- @http POST /crm/v1/contact-tags
 -- @function crm:create_contact_tag
 -- @tparam[opt] table args
--- @tparam[opt] string args.colorBackground (body) string
--- @tparam[opt] string args.colorText (body) string
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] string args.colorBackground (body)
+-- @tparam[opt] string args.colorText (body)
+-- @tparam[opt] string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_contact_tag())
 
---- (no description yet)
+--- Creates a custom tab for the record cards.
 -- @http POST /crm/v1/custom-tab
 -- @function crm:create_custom_tab
 -- @tparam[opt] table args
--- @tparam[opt] integer args.entityId (body) integer
+-- @tparam[opt] integer args.entityId (body)
 -- @tparam[opt] integer args.entityType (body) one of 0, 1, 2 or 3
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_custom_tab())
 
---- (no description yet)
+--- Creates a deal in a pipeline step.
 -- @http POST /crm/v1/deals
 -- @function crm:create_deal
 -- @tparam[opt] table args
 -- @tparam[opt] table args.attachments (body) list of string
 -- @tparam[opt] any args.attributes (body) any
 -- @tparam[opt] table args.contact (body) list of integer
--- @tparam[opt] string args.currency (body) string
--- @tparam[opt] string args.name (body) string
--- @tparam[opt] integer args.pipelineId (body) integer
--- @tparam[opt] number args.price (body) number
--- @tparam[opt] integer args.responsibleId (body) integer
--- @tparam[opt] integer args.sourceId (body) integer
--- @tparam[opt] integer args.stepId (body) integer
+-- @tparam[opt] string args.currency (body)
+-- @tparam[opt] string args.name (body)
+-- @tparam[opt] integer args.pipelineId (body)
+-- @tparam[opt] number args.price (body)
+-- @tparam[opt] integer args.responsibleId (body)
+-- @tparam[opt] integer args.sourceId (body)
+-- @tparam[opt] integer args.stepId (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_deal())
 
---- (no description yet)
+--- Creates a manager setting for a section.
 -- @http POST /crm/v1/manager-settings
 -- @function crm:create_manager_settings
 -- @tparam[opt] table args
 -- @tparam[opt] table args.responsibleIds (body) list of integer
--- @tparam[opt] integer args.sectionId (body) integer
+-- @tparam[opt] integer args.sectionId (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_manager_settings())
 
---- (no description yet)
+--- Records a payment.
 -- @http POST /crm/v1/payments
 -- @function crm:create_payment
 -- @tparam[opt] table args
--- @tparam[opt] integer args.contactId (body) integer
--- @tparam[opt] string args.currency (body) string
--- @tparam[opt] integer args.dealId (body) integer
--- @tparam[opt] string args.description (body) string
--- @tparam[opt] integer args.price (body) integer
+-- @tparam[opt] integer args.contactId (body)
+-- @tparam[opt] string args.currency (body)
+-- @tparam[opt] integer args.dealId (body)
+-- @tparam[opt] string args.description (body)
+-- @tparam[opt] integer args.price (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_payment())
 
---- (no description yet)
+--- Creates a pipeline.
 -- @http POST /crm/v1/pipelines
 -- @function crm:create_pipeline
 -- @tparam[opt] table args
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.settings (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_pipeline())
 
---- (no description yet)
+--- Adds an attribute to the deals of a pipeline.
 -- @http POST /crm/v1/pipelines/{pipelineId}/attributes
 -- @function crm:create_pipeline_attribute
 -- @tparam table args
--- @tparam integer args.pipelineId (path) integer
--- @tparam[opt] boolean args.mandatory (body) boolean
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.pipelineId (path)
+-- @tparam[opt] boolean args.mandatory (body)
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.options (body) list of string | integer
--- @tparam[opt] integer args.type (body) integer
+-- @tparam[opt] integer args.type (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_pipeline_attribute{ pipelineId = 1 })
 
---- (no description yet)
+--- Adds a step to a pipeline.
 -- @http POST /crm/v1/pipelines/{pipelineId}/steps
 -- @function crm:create_pipeline_step
 -- @tparam table args
--- @tparam integer args.pipelineId (path) integer
+-- @tparam integer args.pipelineId (path)
 -- @tparam[opt] integer args.addEndHours (body) one of 1, 2, 3, 4, 5, 6, 8, 9, 10 or null
 -- @tparam[opt] string args.color (body) one of "#000000" or "black"
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] string args.notifyIn (body) one of "0", "15min", "30min", "1h", "2h", "3h", "6h",
 --   "12h", "24h", "2d", "3d", "4d", "5d", "6d" or "7d"
--- @tparam[opt] integer args.order (body) integer
+-- @tparam[opt] integer args.order (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_pipeline_step{ pipelineId = 1 })
 
---- (no description yet)
+--- Creates a product.
 -- @http POST /crm/v1/products
 -- @function crm:create_product
 -- @tparam[opt] table args
 -- @tparam[opt] number args.availability (body) one of 1, 2 or 3
 -- @tparam[opt] table args.balance (body) object {oldValue, type, value}
--- @tparam[opt] number args.categoryId (body) number
--- @tparam[opt] string args.description (body) string
+-- @tparam[opt] number args.categoryId (body)
+-- @tparam[opt] string args.description (body)
 -- @tparam[opt] table args.digitalInfo (body) object {isProductLinkExternal,
 --   isProductLinkPreviewExternal, productLink, productLinkPreview}
 -- @tparam[opt] table args.images (body) list
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.prices (body) list of object
 -- @tparam[opt] number args.productType (body) one of 1, 2 or 3
 -- @tparam[opt] table args.sections (body) list of object
 -- @tparam[opt] table args.seo (body) object {description, keys, name}
--- @tparam[opt] string args.shortDescription (body) string
--- @tparam[opt] number args.type (body) number
--- @tparam[opt] string args.vendorCode (body) string
+-- @tparam[opt] string args.shortDescription (body)
+-- @tparam[opt] number args.type (body)
+-- @tparam[opt] string args.vendorCode (body)
 -- @tparam[opt] number args.visible (body) one of 0 or 1
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_product())
 
---- (no description yet)
+--- Creates a product category.
 -- @http POST /crm/v1/products/categories
 -- @function crm:create_product_category
 -- @tparam[opt] table args
--- @tparam[opt] string args.name (body) string
--- @tparam[opt] number args.parentId (body) number
+-- @tparam[opt] string args.name (body)
+-- @tparam[opt] number args.parentId (body)
 -- @tparam[opt] table args.sections (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_product_category())
 
---- (no description yet)
+--- Adds sections to a product.
 -- @http POST /crm/v1/products/{productId}/sections
 -- @function crm:create_product_sections
 -- @tparam table args
--- @tparam number args.productId (path) number
+-- @tparam number args.productId (path)
 -- @tparam[opt] table args.sections (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_product_sections{ productId = 1 })
 
---- (no description yet)
+--- Creates a task.
 -- @http POST /crm/v1/tasks
 -- @function crm:create_task
 -- @tparam[opt] table args
--- @tparam[opt] string args.alert (body) string
+-- @tparam[opt] string args.alert (body)
 -- @tparam[opt] table args.attachments (body) list of string
 -- @tparam[opt] table args.attributes (body) list of object
--- @tparam[opt] integer args.boardId (body) integer
+-- @tparam[opt] integer args.boardId (body)
 -- @tparam[opt] table args.checklists (body) list of object
 -- @tparam[opt] table args.connections (body) object {contactIds, dealIds, taskIds}
--- @tparam[opt] string args.description (body) string
+-- @tparam[opt] string args.description (body)
 -- @tparam[opt] string args.finishAt (body) string (Y-m-d H:i)
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.observers (body) list
--- @tparam[opt] integer args.parentId (body) integer
--- @tparam[opt] integer args.priority (body) integer
--- @tparam[opt] integer args.repeat (body) integer
+-- @tparam[opt] integer args.parentId (body)
+-- @tparam[opt] integer args.priority (body)
+-- @tparam[opt] integer args.repeat (body)
 -- @tparam[opt] table args.repeatSetting (body) object {endSetting, setting, startDate, type}
--- @tparam[opt] integer args.responsibleId (body) integer
--- @tparam[opt] integer args.sourceType (body) integer
+-- @tparam[opt] integer args.responsibleId (body)
+-- @tparam[opt] integer args.sourceType (body)
 -- @tparam[opt] string args.startAt (body) string (Y-m-d H:i)
--- @tparam[opt] integer args.stepId (body) integer
+-- @tparam[opt] integer args.stepId (body)
 -- @tparam[opt] table args.tags (body) list
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_task())
 
---- (no description yet)
+--- Sets the value of an attribute on one task.
 -- @http POST /crm/v1/tasks/{taskId}/attributes
 -- @function crm:create_task_attribute_value
 -- @tparam table args
--- @tparam integer args.taskId (path) integer
--- @tparam[opt] number args.attributeId (body) number
+-- @tparam integer args.taskId (path)
+-- @tparam[opt] number args.attributeId (body)
 -- @tparam[opt] any args.value (body) any
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_task_attribute_value{ taskId = 1 })
 
---- (no description yet)
+--- Adds one checklist to a task.
 -- @http POST /crm/v1/tasks/{taskId}/checklists/single
 -- @function crm:create_task_checklist
 -- @tparam table args
--- @tparam integer args.taskId (path) integer
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.taskId (path)
+-- @tparam[opt] string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_task_checklist{ taskId = 1 })
 
---- (no description yet)
+--- Adds several checklists to a task.
 -- @http POST /crm/v1/tasks/{taskId}/checklists
 -- @function crm:create_task_checklists
 -- @tparam table args
--- @tparam integer args.taskId (path) integer
+-- @tparam integer args.taskId (path)
 -- @tparam[opt] table args.checklists (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_task_checklists{ taskId = 1 })
 
---- (no description yet)
+--- Creates a task tag.
 -- @http POST /crm/v1/task-tags
 -- @function crm:create_task_tag
 -- @tparam[opt] table args
--- @tparam[opt] string args.color (body) string
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] string args.color (body)
+-- @tparam[opt] string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:create_task_tag())
 
---- (no description yet)
+--- Removes an attachment.
 -- @http DELETE /crm/v1/attachments/{attachmentId}
 -- @function crm:delete_attachment
 -- @tparam table args
--- @tparam integer args.attachmentId (path) integer
+-- @tparam integer args.attachmentId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_attachment{ attachmentId = 1 })
 
---- (no description yet)
+--- Clears an attribute value of a board's task.
 -- @http DELETE /crm/v1/{boardId}/attributes/{attributeId}/values/{valueId}
 -- @function crm:delete_attribute_value
 -- @tparam table args
--- @tparam integer args.attributeId (path) integer
--- @tparam integer args.boardId (path) integer
--- @tparam integer args.valueId (path) integer
+-- @tparam integer args.attributeId (path)
+-- @tparam integer args.boardId (path)
+-- @tparam integer args.valueId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_attribute_value{ attributeId = 1, boardId = 1,
 --   valueId = 1 })
 
---- (no description yet)
+--- Removes an item from a checklist.
 -- @http DELETE /crm/v1/checklists/{checklistId}/items/{itemId}
 -- @function crm:delete_checklist_item
 -- @tparam table args
--- @tparam integer args.checklistId (path) integer
--- @tparam integer args.itemId (path) integer
+-- @tparam integer args.checklistId (path)
+-- @tparam integer args.itemId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_checklist_item{ checklistId = 1, itemId = 1 })
 
---- (no description yet)
+--- Deletes a company.
 -- @http DELETE /crm/v1/companies/{companyId}
 -- @function crm:delete_company
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
+-- @tparam integer args.companyId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_company{ companyId = 1 })
 
---- (no description yet)
+--- Deletes a company attribute definition.
 -- @http DELETE /crm/v1/companies/attributes/{attributeId}
 -- @function crm:delete_company_attribute
 -- @tparam table args
--- @tparam integer args.attributeId (path) integer
+-- @tparam integer args.attributeId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_company_attribute{ attributeId = 1 })
 
---- (no description yet)
+--- Removes an email address from a company.
 -- @http DELETE /crm/v1/companies/{companyId}/emails/{emailId}
 -- @function crm:delete_company_email
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
--- @tparam integer args.emailId (path) integer
+-- @tparam integer args.companyId (path)
+-- @tparam integer args.emailId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_company_email{ companyId = 1, emailId = 1 })
 
---- (no description yet)
+--- Removes a messenger account from a company.
 -- @http DELETE /crm/v1/companies/{companyId}/messengers/{messengerId}
 -- @function crm:delete_company_messenger
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
--- @tparam integer args.messengerId (path) integer
+-- @tparam integer args.companyId (path)
+-- @tparam integer args.messengerId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_company_messenger{ companyId = 1, messengerId = 1 })
 
---- (no description yet)
+--- Removes a phone number from a company.
 -- @http DELETE /crm/v1/companies/{companyId}/phones/{phoneId}
 -- @function crm:delete_company_phone
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
--- @tparam integer args.phoneId (path) integer
+-- @tparam integer args.companyId (path)
+-- @tparam integer args.phoneId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_company_phone{ companyId = 1, phoneId = 1 })
 
---- (no description yet)
+--- Deletes a contact attribute definition.
 -- @http DELETE /crm/v1/contacts/attributes/{attributeId}
 -- @function crm:delete_contact_attribute
 -- @tparam table args
--- @tparam integer args.attributeId (path) integer
+-- @tparam integer args.attributeId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_contact_attribute{ attributeId = 1 })
 
---- (no description yet)
+--- Clears an attribute value of a contact.
 -- @http DELETE /crm/v1/contacts/{contactId}/attributes/{attributeId}
 -- @function crm:delete_contact_attribute_value
 -- @tparam table args
--- @tparam integer args.attributeId (path) integer
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.attributeId (path)
+-- @tparam integer args.contactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_contact_attribute_value{ attributeId = 1, contactId
 --   = 1 })
 
---- (no description yet)
+--- Deletes a contact.
 -- @http DELETE /crm/v1/contacts/{contactId}
 -- @function crm:delete_contact_by_id
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.contactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_contact_by_id{ contactId = 1 })
 
---- (no description yet)
+--- Deletes a comment on a contact.
 -- @http DELETE /crm/v1/contacts/{contactId}/comments/{commentId}
 -- @function crm:delete_contact_comment
 -- @tparam table args
--- @tparam integer args.commentId (path) integer
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.commentId (path)
+-- @tparam integer args.contactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_contact_comment{ commentId = 1, contactId = 1 })
 
---- (no description yet)
+--- Unlinks a contact from a company.
 -- @http DELETE /crm/v1/contacts/{contactId}/relation/{companyId}
 -- @function crm:delete_contact_company_relation
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.companyId (path)
+-- @tparam integer args.contactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_contact_company_relation{ companyId = 1, contactId =
 --   1 })
 
---- (no description yet)
+--- Removes an email address from a contact.
 -- @http DELETE /crm/v1/contacts/{contactId}/emails/{emailId}
 -- @function crm:delete_contact_email
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam integer args.emailId (path) integer
+-- @tparam integer args.contactId (path)
+-- @tparam integer args.emailId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_contact_email{ contactId = 1, emailId = 1 })
 
---- (no description yet)
+--- Removes a phone number from a contact.
 -- @http DELETE /crm/v1/contacts/{contactId}/phones/{phoneId}
 -- @function crm:delete_contact_phone
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam integer args.phoneId (path) integer
+-- @tparam integer args.contactId (path)
+-- @tparam integer args.phoneId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_contact_phone{ contactId = 1, phoneId = 1 })
 
---- (no description yet)
+--- Deletes a contact tag.
 -- @http DELETE /crm/v1/contact-tags/{tagId}
 -- @function crm:delete_contact_tag
 -- @tparam table args
--- @tparam integer args.tagId (path) integer
+-- @tparam integer args.tagId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_contact_tag{ tagId = 1 })
 
---- (no description yet)
+--- Takes a tag off a contact.
 -- @http DELETE /crm/v1/contact-tags/{tagId}/contact/{contactId}
 -- @function crm:delete_contact_tag_from_contact
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam integer args.tagId (path) integer
+-- @tparam integer args.contactId (path)
+-- @tparam integer args.tagId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_contact_tag_from_contact{ contactId = 1, tagId = 1 })
 
---- (no description yet)
+--- Deletes a custom tab.
 -- @http DELETE /crm/v1/custom-tab/{customTabId}
 -- @function crm:delete_custom_tab
 -- @tparam table args
--- @tparam number args.customTabId (path) number
--- @tparam[opt] integer args.entityId (body) integer
+-- @tparam number args.customTabId (path)
+-- @tparam[opt] integer args.entityId (body)
 -- @tparam[opt] integer args.entityType (body) one of 0, 1, 2 or 3
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_custom_tab{ customTabId = 1 })
 
---- (no description yet)
+--- Unlinks a custom tab from the records it was shown on.
 -- @http DELETE /crm/v1/custom-tab/{customTabId}/relation
 -- @function crm:delete_custom_tab_relation
 -- @tparam table args
--- @tparam number args.customTabId (path) number
--- @tparam[opt] integer args.entityId (body) integer
+-- @tparam number args.customTabId (path)
+-- @tparam[opt] integer args.entityId (body)
 -- @tparam[opt] table args.entityIds (body) list of integer
 -- @tparam[opt] integer args.entityType (body) one of 0, 1, 2 or 3
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_custom_tab_relation{ customTabId = 1 })
 
---- (no description yet)
+--- Deletes a deal.
 -- @http DELETE /crm/v1/deals/{dealId}
 -- @function crm:delete_deal
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
+-- @tparam integer args.dealId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_deal{ dealId = 1 })
 
---- (no description yet)
+--- Clears an attribute value of a deal.
 -- @http DELETE /crm/v1/deals/{dealId}/attributes/{attributeId}
 -- @function crm:delete_deal_attribute
 -- @tparam table args
--- @tparam integer args.attributeId (path) integer
--- @tparam integer args.dealId (path) integer
+-- @tparam integer args.attributeId (path)
+-- @tparam integer args.dealId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_deal_attribute{ attributeId = 1, dealId = 1 })
 
---- (no description yet)
+--- Deletes a comment on a deal.
 -- @http DELETE /crm/v1/deals/{dealId}/comments/{commentId}
 -- @function crm:delete_deal_comment
 -- @tparam table args
--- @tparam integer args.commentId (path) integer
--- @tparam integer args.dealId (path) integer
+-- @tparam integer args.commentId (path)
+-- @tparam integer args.dealId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_deal_comment{ commentId = 1, dealId = 1 })
 
---- (no description yet)
+--- Removes managers from a manager setting.
 -- @http DELETE /crm/v1/manager-settings/{settingId}
 -- @function crm:delete_managers_from_manager_setting
 -- @tparam table args
--- @tparam integer args.settingId (path) integer
+-- @tparam integer args.settingId (path)
 -- @tparam[opt] table args.responsibleIds (body) list of integer
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_managers_from_manager_setting{ settingId = 1 })
 
---- (no description yet)
+--- Removes an attribute from a pipeline's deals.
 -- @http DELETE /crm/v1/pipelines/{pipelineId}/attributes/{attributeId}
 -- @function crm:delete_pipeline_attribute
 -- @tparam table args
--- @tparam integer args.attributeId (path) integer
--- @tparam integer args.pipelineId (path) integer
+-- @tparam integer args.attributeId (path)
+-- @tparam integer args.pipelineId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_pipeline_attribute{ attributeId = 1, pipelineId = 1
 --   })
 
---- (no description yet)
+--- Removes a step from a pipeline.
 -- @http DELETE /crm/v1/pipelines/{pipelineId}/steps/{stepId}
 -- @function crm:delete_pipeline_step
 -- @tparam table args
--- @tparam integer args.pipelineId (path) integer
--- @tparam integer args.stepId (path) integer
+-- @tparam integer args.pipelineId (path)
+-- @tparam integer args.stepId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_pipeline_step{ pipelineId = 1, stepId = 1 })
 
---- (no description yet)
+--- Deletes a product.
 -- @http DELETE /crm/v1/products/{productId}
 -- @function crm:delete_product
 -- @tparam table args
--- @tparam number args.productId (path) number
+-- @tparam number args.productId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_product{ productId = 1 })
 
---- (no description yet)
+--- Deletes a product category.
 -- @http DELETE /crm/v1/products/categories/{categoryId}
 -- @function crm:delete_product_category
 -- @tparam table args
--- @tparam number args.categoryId (path) number
+-- @tparam number args.categoryId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_product_category{ categoryId = 1 })
 
---- (no description yet)
+--- Removes a section from a product.
 -- @http DELETE /crm/v1/products/{productId}/sections/{sectionId}
 -- @function crm:delete_product_section
 -- @tparam table args
--- @tparam number args.productId (path) number
--- @tparam number args.sectionId (path) number
+-- @tparam number args.productId (path)
+-- @tparam number args.sectionId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_product_section{ productId = 1, sectionId = 1 })
 
---- (no description yet)
+--- Deletes a task.
 -- @http DELETE /crm/v1/tasks/{taskId}
 -- @function crm:delete_task
 -- @tparam table args
--- @tparam integer args.taskId (path) integer
+-- @tparam integer args.taskId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_task{ taskId = 1 })
 
---- (no description yet)
+--- Removes a checklist from a task.
 -- @http DELETE /crm/v1/tasks/{taskId}/checklists/{checklistId}
 -- @function crm:delete_task_checklist
 -- @tparam table args
--- @tparam integer args.checklistId (path) integer
--- @tparam integer args.taskId (path) integer
+-- @tparam integer args.checklistId (path)
+-- @tparam integer args.taskId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_task_checklist{ checklistId = 1, taskId = 1 })
 
---- (no description yet)
+--- Deletes a task tag.
 -- @http DELETE /crm/v1/task-tags/{tagId}
 -- @function crm:delete_task_tag
 -- @tparam table args
--- @tparam integer args.tagId (path) integer
+-- @tparam integer args.tagId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:delete_task_tag{ tagId = 1 })
 
---- (no description yet)
+--- Unlinks a contact from a task.
 -- @http DELETE /crm/v1/task-contacts/{taskId}/contact/{contactId}
 -- @function crm:detach_contact_from_task
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam integer args.taskId (path) integer
+-- @tparam integer args.contactId (path)
+-- @tparam integer args.taskId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:detach_contact_from_task{ contactId = 1, taskId = 1 })
 
---- (no description yet)
+--- Unlinks a deal from a task.
 -- @http DELETE /crm/v1/task-deals/{taskId}/deal/{dealId}
 -- @function crm:detach_deal_from_task
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
--- @tparam integer args.taskId (path) integer
+-- @tparam integer args.dealId (path)
+-- @tparam integer args.taskId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:detach_deal_from_task{ dealId = 1, taskId = 1 })
 
---- (no description yet)
+--- Removes a product from a deal.
 -- @http DELETE /crm/v1/products/categories/{categoryId}/{productId}/deals/{headId}
 -- @function crm:detach_product_from_deal
 -- @tparam table args
--- @tparam number args.categoryId (path) number
--- @tparam number args.headId (path) number
--- @tparam number args.productId (path) number
+-- @tparam number args.categoryId (path)
+-- @tparam number args.headId (path)
+-- @tparam number args.productId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:detach_product_from_deal{ categoryId = 1, headId = 1,
 --   productId = 1 })
 
---- (no description yet)
+--- Takes a tag off a task.
 -- @http DELETE /crm/v1/task-tags/{tagId}/task/{taskId}
 -- @function crm:detach_tag_from_task
 -- @tparam table args
--- @tparam integer args.tagId (path) integer
--- @tparam integer args.taskId (path) integer
+-- @tparam integer args.tagId (path)
+-- @tparam integer args.taskId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:detach_tag_from_task{ tagId = 1, taskId = 1 })
 
---- (no description yet)
+--- Unlinks a task from another task.
 -- @http DELETE /crm/v1/task-to-task/{taskHeadId}/task/{taskId}
 -- @function crm:detach_task_from_task
 -- @tparam table args
--- @tparam integer args.taskHeadId (path) integer
--- @tparam integer args.taskId (path) integer
+-- @tparam integer args.taskHeadId (path)
+-- @tparam integer args.taskId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:detach_task_from_task{ taskHeadId = 1, taskId = 1 })
 
---- (no description yet)
+--- Lists the payments.
 -- @http GET /crm/v1/payments/all
 -- @function crm:get_all_payments
 -- @tparam[opt] table args (takes no arguments)
@@ -991,25 +991,25 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_all_payments())
 
---- (no description yet)
+--- Lists the attributes of a board's tasks.
 -- @http GET /crm/v1/boards/{boardId}/attributes
 -- @function crm:get_board_attributes
 -- @tparam table args
--- @tparam integer args.boardId (path) integer
+-- @tparam integer args.boardId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_board_attributes{ boardId = 1 })
 
---- (no description yet)
+--- One task board.
 -- @http GET /crm/v1/boards/{boardId}
 -- @function crm:get_board_by_id
 -- @tparam table args
--- @tparam integer args.boardId (path) integer
+-- @tparam integer args.boardId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_board_by_id{ boardId = 1 })
 
---- (no description yet)
+--- Lists the task boards.
 -- @http GET /crm/v1/boards
 -- @function crm:get_boards
 -- @tparam[opt] table args (takes no arguments)
@@ -1017,34 +1017,34 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_boards())
 
---- (no description yet)
+--- One product of a category.
 -- @http GET /crm/v1/products/categories/{categoryId}/{productId}
 -- @function crm:get_category_product
 -- @tparam table args
--- @tparam number args.categoryId (path) number
--- @tparam number args.productId (path) number
+-- @tparam number args.categoryId (path)
+-- @tparam number args.productId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_category_product{ categoryId = 1, productId = 1 })
 
---- (no description yet)
+--- Companies matching a filter, one page.
 -- @http POST /crm/v1/companies/list
 -- @function crm:get_companies_list
 -- @tparam[opt] table args
 -- @tparam[opt] table args.attributes (body) list of object
 -- @tparam[opt] table args.companyIds (body) list
--- @tparam[opt] string args.companyName (body) string
--- @tparam[opt] string args.dateFrom (body) string
--- @tparam[opt] string args.dateTo (body) string
--- @tparam[opt] string args.email (body) string
--- @tparam[opt] integer args.limit (body) integer
--- @tparam[opt] string args.messengerLogin (body) string
--- @tparam[opt] integer args.offset (body) integer
--- @tparam[opt] string args.phone (body) string
+-- @tparam[opt] string args.companyName (body)
+-- @tparam[opt] string args.dateFrom (body)
+-- @tparam[opt] string args.dateTo (body)
+-- @tparam[opt] string args.email (body)
+-- @tparam[opt] integer args.limit (body)
+-- @tparam[opt] string args.messengerLogin (body)
+-- @tparam[opt] integer args.offset (body)
+-- @tparam[opt] string args.phone (body)
 -- @tparam[opt] table args.responsibleId (body) list
--- @tparam[opt] string args.searchString (body) string
+-- @tparam[opt] string args.searchString (body)
 -- @tparam[opt] table args.sortBy (body) object {attributeId, direction, fieldName}
--- @tparam[opt] boolean args.withoutContacts (body) boolean
+-- @tparam[opt] boolean args.withoutContacts (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_companies_list())
@@ -1059,24 +1059,24 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.crm:each_company() do print(item, err) end
 
---- (no description yet)
+--- Companies matching a filter, one page, with their main fields only.
 -- @http POST /crm/v1/companies/short-data
 -- @function crm:get_companies_short_data
 -- @tparam[opt] table args
 -- @tparam[opt] table args.attributes (body) list of object
 -- @tparam[opt] table args.companyIds (body) list
--- @tparam[opt] string args.companyName (body) string
--- @tparam[opt] string args.dateFrom (body) string
--- @tparam[opt] string args.dateTo (body) string
--- @tparam[opt] string args.email (body) string
--- @tparam[opt] integer args.limit (body) integer
--- @tparam[opt] string args.messengerLogin (body) string
--- @tparam[opt] integer args.offset (body) integer
--- @tparam[opt] string args.phone (body) string
+-- @tparam[opt] string args.companyName (body)
+-- @tparam[opt] string args.dateFrom (body)
+-- @tparam[opt] string args.dateTo (body)
+-- @tparam[opt] string args.email (body)
+-- @tparam[opt] integer args.limit (body)
+-- @tparam[opt] string args.messengerLogin (body)
+-- @tparam[opt] integer args.offset (body)
+-- @tparam[opt] string args.phone (body)
 -- @tparam[opt] table args.responsibleId (body) list
--- @tparam[opt] string args.searchString (body) string
+-- @tparam[opt] string args.searchString (body)
 -- @tparam[opt] table args.sortBy (body) object {attributeId, direction, fieldName}
--- @tparam[opt] boolean args.withoutContacts (body) boolean
+-- @tparam[opt] boolean args.withoutContacts (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_companies_short_data())
@@ -1091,7 +1091,7 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.crm:each_company_short_data() do print(item, err) end
 
---- (no description yet)
+--- Lists the company attribute definitions.
 -- @http GET /crm/v1/companies/attributes
 -- @function crm:get_company_attributes
 -- @tparam[opt] table args (takes no arguments)
@@ -1099,33 +1099,33 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_company_attributes())
 
---- (no description yet)
+--- One company.
 -- @http GET /crm/v1/companies/{companyId}
 -- @function crm:get_company_by_id
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
+-- @tparam integer args.companyId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_company_by_id{ companyId = 1 })
 
---- (no description yet)
+--- The email addresses of a company.
 -- @http GET /crm/v1/companies/{companyId}/emails
 -- @function crm:get_company_emails
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
+-- @tparam integer args.companyId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_company_emails{ companyId = 1 })
 
---- (no description yet)
+--- What happened to a company, one page of events.
 -- @http GET /crm/v1/companies/{companyId}/history
 -- @function crm:get_company_history
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
+-- @tparam integer args.companyId (path)
 -- @tparam[opt] string args.dateFrom (query) string (date-time)
 -- @tparam[opt] string args.dateTo (query) string (date-time)
--- @tparam[opt] integer args.limit (query) integer
--- @tparam[opt] integer args.offset (query) integer
+-- @tparam[opt] integer args.limit (query)
+-- @tparam[opt] integer args.offset (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_company_history{ companyId = 1 })
@@ -1140,34 +1140,34 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.crm:each_company_history_event() do print(item, err) end
 
---- (no description yet)
+--- The messenger accounts of a company.
 -- @http GET /crm/v1/companies/{companyId}/messengers
 -- @function crm:get_company_messengers
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
+-- @tparam integer args.companyId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_company_messengers{ companyId = 1 })
 
---- (no description yet)
+--- The phone numbers of a company.
 -- @http GET /crm/v1/companies/{companyId}/phones
 -- @function crm:get_company_phones
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
+-- @tparam integer args.companyId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_company_phones{ companyId = 1 })
 
---- (no description yet)
+--- The attribute values of one contact.
 -- @http GET /crm/v1/contacts/{contactId}/attributes
 -- @function crm:get_contact_attribute_values
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.contactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_contact_attribute_values{ contactId = 1 })
 
---- (no description yet)
+--- Lists the contact attribute definitions.
 -- @http GET /crm/v1/contacts/attributes
 -- @function crm:get_contact_attributes
 -- @tparam[opt] table args (takes no arguments)
@@ -1175,85 +1175,85 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_contact_attributes())
 
---- (no description yet)
+--- The contact that another system knows by the given id.
 -- @http GET /crm/v1/contacts/external/{externalContactId}
 -- @function crm:get_contact_by_external_id
 -- @tparam table args
--- @tparam integer args.externalContactId (path) integer
+-- @tparam integer args.externalContactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_contact_by_external_id{ externalContactId = 1 })
 
---- (no description yet)
+--- One contact.
 -- @http GET /crm/v1/contacts/{contactId}
 -- @function crm:get_contact_by_id
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.contactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_contact_by_id{ contactId = 1 })
 
---- (no description yet)
+--- The contact behind a messenger account id.
 -- @http GET /crm/v1/contacts/messenger-external/{messengerContactId}
 -- @function crm:get_contact_by_messenger_external_id
 -- @tparam table args
--- @tparam string args.messengerContactId (path) string
+-- @tparam string args.messengerContactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_contact_by_messenger_external_id{ messengerContactId =
 --   "text" })
 
---- (no description yet)
+--- The telephony calls of a contact, filtered.
 -- @http POST /crm/v1/contacts/{contactId}/get-calls
 -- @function crm:get_contact_calls
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam[opt] integer args.callType (body) integer
--- @tparam[opt] string args.contactEmail (body) string
--- @tparam[opt] string args.contactFirstName (body) string
--- @tparam[opt] string args.contactLastName (body) string
--- @tparam[opt] string args.contactPhone (body) string
+-- @tparam integer args.contactId (path)
+-- @tparam[opt] integer args.callType (body)
+-- @tparam[opt] string args.contactEmail (body)
+-- @tparam[opt] string args.contactFirstName (body)
+-- @tparam[opt] string args.contactLastName (body)
+-- @tparam[opt] string args.contactPhone (body)
 -- @tparam[opt] string args.from (body) string (date-time)
--- @tparam[opt] integer args.integrationGroupId (body) integer
+-- @tparam[opt] integer args.integrationGroupId (body)
 -- @tparam[opt] table args.responsibleIds (body) list of integer
--- @tparam[opt] integer args.state (body) integer
+-- @tparam[opt] integer args.state (body)
 -- @tparam[opt] string args.to (body) string (date-time)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_contact_calls{ contactId = 1 })
 
---- (no description yet)
+--- The deals a contact is linked to.
 -- @http GET /crm/v1/contacts/{contactId}/deals
 -- @function crm:get_contact_deals
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.contactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_contact_deals{ contactId = 1 })
 
---- (no description yet)
+--- What a contact paid for courses.
 -- @http GET /crm/v1/contacts/{contactId}/edu-payments
 -- @function crm:get_contact_edu_payments
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.contactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_contact_edu_payments{ contactId = 1 })
 
---- (no description yet)
+--- A contact's progress in courses.
 -- @http GET /crm/v1/contacts/{contactId}/edu-statistic
 -- @function crm:get_contact_edu_statistic
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.contactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_contact_edu_statistic{ contactId = 1 })
 
---- (no description yet)
+--- What happened to a contact, as a list of events.
 -- @http GET /crm/v1/contacts/{contactId}/history
 -- @function crm:get_contact_history
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.contactId (path)
 -- @tparam string args.fromDate (query) string (date-time)
 -- @tparam string args.toDate (query) string (date-time)
 -- @treturn table the decoded response (`true` for a response without content)
@@ -1261,33 +1261,33 @@
 -- @usage local res = assert(client.crm:get_contact_history{ contactId = 1, fromDate =
 --   "2024-01-01T00:00:00Z", toDate = "2024-01-01T00:00:00Z" })
 
---- (no description yet)
+--- Contacts that have the given email addresses.
 -- @http POST /crm/v1/contacts/get-list-by-email
 -- @function crm:get_contact_list_by_email
 -- @tparam[opt] table args
--- @tparam[opt] string args.email (body) string
--- @tparam[opt] boolean args.isEmailFullSearch (body) boolean
+-- @tparam[opt] string args.email (body)
+-- @tparam[opt] boolean args.isEmailFullSearch (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_contact_list_by_email())
 
---- (no description yet)
+--- Contacts matching a filter, one page.
 -- @http POST /crm/v1/contacts/get-list
 -- @function crm:get_contacts_list
 -- @tparam[opt] table args
 -- @tparam[opt] table args.attributes (body) list of object
--- @tparam[opt] string args.email (body) string
+-- @tparam[opt] string args.email (body)
 -- @tparam[opt] table args.fieldValueConditions (body) list of object
--- @tparam[opt] string args.firstName (body) string
+-- @tparam[opt] string args.firstName (body)
 -- @tparam[opt] string args.from (body) string (date)
 -- @tparam[opt] table args.ids (body) list of integer
--- @tparam[opt] string args.lastName (body) string
--- @tparam[opt] integer args.limit (body) integer
--- @tparam[opt] string args.location (body) string
--- @tparam[opt] string args.messengerLogin (body) string
+-- @tparam[opt] string args.lastName (body)
+-- @tparam[opt] integer args.limit (body)
+-- @tparam[opt] string args.location (body)
+-- @tparam[opt] string args.messengerLogin (body)
 -- @tparam[opt] table args.messengerTypeIds (body) list of integer
--- @tparam[opt] integer args.offset (body) integer
--- @tparam[opt] string args.phone (body) string
+-- @tparam[opt] integer args.offset (body)
+-- @tparam[opt] string args.phone (body)
 -- @tparam[opt] table args.responsibleIds (body) list of integer
 -- @tparam[opt] table args.sortBy (body) object {direction, fieldName}
 -- @tparam[opt] table args.sourceType (body) list of one of 1, 2, 3, 4, 5, 6, 8, 9 or 10
@@ -1309,7 +1309,7 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.crm:each_contact() do print(item, err) end
 
---- (no description yet)
+--- Lists the custom tabs.
 -- @http GET /crm/v1/custom-tab
 -- @function crm:get_custom_tabs
 -- @tparam[opt] table args (takes no arguments)
@@ -1317,66 +1317,66 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_custom_tabs())
 
---- (no description yet)
+--- One deal.
 -- @http GET /crm/v1/deals/{dealId}
 -- @function crm:get_deal
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
+-- @tparam integer args.dealId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_deal{ dealId = 1 })
 
---- (no description yet)
+--- The attribute values of one deal.
 -- @http GET /crm/v1/deals/{dealId}/attributes
 -- @function crm:get_deal_attribute_values
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
+-- @tparam integer args.dealId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_deal_attribute_values{ dealId = 1 })
 
---- (no description yet)
+--- The telephony calls linked to a deal, filtered.
 -- @http POST /crm/v1/deals/{dealId}/get-calls
 -- @function crm:get_deal_calls
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
--- @tparam[opt] integer args.callType (body) integer
--- @tparam[opt] string args.contactEmail (body) string
--- @tparam[opt] string args.contactFirstName (body) string
--- @tparam[opt] string args.contactLastName (body) string
--- @tparam[opt] string args.contactPhone (body) string
+-- @tparam integer args.dealId (path)
+-- @tparam[opt] integer args.callType (body)
+-- @tparam[opt] string args.contactEmail (body)
+-- @tparam[opt] string args.contactFirstName (body)
+-- @tparam[opt] string args.contactLastName (body)
+-- @tparam[opt] string args.contactPhone (body)
 -- @tparam[opt] string args.from (body) string (date-time)
--- @tparam[opt] integer args.integrationGroupId (body) integer
+-- @tparam[opt] integer args.integrationGroupId (body)
 -- @tparam[opt] table args.responsibleIds (body) list of integer
--- @tparam[opt] integer args.state (body) integer
+-- @tparam[opt] integer args.state (body)
 -- @tparam[opt] string args.to (body) string (date-time)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_deal_calls{ dealId = 1 })
 
---- (no description yet)
+--- The comments on a deal.
 -- @http GET /crm/v1/deals/{dealId}/comments
 -- @function crm:get_deal_comments
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
+-- @tparam integer args.dealId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_deal_comments{ dealId = 1 })
 
---- (no description yet)
+--- The contacts linked to a deal.
 -- @http GET /crm/v1/deals/{dealId}/contacts
 -- @function crm:get_deal_contacts
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
+-- @tparam integer args.dealId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_deal_contacts{ dealId = 1 })
 
---- (no description yet)
+--- What happened to a deal, as a list of events.
 -- @http GET /crm/v1/deals/{dealId}/history
 -- @function crm:get_deal_history
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
+-- @tparam integer args.dealId (path)
 -- @tparam string args.fromDate (query) string (date-time)
 -- @tparam string args.toDate (query) string (date-time)
 -- @treturn table the decoded response (`true` for a response without content)
@@ -1384,34 +1384,34 @@
 -- @usage local res = assert(client.crm:get_deal_history{ dealId = 1, fromDate =
 --   "2024-01-01T00:00:00Z", toDate = "2024-01-01T00:00:00Z" })
 
---- (no description yet)
+--- The payments of a deal.
 -- @http GET /crm/v1/payments/deals/{dealId}
 -- @function crm:get_deal_payments
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
+-- @tparam integer args.dealId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_deal_payments{ dealId = 1 })
 
---- (no description yet)
+--- Deals matching a filter, one page.
 -- @http POST /crm/v1/deals/get-list
 -- @function crm:get_deals_list
 -- @tparam[opt] table args
 -- @tparam[opt] table args.attributes (body) list of object
--- @tparam[opt] string args.completionDateFrom (body) string
--- @tparam[opt] string args.completionDateTo (body) string
--- @tparam[opt] string args.email (body) string
--- @tparam[opt] integer args.expiration (body) integer
+-- @tparam[opt] string args.completionDateFrom (body)
+-- @tparam[opt] string args.completionDateTo (body)
+-- @tparam[opt] string args.email (body)
+-- @tparam[opt] integer args.expiration (body)
 -- @tparam[opt] table args.filter (body) list of object
--- @tparam[opt] string args.firstName (body) string
--- @tparam[opt] string args.lastName (body) string
--- @tparam[opt] integer args.limit (body) integer
--- @tparam[opt] string args.name (body) string
--- @tparam[opt] integer args.offset (body) integer
--- @tparam[opt] string args.phone (body) string
+-- @tparam[opt] string args.firstName (body)
+-- @tparam[opt] string args.lastName (body)
+-- @tparam[opt] integer args.limit (body)
+-- @tparam[opt] string args.name (body)
+-- @tparam[opt] integer args.offset (body)
+-- @tparam[opt] string args.phone (body)
 -- @tparam[opt] table args.pipelineIds (body) list of integer
 -- @tparam[opt] table args.sortBy (body) object {direction, fieldName}
--- @tparam[opt] boolean args.unlimited (body) boolean
+-- @tparam[opt] boolean args.unlimited (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_deals_list())
@@ -1426,7 +1426,7 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.crm:each_deal() do print(item, err) end
 
---- (no description yet)
+--- The managers that manager settings can name.
 -- @http GET /crm/v1/manager-settings/managers
 -- @function crm:get_manager_settings_managers
 -- @tparam[opt] table args (takes no arguments)
@@ -1434,16 +1434,16 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_manager_settings_managers())
 
---- (no description yet)
+--- The managers set for a section.
 -- @http GET /crm/v1/manager-settings/{sectionId}
 -- @function crm:get_managers_by_section
 -- @tparam table args
--- @tparam integer args.sectionId (path) integer
+-- @tparam integer args.sectionId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_managers_by_section{ sectionId = 1 })
 
---- (no description yet)
+--- The kinds of messenger a contact or company account can be.
 -- @http GET /crm/v1/messenger-types
 -- @function crm:get_messenger_types
 -- @tparam[opt] table args (takes no arguments)
@@ -1451,34 +1451,34 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_messenger_types())
 
---- (no description yet)
+--- The payments of a contact.
 -- @http GET /crm/v1/payments/contacts/{contactId}
 -- @function crm:get_payments_by_contact_id
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
+-- @tparam integer args.contactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_payments_by_contact_id{ contactId = 1 })
 
---- (no description yet)
+--- One pipeline with its steps.
 -- @http GET /crm/v1/pipelines/{pipelineId}
 -- @function crm:get_pipeline_by_id
 -- @tparam table args
--- @tparam integer args.pipelineId (path) integer
+-- @tparam integer args.pipelineId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_pipeline_by_id{ pipelineId = 1 })
 
---- (no description yet)
+--- The steps of a pipeline.
 -- @http GET /crm/v1/pipelines/{pipelineId}/steps
 -- @function crm:get_pipeline_steps
 -- @tparam table args
--- @tparam integer args.pipelineId (path) integer
+-- @tparam integer args.pipelineId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_pipeline_steps{ pipelineId = 1 })
 
---- (no description yet)
+--- Lists the pipelines.
 -- @http GET /crm/v1/pipelines
 -- @function crm:get_pipelines
 -- @tparam[opt] table args (takes no arguments)
@@ -1486,16 +1486,16 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_pipelines())
 
---- (no description yet)
+--- One product.
 -- @http GET /crm/v1/products/{productId}
 -- @function crm:get_product_by_id
 -- @tparam table args
--- @tparam number args.productId (path) number
+-- @tparam number args.productId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_product_by_id{ productId = 1 })
 
---- (no description yet)
+--- Lists the product categories.
 -- @http GET /crm/v1/products/categories
 -- @function crm:get_product_categories
 -- @tparam[opt] table args (takes no arguments)
@@ -1503,40 +1503,40 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_product_categories())
 
---- (no description yet)
+--- The products in the deals of a contact.
 -- @http GET /crm/v1/products/contacts/{contactId}/deals
 -- @function crm:get_products_by_contact_deals
 -- @tparam table args
--- @tparam number args.contactId (path) number
+-- @tparam number args.contactId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_products_by_contact_deals{ contactId = 1 })
 
---- (no description yet)
+--- The products of a deal.
 -- @http GET /crm/v1/products/deals/{dealId}
 -- @function crm:get_products_by_deal_id
 -- @tparam table args
--- @tparam number args.dealId (path) number
+-- @tparam number args.dealId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_products_by_deal_id{ dealId = 1 })
 
---- (no description yet)
+--- Products matching a filter, one page.
 -- @http POST /crm/v1/products/all
 -- @function crm:get_products_by_filter
 -- @tparam[opt] table args
 -- @tparam[opt] table args.balance (body) object {expression, type, value}
--- @tparam[opt] number args.categoryId (body) number
+-- @tparam[opt] number args.categoryId (body)
 -- @tparam[opt] table args.categoryIds (body) list of number
--- @tparam[opt] string args.dateFrom (body) string
--- @tparam[opt] string args.dateTo (body) string
--- @tparam[opt] string args.description (body) string
--- @tparam[opt] number args.limit (body) number
--- @tparam[opt] number args.offset (body) number
+-- @tparam[opt] string args.dateFrom (body)
+-- @tparam[opt] string args.dateTo (body)
+-- @tparam[opt] string args.description (body)
+-- @tparam[opt] number args.limit (body)
+-- @tparam[opt] number args.offset (body)
 -- @tparam[opt] table args.orderBy (body) object {direction, fieldName}
 -- @tparam[opt] table args.price (body) object {currency, expression, oldValue, value}
 -- @tparam[opt] table args.purchases (body) object {expression, value}
--- @tparam[opt] string args.search (body) string
+-- @tparam[opt] string args.search (body)
 -- @tparam[opt] table args.sections (body) list of object
 -- @tparam[opt] number args.typeProduct (body) one of 1 or 2
 -- @tparam[opt] number args.visible (body) one of 0 or 1
@@ -1554,29 +1554,29 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.crm:each_product() do print(item, err) end
 
---- (no description yet)
+--- One task.
 -- @http GET /crm/v1/tasks/{taskId}
 -- @function crm:get_task_by_id
 -- @tparam table args
--- @tparam integer args.taskId (path) integer
+-- @tparam integer args.taskId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_task_by_id{ taskId = 1 })
 
---- (no description yet)
+--- The checklists of a task.
 -- @http GET /crm/v1/tasks/{taskId}/checklists
 -- @function crm:get_task_checklists
 -- @tparam table args
--- @tparam integer args.taskId (path) integer
+-- @tparam integer args.taskId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_task_checklists{ taskId = 1 })
 
---- (no description yet)
+--- What happened to a task, as a list of events.
 -- @http GET /crm/v1/tasks/{taskId}/history
 -- @function crm:get_task_history
 -- @tparam table args
--- @tparam integer args.taskId (path) integer
+-- @tparam integer args.taskId (path)
 -- @tparam string args.fromDate (query) string (date-time)
 -- @tparam string args.toDate (query) string (date-time)
 -- @treturn table the decoded response (`true` for a response without content)
@@ -1584,7 +1584,7 @@
 -- @usage local res = assert(client.crm:get_task_history{ taskId = 1, fromDate =
 --   "2024-01-01T00:00:00Z", toDate = "2024-01-01T00:00:00Z" })
 
---- (no description yet)
+--- The repetition patterns a task can use.
 -- @http GET /crm/v1/tasks-repeat/templates
 -- @function crm:get_task_repeat_templates
 -- @tparam[opt] table args (takes no arguments)
@@ -1592,7 +1592,7 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_task_repeat_templates())
 
---- (no description yet)
+--- Lists the task tags.
 -- @http GET /crm/v1/task-tags
 -- @function crm:get_task_tags
 -- @tparam[opt] table args (takes no arguments)
@@ -1600,25 +1600,25 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_task_tags())
 
---- (no description yet)
+--- Telephony calls matching a filter.
 -- @http POST /crm/v1/telephony/calls/get-list
 -- @function crm:get_telephony_calls
 -- @tparam[opt] table args
--- @tparam[opt] integer args.callType (body) integer
--- @tparam[opt] string args.contactEmail (body) string
--- @tparam[opt] string args.contactFirstName (body) string
--- @tparam[opt] string args.contactLastName (body) string
--- @tparam[opt] string args.contactPhone (body) string
+-- @tparam[opt] integer args.callType (body)
+-- @tparam[opt] string args.contactEmail (body)
+-- @tparam[opt] string args.contactFirstName (body)
+-- @tparam[opt] string args.contactLastName (body)
+-- @tparam[opt] string args.contactPhone (body)
 -- @tparam[opt] string args.from (body) string (date-time)
--- @tparam[opt] integer args.integrationGroupId (body) integer
+-- @tparam[opt] integer args.integrationGroupId (body)
 -- @tparam[opt] table args.responsibleIds (body) list of integer
--- @tparam[opt] integer args.state (body) integer
+-- @tparam[opt] integer args.state (body)
 -- @tparam[opt] string args.to (body) string (date-time)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_telephony_calls())
 
---- (no description yet)
+--- Lists the account's users (the possible responsible persons).
 -- @http GET /crm/v1/users
 -- @function crm:get_users
 -- @tparam[opt] table args (takes no arguments)
@@ -1626,26 +1626,26 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:get_users())
 
---- (no description yet)
+--- Lists the contact tags.
 -- @http GET /crm/v1/contact-tags
 -- @function crm:list_contact_tags
 -- @tparam[opt] table args
--- @tparam[opt] string args.name (query) string
--- @tparam[opt] string args.search (query) string
+-- @tparam[opt] string args.name (query)
+-- @tparam[opt] string args.search (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:list_contact_tags())
 
---- (no description yet)
+--- The deal attributes defined for a pipeline.
 -- @http GET /crm/v1/deals/attributes/{pipelineId}
 -- @function crm:list_deal_attributes_by_pipeline
 -- @tparam table args
--- @tparam integer args.pipelineId (path) integer
+-- @tparam integer args.pipelineId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:list_deal_attributes_by_pipeline{ pipelineId = 1 })
 
---- (no description yet)
+--- The sections that manager settings apply to.
 -- @http GET /crm/v1/manager-settings/sections
 -- @function crm:list_manager_settings_sections
 -- @tparam[opt] table args (takes no arguments)
@@ -1653,571 +1653,571 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:list_manager_settings_sections())
 
---- (no description yet)
+--- Lists the attributes of a pipeline's deals.
 -- @http GET /crm/v1/pipelines/{pipelineId}/attributes
 -- @function crm:list_pipeline_attributes
 -- @tparam table args
--- @tparam integer args.pipelineId (path) integer
+-- @tparam integer args.pipelineId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:list_pipeline_attributes{ pipelineId = 1 })
 
---- (no description yet)
+--- Tasks matching a filter.
 -- @http POST /crm/v1/tasks/list
 -- @function crm:list_tasks
 -- @tparam[opt] table args
 -- @tparam[opt] table args.attributes (body) list of object
--- @tparam[opt] integer args.boardId (body) integer
--- @tparam[opt] string args.contacts (body) string
--- @tparam[opt] string args.createdAtFrom (body) string
--- @tparam[opt] string args.createdAtTo (body) string
--- @tparam[opt] string args.dealName (body) string
--- @tparam[opt] string args.endedAtFrom (body) string
--- @tparam[opt] string args.endedAtTo (body) string
--- @tparam[opt] string args.finishAtFrom (body) string
--- @tparam[opt] string args.finishAtTo (body) string
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] integer args.boardId (body)
+-- @tparam[opt] string args.contacts (body)
+-- @tparam[opt] string args.createdAtFrom (body)
+-- @tparam[opt] string args.createdAtTo (body)
+-- @tparam[opt] string args.dealName (body)
+-- @tparam[opt] string args.endedAtFrom (body)
+-- @tparam[opt] string args.endedAtTo (body)
+-- @tparam[opt] string args.finishAtFrom (body)
+-- @tparam[opt] string args.finishAtTo (body)
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.observers (body) list
 -- @tparam[opt] table args.parentId (body) list
--- @tparam[opt] integer args.priority (body) integer
+-- @tparam[opt] integer args.priority (body)
 -- @tparam[opt] table args.responsibleId (body) list
 -- @tparam[opt] table args.sort (body) object {direction, field}
--- @tparam[opt] string args.startAtFrom (body) string
--- @tparam[opt] string args.startAtTo (body) string
+-- @tparam[opt] string args.startAtFrom (body)
+-- @tparam[opt] string args.startAtTo (body)
 -- @tparam[opt] integer args.status (body) one of 1 or 2
 -- @tparam[opt] table args.stepId (body) list
 -- @tparam[opt] string args.tagMatch (body) one of "any" or "all"
 -- @tparam[opt] table args.tags (body) list
 -- @tparam[opt] integer args.type (body) one of 1, 2 or 3
--- @tparam[opt] string args.updatedAtFrom (body) string
--- @tparam[opt] string args.updatedAtTo (body) string
+-- @tparam[opt] string args.updatedAtFrom (body)
+-- @tparam[opt] string args.updatedAtTo (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:list_tasks())
 
---- (no description yet)
+--- Removes a messenger account from a contact.
 -- @http DELETE /crm/v1/contacts/{contactId}/messengers/{messengerId}
 -- @function crm:remove_contact_messenger
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam integer args.messengerId (path) integer
+-- @tparam integer args.contactId (path)
+-- @tparam integer args.messengerId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:remove_contact_messenger{ contactId = 1, messengerId = 1 })
 
---- (no description yet)
+--- Unlinks a contact from a deal.
 -- @http DELETE /crm/v1/deals/{dealId}/contacts/{contactId}
 -- @function crm:remove_deal_contact
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam integer args.dealId (path) integer
+-- @tparam integer args.contactId (path)
+-- @tparam integer args.dealId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:remove_deal_contact{ contactId = 1, dealId = 1 })
 
---- (no description yet)
+--- Clears the deadline of a deal.
 -- @http DELETE /crm/v1/deals/{dealId}/expiration
 -- @function crm:remove_deal_expiration
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
+-- @tparam integer args.dealId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:remove_deal_expiration{ dealId = 1 })
 
---- (no description yet)
+--- Moves an item within its checklist.
 -- @http POST /crm/v1/checklists/{checklistId}/items/{itemId}
 -- @function crm:reorder_checklist_item
 -- @tparam table args
--- @tparam integer args.checklistId (path) integer
--- @tparam integer args.itemId (path) integer
--- @tparam[opt] number args.order (body) number
+-- @tparam integer args.checklistId (path)
+-- @tparam integer args.itemId (path)
+-- @tparam[opt] number args.order (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:reorder_checklist_item{ checklistId = 1, itemId = 1 })
 
---- (no description yet)
+--- Makes a task the subtask of another.
 -- @http POST /crm/v1/tasks/{taskId}/parent
 -- @function crm:set_task_parent
 -- @tparam table args
--- @tparam integer args.taskId (path) integer
+-- @tparam integer args.taskId (path)
 -- @tparam[opt] number args.parentId (body) number or null
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:set_task_parent{ taskId = 1 })
 
---- (no description yet)
+--- Changes an attachment's link.
 -- @http PUT /crm/v1/attachments/{attachmentId}
 -- @function crm:update_attachment
 -- @tparam table args
--- @tparam integer args.attachmentId (path) integer
--- @tparam[opt] string args.link (body) string
+-- @tparam integer args.attachmentId (path)
+-- @tparam[opt] string args.link (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_attachment{ attachmentId = 1 })
 
---- (no description yet)
+--- Renames or changes a task board.
 -- @http PUT /crm/v1/boards/{boardId}
 -- @function crm:update_board
 -- @tparam table args
--- @tparam integer args.boardId (path) integer
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.boardId (path)
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.settings (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_board{ boardId = 1 })
 
---- (no description yet)
+--- Changes an attribute of a board's tasks.
 -- @http PUT /crm/v1/boards/{boardId}/attributes/{attributeId}
 -- @function crm:update_board_attribute
 -- @tparam table args
--- @tparam integer args.attributeId (path) integer
--- @tparam integer args.boardId (path) integer
--- @tparam[opt] boolean args.mandatory (body) boolean
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.attributeId (path)
+-- @tparam integer args.boardId (path)
+-- @tparam[opt] boolean args.mandatory (body)
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.options (body) list
--- @tparam[opt] integer args.order (body) integer
--- @tparam[opt] integer args.status (body) integer
--- @tparam[opt] number args.type (body) number
+-- @tparam[opt] integer args.order (body)
+-- @tparam[opt] integer args.status (body)
+-- @tparam[opt] number args.type (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_board_attribute{ attributeId = 1, boardId = 1 })
 
---- (no description yet)
+--- Changes a step of a board.
 -- @http PUT /crm/v1/boards/{boardId}/steps/{stepId}
 -- @function crm:update_board_step
 -- @tparam table args
--- @tparam integer args.boardId (path) integer
--- @tparam integer args.stepId (path) integer
--- @tparam[opt] string args.color (body) string
--- @tparam[opt] string args.name (body) string
--- @tparam[opt] integer args.order (body) integer
+-- @tparam integer args.boardId (path)
+-- @tparam integer args.stepId (path)
+-- @tparam[opt] string args.color (body)
+-- @tparam[opt] string args.name (body)
+-- @tparam[opt] integer args.order (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_board_step{ boardId = 1, stepId = 1 })
 
---- (no description yet)
+--- Changes a checklist item (text, done).
 -- @http PUT /crm/v1/checklists/{checklistId}/items/{itemId}
 -- @function crm:update_checklist_item
 -- @tparam table args
--- @tparam integer args.checklistId (path) integer
--- @tparam integer args.itemId (path) integer
--- @tparam[opt] number args.isDone (body) number
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.checklistId (path)
+-- @tparam integer args.itemId (path)
+-- @tparam[opt] number args.isDone (body)
+-- @tparam[opt] string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_checklist_item{ checklistId = 1, itemId = 1 })
 
---- (no description yet)
+--- Changes a company.
 -- @http PUT /crm/v1/companies/{companyId}
 -- @function crm:update_company
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
--- @tparam[opt] integer args.annualBusinessVolume (body) integer
--- @tparam[opt] string args.companyName (body) string
--- @tparam[opt] string args.currency (body) string
--- @tparam[opt] integer args.responsibleId (body) integer
+-- @tparam integer args.companyId (path)
+-- @tparam[opt] integer args.annualBusinessVolume (body)
+-- @tparam[opt] string args.companyName (body)
+-- @tparam[opt] string args.currency (body)
+-- @tparam[opt] integer args.responsibleId (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_company{ companyId = 1 })
 
---- (no description yet)
+--- Changes a company attribute definition.
 -- @http PUT /crm/v1/companies/attributes/{attributeId}
 -- @function crm:update_company_attribute
 -- @tparam table args
--- @tparam integer args.attributeId (path) integer
--- @tparam[opt] boolean args.mandatory (body) boolean
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.attributeId (path)
+-- @tparam[opt] boolean args.mandatory (body)
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.options (body) list of string | integer
--- @tparam[opt] integer args.order (body) integer
--- @tparam[opt] integer args.status (body) integer
--- @tparam[opt] integer args.type (body) integer
+-- @tparam[opt] integer args.order (body)
+-- @tparam[opt] integer args.status (body)
+-- @tparam[opt] integer args.type (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_company_attribute{ attributeId = 1 })
 
---- (no description yet)
+--- Changes an email address of a company.
 -- @http PUT /crm/v1/companies/{companyId}/emails/{emailId}
 -- @function crm:update_company_email
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
--- @tparam integer args.emailId (path) integer
+-- @tparam integer args.companyId (path)
+-- @tparam integer args.emailId (path)
 -- @tparam[opt] table args.data (body) object {email, isMain}
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_company_email{ companyId = 1, emailId = 1 })
 
---- (no description yet)
+--- Changes a messenger account of a company.
 -- @http PUT /crm/v1/companies/{companyId}/messengers/{messengerId}
 -- @function crm:update_company_messenger
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
--- @tparam integer args.messengerId (path) integer
+-- @tparam integer args.companyId (path)
+-- @tparam integer args.messengerId (path)
 -- @tparam[opt] table args.data (body) object {login, typeId}
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_company_messenger{ companyId = 1, messengerId = 1 })
 
---- (no description yet)
+--- Changes a phone number of a company.
 -- @http PUT /crm/v1/companies/{companyId}/phones/{phoneId}
 -- @function crm:update_company_phone
 -- @tparam table args
--- @tparam integer args.companyId (path) integer
--- @tparam integer args.phoneId (path) integer
+-- @tparam integer args.companyId (path)
+-- @tparam integer args.phoneId (path)
 -- @tparam[opt] table args.data (body) object {isMain, phone}
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_company_phone{ companyId = 1, phoneId = 1 })
 
---- (no description yet)
+--- Changes a contact.
 -- @http PUT /crm/v1/contacts/{contactId}
 -- @function crm:update_contact
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam[opt] string args.firstName (body) string
--- @tparam[opt] string args.lastName (body) string
--- @tparam[opt] integer args.responsibleId (body) integer
+-- @tparam integer args.contactId (path)
+-- @tparam[opt] string args.firstName (body)
+-- @tparam[opt] string args.lastName (body)
+-- @tparam[opt] integer args.responsibleId (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_contact{ contactId = 1 })
 
---- (no description yet)
+--- Changes a contact attribute definition.
 -- @http PUT /crm/v1/contacts/attributes/{attributeId}
 -- @function crm:update_contact_attribute
 -- @tparam table args
--- @tparam integer args.attributeId (path) integer
--- @tparam[opt] boolean args.contactCardShow (body) boolean
--- @tparam[opt] boolean args.mandatory (body) boolean
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.attributeId (path)
+-- @tparam[opt] boolean args.contactCardShow (body)
+-- @tparam[opt] boolean args.mandatory (body)
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.options (body) list of string | integer
--- @tparam[opt] integer args.order (body) integer
--- @tparam[opt] integer args.status (body) integer
--- @tparam[opt] integer args.type (body) integer
+-- @tparam[opt] integer args.order (body)
+-- @tparam[opt] integer args.status (body)
+-- @tparam[opt] integer args.type (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_contact_attribute{ attributeId = 1 })
 
---- (no description yet)
+--- Changes an attribute value of a contact.
 -- @http PUT /crm/v1/contacts/{contactId}/attributes/{attributeId}
 -- @function crm:update_contact_attribute_value
 -- @tparam table args
--- @tparam integer args.attributeId (path) integer
--- @tparam integer args.contactId (path) integer
--- @tparam[opt] string args.value (body) string
+-- @tparam integer args.attributeId (path)
+-- @tparam integer args.contactId (path)
+-- @tparam[opt] string args.value (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_contact_attribute_value{ attributeId = 1, contactId
 --   = 1 })
 
---- (no description yet)
+--- Changes a comment on a contact.
 -- @http PUT /crm/v1/contacts/{contactId}/comments/{commentId}
 -- @function crm:update_contact_comment
 -- @tparam table args
--- @tparam integer args.commentId (path) integer
--- @tparam integer args.contactId (path) integer
--- @tparam[opt] string args.message (body) string
+-- @tparam integer args.commentId (path)
+-- @tparam integer args.contactId (path)
+-- @tparam[opt] string args.message (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_contact_comment{ commentId = 1, contactId = 1 })
 
---- (no description yet)
+--- Changes an email address of a contact.
 -- @http PUT /crm/v1/contacts/{contactId}/emails/{emailId}
 -- @function crm:update_contact_email
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam integer args.emailId (path) integer
--- @tparam[opt] string args.email (body) string
+-- @tparam integer args.contactId (path)
+-- @tparam integer args.emailId (path)
+-- @tparam[opt] string args.email (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_contact_email{ contactId = 1, emailId = 1 })
 
---- (no description yet)
+--- Changes a messenger account of a contact.
 -- @http PUT /crm/v1/contacts/{contactId}/messengers/{messengerId}
 -- @function crm:update_contact_messenger
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam integer args.messengerId (path) integer
--- @tparam[opt] boolean args.isMainChatbot (body) boolean
--- @tparam[opt] string args.login (body) string
--- @tparam[opt] integer args.typeId (body) integer
+-- @tparam integer args.contactId (path)
+-- @tparam integer args.messengerId (path)
+-- @tparam[opt] boolean args.isMainChatbot (body)
+-- @tparam[opt] string args.login (body)
+-- @tparam[opt] integer args.typeId (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_contact_messenger{ contactId = 1, messengerId = 1 })
 
---- (no description yet)
+--- Changes a phone number of a contact.
 -- @http PUT /crm/v1/contacts/{contactId}/phones/{phoneId}
 -- @function crm:update_contact_phone
 -- @tparam table args
--- @tparam integer args.contactId (path) integer
--- @tparam integer args.phoneId (path) integer
--- @tparam[opt] string args.phone (body) string
+-- @tparam integer args.contactId (path)
+-- @tparam integer args.phoneId (path)
+-- @tparam[opt] string args.phone (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_contact_phone{ contactId = 1, phoneId = 1 })
 
---- (no description yet)
+--- Renames or recolours a contact tag.
 -- @http PUT /crm/v1/contact-tags/{tagId}
 -- @function crm:update_contact_tag
 -- @tparam table args
--- @tparam integer args.tagId (path) integer
--- @tparam[opt] string args.colorBackground (body) string
--- @tparam[opt] string args.colorText (body) string
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.tagId (path)
+-- @tparam[opt] string args.colorBackground (body)
+-- @tparam[opt] string args.colorText (body)
+-- @tparam[opt] string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_contact_tag{ tagId = 1 })
 
---- (no description yet)
+--- Changes a custom tab.
 -- @http PUT /crm/v1/custom-tab/{customTabId}
 -- @function crm:update_custom_tab
 -- @tparam table args
--- @tparam number args.customTabId (path) number
--- @tparam[opt] integer args.entityId (body) integer
+-- @tparam number args.customTabId (path)
+-- @tparam[opt] integer args.entityId (body)
 -- @tparam[opt] integer args.entityType (body) one of 0, 1, 2 or 3
--- @tparam[opt] boolean args.isVisible (body) boolean
--- @tparam[opt] string args.name (body) string
--- @tparam[opt] integer args.order (body) integer
+-- @tparam[opt] boolean args.isVisible (body)
+-- @tparam[opt] string args.name (body)
+-- @tparam[opt] integer args.order (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_custom_tab{ customTabId = 1 })
 
---- (no description yet)
+--- Changes an attribute value of a deal.
 -- @http PUT /crm/v1/deals/{dealId}/attributes/{attributeId}
 -- @function crm:update_deal_attribute_value
 -- @tparam table args
--- @tparam integer args.attributeId (path) integer
--- @tparam integer args.dealId (path) integer
--- @tparam[opt] string args.value (body) string
+-- @tparam integer args.attributeId (path)
+-- @tparam integer args.dealId (path)
+-- @tparam[opt] string args.value (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_deal_attribute_value{ attributeId = 1, dealId = 1 })
 
---- (no description yet)
+--- Changes a deal.
 -- @http PUT /crm/v1/deals/{dealId}
 -- @function crm:update_deal_by_id
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
--- @tparam[opt] string args.currency (body) string
--- @tparam[opt] string args.name (body) string
--- @tparam[opt] integer args.order (body) integer
--- @tparam[opt] integer args.pipelineId (body) integer
--- @tparam[opt] number args.price (body) number
--- @tparam[opt] integer args.responsibleId (body) integer
--- @tparam[opt] integer args.sourceId (body) integer
--- @tparam[opt] integer args.status (body) integer
--- @tparam[opt] integer args.stepId (body) integer
+-- @tparam integer args.dealId (path)
+-- @tparam[opt] string args.currency (body)
+-- @tparam[opt] string args.name (body)
+-- @tparam[opt] integer args.order (body)
+-- @tparam[opt] integer args.pipelineId (body)
+-- @tparam[opt] number args.price (body)
+-- @tparam[opt] integer args.responsibleId (body)
+-- @tparam[opt] integer args.sourceId (body)
+-- @tparam[opt] integer args.status (body)
+-- @tparam[opt] integer args.stepId (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_deal_by_id{ dealId = 1 })
 
---- (no description yet)
+--- Changes a comment on a deal.
 -- @http PUT /crm/v1/deals/{dealId}/comments/{commentId}
 -- @function crm:update_deal_comment
 -- @tparam table args
--- @tparam integer args.commentId (path) integer
--- @tparam integer args.dealId (path) integer
--- @tparam[opt] string args.message (body) string
+-- @tparam integer args.commentId (path)
+-- @tparam integer args.dealId (path)
+-- @tparam[opt] string args.message (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_deal_comment{ commentId = 1, dealId = 1 })
 
---- (no description yet)
+--- Changes a manager setting.
 -- @http PUT /crm/v1/manager-settings/{settingId}
 -- @function crm:update_manager_setting
 -- @tparam table args
--- @tparam integer args.settingId (path) integer
+-- @tparam integer args.settingId (path)
 -- @tparam[opt] table args.responsibleIds (body) list of integer
--- @tparam[opt] integer args.sectionId (body) integer
+-- @tparam[opt] integer args.sectionId (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_manager_setting{ settingId = 1 })
 
---- (no description yet)
+--- Renames or changes a pipeline.
 -- @http PUT /crm/v1/pipelines/{pipelineId}
 -- @function crm:update_pipeline
 -- @tparam table args
--- @tparam integer args.pipelineId (path) integer
--- @tparam[opt] string args.name (body) string
--- @tparam[opt] integer args.order (body) integer
+-- @tparam integer args.pipelineId (path)
+-- @tparam[opt] string args.name (body)
+-- @tparam[opt] integer args.order (body)
 -- @tparam[opt] table args.settings (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_pipeline{ pipelineId = 1 })
 
---- (no description yet)
+--- Changes an attribute of a pipeline's deals.
 -- @http PUT /crm/v1/pipelines/{pipelineId}/attributes/{attributeId}
 -- @function crm:update_pipeline_attribute
 -- @tparam table args
--- @tparam integer args.attributeId (path) integer
--- @tparam integer args.pipelineId (path) integer
--- @tparam[opt] boolean args.mandatory (body) boolean
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.attributeId (path)
+-- @tparam integer args.pipelineId (path)
+-- @tparam[opt] boolean args.mandatory (body)
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.options (body) list of string | integer
--- @tparam[opt] integer args.order (body) integer
--- @tparam[opt] integer args.status (body) integer
--- @tparam[opt] integer args.type (body) integer
+-- @tparam[opt] integer args.order (body)
+-- @tparam[opt] integer args.status (body)
+-- @tparam[opt] integer args.type (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_pipeline_attribute{ attributeId = 1, pipelineId = 1
 --   })
 
---- (no description yet)
+--- Changes a step of a pipeline.
 -- @http PUT /crm/v1/pipelines/{pipelineId}/steps/{stepId}
 -- @function crm:update_pipeline_step
 -- @tparam table args
--- @tparam integer args.pipelineId (path) integer
--- @tparam integer args.stepId (path) integer
+-- @tparam integer args.pipelineId (path)
+-- @tparam integer args.stepId (path)
 -- @tparam[opt] integer args.addEndHours (body) one of 1, 2, 3, 4, 5, 6, 8, 9, 10 or null
 -- @tparam[opt] string args.color (body) one of "#000000" or "black"
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] string args.notifyIn (body) one of "0", "15min", "30min", "1h", "2h", "3h", "6h",
 --   "12h", "24h", "2d", "3d", "4d", "5d", "6d" or "7d"
--- @tparam[opt] integer args.order (body) integer
+-- @tparam[opt] integer args.order (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_pipeline_step{ pipelineId = 1, stepId = 1 })
 
---- (no description yet)
+--- Changes a product.
 -- @http PUT /crm/v1/products/{productId}
 -- @function crm:update_product
 -- @tparam table args
--- @tparam number args.productId (path) number
--- @tparam[opt] number args.availability (body) number
+-- @tparam number args.productId (path)
+-- @tparam[opt] number args.availability (body)
 -- @tparam[opt] table args.balance (body) object {type, value}
--- @tparam[opt] number args.categoryId (body) number
--- @tparam[opt] string args.description (body) string
+-- @tparam[opt] number args.categoryId (body)
+-- @tparam[opt] string args.description (body)
 -- @tparam[opt] table args.digitalInfo (body) object {isProductLinkExternal,
 --   isProductLinkPreviewExternal, productLink, productLinkPreview}
 -- @tparam[opt] table args.images (body) list
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.seo (body) object {description, keys, name}
--- @tparam[opt] string args.shortDescription (body) string
--- @tparam[opt] string args.vendorCode (body) string
--- @tparam[opt] number args.visible (body) number
+-- @tparam[opt] string args.shortDescription (body)
+-- @tparam[opt] string args.vendorCode (body)
+-- @tparam[opt] number args.visible (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_product{ productId = 1 })
 
---- (no description yet)
+--- Renames or moves a product category.
 -- @http PUT /crm/v1/products/categories/{categoryId}
 -- @function crm:update_product_category
 -- @tparam table args
--- @tparam number args.categoryId (path) number
--- @tparam[opt] string args.name (body) string
--- @tparam[opt] number args.parentId (body) number
+-- @tparam number args.categoryId (path)
+-- @tparam[opt] string args.name (body)
+-- @tparam[opt] number args.parentId (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_product_category{ categoryId = 1 })
 
---- (no description yet)
+--- Sets the prices of a product.
 -- @http PUT /crm/v1/products/{productId}/prices
 -- @function crm:update_product_prices
 -- @tparam table args
--- @tparam number args.productId (path) number
+-- @tparam number args.productId (path)
 -- @tparam[opt] table args.prices (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_product_prices{ productId = 1 })
 
---- (no description yet)
+--- Replaces the sections of a product.
 -- @http PUT /crm/v1/products/{productId}/sections
 -- @function crm:update_product_sections
 -- @tparam table args
--- @tparam number args.productId (path) number
+-- @tparam number args.productId (path)
 -- @tparam[opt] table args.sections (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_product_sections{ productId = 1 })
 
---- (no description yet)
+--- Changes the products of a deal (quantities, prices).
 -- @http PUT /crm/v1/products/deals/{headId}
 -- @function crm:update_products_in_deal
 -- @tparam table args
--- @tparam integer args.headId (path) integer
--- @tparam[opt] integer args.amount (body) integer
--- @tparam[opt] integer args.quantity (body) integer
+-- @tparam integer args.headId (path)
+-- @tparam[opt] integer args.amount (body)
+-- @tparam[opt] integer args.quantity (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_products_in_deal{ headId = 1 })
 
---- (no description yet)
+--- Changes an attribute value of a board's task.
 -- @http PUT /crm/v1/{boardId}/attributes/{attributeId}/values/{valueId}
 -- @function crm:update_task_attribute_value
 -- @tparam table args
--- @tparam integer args.attributeId (path) integer
--- @tparam integer args.boardId (path) integer
--- @tparam integer args.valueId (path) integer
+-- @tparam integer args.attributeId (path)
+-- @tparam integer args.boardId (path)
+-- @tparam integer args.valueId (path)
 -- @tparam[opt] any args.value (body) any
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_task_attribute_value{ attributeId = 1, boardId = 1,
 --   valueId = 1 })
 
---- (no description yet)
+--- Changes a task.
 -- @http PUT /crm/v1/tasks/{taskId}
 -- @function crm:update_task_by_id
 -- @tparam table args
--- @tparam integer args.taskId (path) integer
--- @tparam[opt] integer args.boardId (body) integer
--- @tparam[opt] string args.description (body) string
+-- @tparam integer args.taskId (path)
+-- @tparam[opt] integer args.boardId (body)
+-- @tparam[opt] string args.description (body)
 -- @tparam[opt] string args.finishAt (body) string (Y-m-d H:i)
--- @tparam[opt] string args.name (body) string
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.observers (body) list
--- @tparam[opt] integer args.parentId (body) integer
--- @tparam[opt] integer args.priority (body) integer
--- @tparam[opt] integer args.repeat (body) integer
--- @tparam[opt] integer args.responsibleId (body) integer
--- @tparam[opt] integer args.sourceType (body) integer
+-- @tparam[opt] integer args.parentId (body)
+-- @tparam[opt] integer args.priority (body)
+-- @tparam[opt] integer args.repeat (body)
+-- @tparam[opt] integer args.responsibleId (body)
+-- @tparam[opt] integer args.sourceType (body)
 -- @tparam[opt] string args.startAt (body) string (Y-m-d H:i)
--- @tparam[opt] integer args.stepId (body) integer
+-- @tparam[opt] integer args.stepId (body)
 -- @tparam[opt] table args.tags (body) list
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_task_by_id{ taskId = 1 })
 
---- (no description yet)
+--- Changes one checklist of a task.
 -- @http PUT /crm/v1/tasks/{taskId}/checklists/{checklistId}/single
 -- @function crm:update_task_checklist_single
 -- @tparam table args
--- @tparam integer args.checklistId (path) integer
--- @tparam integer args.taskId (path) integer
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.checklistId (path)
+-- @tparam integer args.taskId (path)
+-- @tparam[opt] string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_task_checklist_single{ checklistId = 1, taskId = 1 })
 
---- (no description yet)
+--- Changes several checklists of a task.
 -- @http PUT /crm/v1/tasks/{taskId}/checklists
 -- @function crm:update_task_checklists
 -- @tparam table args
--- @tparam integer args.taskId (path) integer
+-- @tparam integer args.taskId (path)
 -- @tparam[opt] table args.checklists (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_task_checklists{ taskId = 1 })
 
---- (no description yet)
+--- Changes a comment on a task.
 -- @http PUT /crm/v1/tasks/{taskId}/comments/{commentId}
 -- @function crm:update_task_comment
 -- @tparam table args
--- @tparam integer args.commentId (path) integer
--- @tparam integer args.taskId (path) integer
--- @tparam[opt] string args.message (body) string
+-- @tparam integer args.commentId (path)
+-- @tparam integer args.taskId (path)
+-- @tparam[opt] string args.message (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_task_comment{ commentId = 1, taskId = 1 })
 
---- (no description yet)
+--- Renames or recolours a task tag.
 -- @http PUT /crm/v1/task-tags/{tagId}
 -- @function crm:update_task_tag
 -- @tparam table args
--- @tparam integer args.tagId (path) integer
--- @tparam[opt] string args.color (body) string
--- @tparam[opt] string args.name (body) string
+-- @tparam integer args.tagId (path)
+-- @tparam[opt] string args.color (body)
+-- @tparam[opt] string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:update_task_tag{ tagId = 1 })
 
---- (no description yet)
+--- Uploads files to attach to CRM records (multipart).
 -- Sent as multipart/form-data: a file is `sendpulse.file{ path = ... }`
 -- or `sendpulse.file{ data = ..., filename = ... }`.
 -- @http POST /crm/v1/files/upload
@@ -2228,11 +2228,11 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.crm:upload_files())
 
---- (no description yet)
+--- Sets or changes the deadline of a deal.
 -- @http PUT /crm/v1/deals/{dealId}/expiration
 -- @function crm:upsert_deal_expiration
 -- @tparam table args
--- @tparam integer args.dealId (path) integer
+-- @tparam integer args.dealId (path)
 -- @tparam[opt] string args.date (body) string (date)
 -- @tparam[opt] integer args.dealAction (body) integer or null
 -- @tparam[opt] string args.notifyIn (body) string or null

@@ -6,39 +6,39 @@
 -- anything is sent.
 -- @module client.files
 
---- (no description yet)
+--- Whether a file exists at a path.
 -- @http POST /fm/public/v1/file/exist
 -- @function files:check_file_exist
 -- @tparam table args
--- @tparam string args.path (body) string
+-- @tparam string args.path (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.files:check_file_exist{ path = "text" })
 
---- (no description yet)
+--- Creates a directory.
 -- @http POST /fm/public/v1/directory
 -- @function files:create_directory
 -- @tparam table args
--- @tparam string args.name (body) string
--- @tparam string args.pathToStore (body) string
+-- @tparam string args.name (body)
+-- @tparam string args.pathToStore (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.files:create_directory{ name = "text", pathToStore = "text" })
 
---- (no description yet)
+--- Deletes a file.
 -- @http DELETE /fm/public/v1/file
 -- @function files:delete_file
 -- @tparam[opt] table args
--- @tparam[opt] string args.path (body) string
+-- @tparam[opt] string args.path (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.files:delete_file())
 
---- (no description yet)
+--- Files of a directory matching a filter (type, dates).
 -- @http POST /fm/public/v1/file/filter
 -- @function files:filter_files
 -- @tparam table args
--- @tparam string args.path (body) string
+-- @tparam string args.path (body)
 -- @tparam[opt] string args.fromDate (body) string or null (date)
 -- @tparam[opt] string args.sort (body) one of "asc" or "desc"
 -- @tparam[opt] string args.toDate (body) string or null (date)
@@ -46,17 +46,17 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.files:filter_files{ path = "text" })
 
---- (no description yet)
+--- Files whose names match a search, in a directory.
 -- @http GET /fm/public/v1/directory/find
 -- @function files:find_directory_files
 -- @tparam table args
--- @tparam string args.path (query) string
--- @tparam string args.search (query) string
+-- @tparam string args.path (query)
+-- @tparam string args.search (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.files:find_directory_files{ path = "text", search = "text" })
 
---- (no description yet)
+--- The root directory's files and folders.
 -- @http GET /fm/public/v1/directory
 -- @function files:get_directory
 -- @tparam[opt] table args (takes no arguments)
@@ -64,16 +64,16 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.files:get_directory())
 
---- (no description yet)
+--- The files and folders of a directory.
 -- @http GET /fm/public/v1/directory/{path}
 -- @function files:get_directory_contents
 -- @tparam table args
--- @tparam string args.path (path) string
+-- @tparam string args.path (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.files:get_directory_contents{ path = "text" })
 
---- (no description yet)
+--- How much storage the files use and how much is left.
 -- @http GET /fm/public/v1/directory/size
 -- @function files:get_directory_size
 -- @tparam[opt] table args (takes no arguments)
@@ -81,16 +81,16 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.files:get_directory_size())
 
---- (no description yet)
+--- Uploads files into a directory (multipart).
 -- Sent as multipart/form-data: a file is `sendpulse.file{ path = ... }`
 -- or `sendpulse.file{ data = ..., filename = ... }`.
 -- @http POST /fm/public/v1/file
 -- @function files:upload_file
 -- @tparam table args
 -- @tparam table args.content__ (body) list of file or string (the field `content[]`)
--- @tparam string args.pathToStore (body) string
--- @tparam[opt] integer args.height (body) integer
--- @tparam[opt] integer args.width (body) integer
+-- @tparam string args.pathToStore (body)
+-- @tparam[opt] integer args.height (body)
+-- @tparam[opt] integer args.width (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.files:upload_file{ ["content[]"] = { ... }, pathToStore =

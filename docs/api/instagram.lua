@@ -6,112 +6,112 @@
 -- anything is sent.
 -- @module client.instagram
 
---- (no description yet)
+--- Hands a contact's chat to an operator.
 -- @http POST /instagram/contacts/operators/assign
 -- @function instagram:assign_contact_operator
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam integer args.operator_id (body) integer
+-- @tparam string args.contact_id (body)
+-- @tparam integer args.operator_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:assign_contact_operator{ contact_id = "text",
 --   operator_id = 1 })
 
---- (no description yet)
+--- Closes the chat with a contact.
 -- @http POST /instagram/contacts/closeChat
 -- @function instagram:close_contact_chat
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:close_contact_chat{ contact_id = "text" })
 
---- (no description yet)
+--- Writes a note on a contact.
 -- @http POST /instagram/contacts/createNote
 -- @function instagram:create_contact_note
 -- @tparam table args
--- @tparam string args.bot_id (body) string
--- @tparam string args.contact_id (body) string
--- @tparam string args.text (body) string
+-- @tparam string args.bot_id (body)
+-- @tparam string args.contact_id (body)
+-- @tparam string args.text (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:create_contact_note{ bot_id = "text", contact_id =
 --   "text", text = "text" })
 
---- (no description yet)
+--- Deletes a contact of a bot.
 -- @http POST /instagram/contacts/delete
 -- @function instagram:delete_contact
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:delete_contact{ contact_id = "text" })
 
---- (no description yet)
+--- Deletes a note on a contact.
 -- @http POST /instagram/contacts/deleteNote
 -- @function instagram:delete_contact_note
 -- @tparam table args
--- @tparam string args.bot_id (body) string
--- @tparam string args.contact_id (body) string
--- @tparam string args.note_id (body) string
+-- @tparam string args.bot_id (body)
+-- @tparam string args.contact_id (body)
+-- @tparam string args.note_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:delete_contact_note{ bot_id = "text", contact_id =
 --   "text", note_id = "text" })
 
---- (no description yet)
+--- Takes a tag off a contact.
 -- @http POST /instagram/contacts/deleteTag
 -- @function instagram:delete_contact_tag
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam string args.tag (body) string
+-- @tparam string args.contact_id (body)
+-- @tparam string args.tag (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:delete_contact_tag{ contact_id = "text", tag = "text"
 --   })
 
---- (no description yet)
+--- Clears a variable of a contact.
 -- @http POST /instagram/contacts/deleteVariable
 -- @function instagram:delete_contact_variable
 -- @tparam[opt] table args
--- @tparam[opt] string args.contact_id (body) string
--- @tparam[opt] string args.variable_id (body) string
--- @tparam[opt] string args.variable_name (body) string
+-- @tparam[opt] string args.contact_id (body)
+-- @tparam[opt] string args.variable_id (body)
+-- @tparam[opt] string args.variable_name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:delete_contact_variable())
 
---- (no description yet)
+--- Resumes the automations paused for a contact.
 -- Common to all chatbot channels; named `delete_pause_automation` in each (the specs also say
 --   instagram: deleteContactAutomationPause, telegram: deleteContactPauseAutomation, tiktok:
 --   deleteContactPauseAutomation, viber_bots: deleteContactAutomationPause).
 -- @http POST /instagram/contacts/deletePauseAutomation
 -- @function instagram:delete_pause_automation
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:delete_pause_automation{ contact_id = "text" })
 
---- (no description yet)
+--- Stops a contact from receiving messages.
 -- @http POST /instagram/contacts/disable
 -- @function instagram:disable_contact
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:disable_contact{ contact_id = "text" })
 
---- (no description yet)
+--- Lets a disabled contact receive messages again.
 -- @http POST /instagram/contacts/enable
 -- @function instagram:enable_contact
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:enable_contact{ contact_id = "text" })
 
---- (no description yet)
+--- The channel's account: plan, limits and what is used of them.
 -- @http GET /instagram/account
 -- @function instagram:get_account
 -- @tparam[opt] table args (takes no arguments)
@@ -119,26 +119,26 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:get_account())
 
---- (no description yet)
+--- Message and contact counts per bot.
 -- Common to all chatbot channels; named `get_bot_statistics` in each (the specs also say
 --   instagram: getBotsStatistics).
 -- @http GET /instagram/bots/statistics
 -- @function instagram:get_bot_statistics
 -- @tparam table args
--- @tparam string args.bot_id (query) string
+-- @tparam string args.bot_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:get_bot_statistics{ bot_id = "text" })
 
---- (no description yet)
+--- The messages of a chat, one page.
 -- @http GET /instagram/chats/messages
 -- @function instagram:get_chat_messages
 -- @tparam table args
--- @tparam string args.contact_id (query) string
+-- @tparam string args.contact_id (query)
 -- @tparam[opt] string args.order (query) one of "asc" or "desc"
--- @tparam[opt] string args.search_after (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam[opt] string args.search_after (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:get_chat_messages{ contact_id = "text" })
@@ -153,15 +153,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.instagram:each_chat_message() do print(item, err) end
 
---- (no description yet)
+--- Lists the chats with their last message, one page.
 -- Common to all chatbot channels; named `get_chats` in each (the specs also say telegram:
 --   listChats, tiktok: getChatList).
 -- @http GET /instagram/chats
 -- @function instagram:get_chats
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:get_chats{ bot_id = "text" })
@@ -176,45 +176,45 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.instagram:each_chat() do print(item, err) end
 
---- (no description yet)
+--- One contact of a bot.
 -- Common to all chatbot channels; named `get_contact` in each (the specs also say whatsapp:
 --   getContactById).
 -- @http GET /instagram/contacts/get
 -- @function instagram:get_contact
 -- @tparam table args
--- @tparam string args.id (query) string
+-- @tparam string args.id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:get_contact{ id = "text" })
 
---- (no description yet)
+--- The notes on a contact.
 -- @http GET /instagram/contacts/notes
 -- @function instagram:get_contact_notes
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam string args.contact_id (query) string
+-- @tparam string args.bot_id (query)
+-- @tparam string args.contact_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:get_contact_notes{ bot_id = "text", contact_id =
 --   "text" })
 
---- (no description yet)
+--- How long the automations of a contact are paused.
 -- @http GET /instagram/contacts/getPauseAutomation
 -- @function instagram:get_contact_pause_automation
 -- @tparam table args
--- @tparam string args.contact_id (query) string
+-- @tparam string args.contact_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:get_contact_pause_automation{ contact_id = "text" })
 
---- (no description yet)
+--- The contacts of a bot that have a tag, one page.
 -- @http GET /instagram/contacts/getByTag
 -- @function instagram:get_contacts_by_tag
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam string args.tag (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam string args.tag (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:get_contacts_by_tag{ bot_id = "text", tag = "text" })
@@ -229,16 +229,16 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.instagram:each_contact_by_tag() do print(item, err) end
 
---- (no description yet)
+--- The contacts of a bot whose variable has a value, one page.
 -- @http GET /instagram/contacts/getByVariable
 -- @function instagram:get_contacts_by_variable
 -- @tparam table args
--- @tparam string args.variable_value (query) string
--- @tparam[opt] string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
--- @tparam[opt] string args.variable_id (query) string
--- @tparam[opt] string args.variable_name (query) string
+-- @tparam string args.variable_value (query)
+-- @tparam[opt] string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
+-- @tparam[opt] string args.variable_id (query)
+-- @tparam[opt] string args.variable_name (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:get_contacts_by_variable{ variable_value = "text" })
@@ -253,15 +253,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.instagram:each_contact_by_variable() do print(item, err) end
 
---- (no description yet)
+--- Lists the flows of a bot, one page.
 -- Common to all chatbot channels; named `get_flows` in each (the specs also say whatsapp:
 --   listFlows).
 -- @http GET /instagram/flows
 -- @function instagram:get_flows
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:get_flows{ bot_id = "text" })
@@ -276,15 +276,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.instagram:each_flow() do print(item, err) end
 
---- (no description yet)
+--- Lists the tags of a bot, one page.
 -- Common to all chatbot channels; named `get_tags` in each (the specs also say live_chat:
 --   listTags, messenger: listTags, tiktok: getTagList, whatsapp: listTags).
 -- @http GET /instagram/tags
 -- @function instagram:get_tags
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:get_tags{ bot_id = "text" })
@@ -299,15 +299,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.instagram:each_tag() do print(item, err) end
 
---- (no description yet)
+--- Lists the triggers of a bot, one page.
 -- Common to all chatbot channels; named `get_triggers` in each (the specs also say instagram:
 --   listTriggers, viber_bots: listTriggers).
 -- @http GET /instagram/triggers
 -- @function instagram:get_triggers
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:get_triggers{ bot_id = "text" })
@@ -322,15 +322,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.instagram:each_trigger() do print(item, err) end
 
---- (no description yet)
+--- Lists the variables of a bot, one page.
 -- Common to all chatbot channels; named `list_bot_variables` in each (the specs also say telegram:
 --   getBotVariables, tiktok: listVariables, whatsapp: getBotVariables).
 -- @http GET /instagram/variables
 -- @function instagram:list_bot_variables
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:list_bot_variables{ bot_id = "text" })
@@ -345,14 +345,14 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.instagram:each_variable() do print(item, err) end
 
---- (no description yet)
+--- Lists the channel's bots, one page.
 -- Common to all chatbot channels; named `list_bots` in each (the specs also say live_chat:
 --   getBots, messenger: getBotList).
 -- @http GET /instagram/bots
 -- @function instagram:list_bots
 -- @tparam[opt] table args
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:list_bots())
@@ -367,142 +367,142 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.instagram:each_bot() do print(item, err) end
 
---- (no description yet)
+--- Marks a contact's messages as read.
 -- Common to all chatbot channels; named `mark_contact_messages_as_read` in each (the specs also
 --   say live_chat: markContactMessagesRead, viber_bots: markContactMessagesRead).
 -- @http PUT /instagram/contacts/mark-read
 -- @function instagram:mark_contact_messages_as_read
 -- @tparam[opt] table args
--- @tparam[opt] string args.contact_id (query) string
+-- @tparam[opt] string args.contact_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:mark_contact_messages_as_read())
 
---- (no description yet)
+--- Marks a contact's chat as unread.
 -- Common to all chatbot channels; named `mark_contact_unread` in each (the specs also say tiktok:
 --   markContactChatUnread, whatsapp: markContactChatUnread).
 -- @http PUT /instagram/contacts/mark-unread
 -- @function instagram:mark_contact_unread
 -- @tparam[opt] table args
--- @tparam[opt] string args.contact_id (query) string
+-- @tparam[opt] string args.contact_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:mark_contact_unread())
 
---- (no description yet)
+--- Opens the chat with a contact.
 -- @http POST /instagram/contacts/openChat
 -- @function instagram:open_contact_chat
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:open_contact_chat{ contact_id = "text" })
 
---- (no description yet)
+--- Starts a flow for a contact.
 -- @http POST /instagram/flows/run
 -- @function instagram:run_flow
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam string args.flow_id (body) string
--- @tparam[opt] table args.external_data (body) object
+-- @tparam string args.contact_id (body)
+-- @tparam string args.flow_id (body)
+-- @tparam[opt] table args.external_data (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:run_flow{ contact_id = "text", flow_id = "text" })
 
---- (no description yet)
+--- Starts the flow behind a trigger's keyword for a contact.
 -- @http POST /instagram/flows/runByTrigger
 -- @function instagram:run_flow_by_trigger
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam string args.trigger_keyword (body) string
--- @tparam[opt] table args.external_data (body) object
+-- @tparam string args.contact_id (body)
+-- @tparam string args.trigger_keyword (body)
+-- @tparam[opt] table args.external_data (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:run_flow_by_trigger{ contact_id = "text",
 --   trigger_keyword = "text" })
 
---- (no description yet)
+--- Sends a campaign to the contacts of a bot (all, or a segment).
 -- @http POST /instagram/campaigns/send
 -- @function instagram:send_campaign
 -- @tparam table args
--- @tparam string args.bot_id (body) string
+-- @tparam string args.bot_id (body)
 -- @tparam table args.messages (body) list of object
--- @tparam string args.title (body) string
+-- @tparam string args.title (body)
 -- @tparam[opt] table args.filter (body) object {expressions, type}
--- @tparam[opt] string args.send_at (body) string
+-- @tparam[opt] string args.send_at (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:send_campaign{ bot_id = "text", messages = { ... },
 --   title = "text" })
 
---- (no description yet)
+--- Sends messages to a contact.
 -- Common to all chatbot channels; named `send_contact_message` in each (the specs also say
 --   instagram: sendMessageToContact).
 -- @http POST /instagram/contacts/send
 -- @function instagram:send_contact_message
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @tparam table args.messages (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:send_contact_message{ contact_id = "text", messages =
 --   { ... } })
 
---- (no description yet)
+--- Puts a tag on a contact.
 -- @http POST /instagram/contacts/setTag
 -- @function instagram:set_contact_tag
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @tparam table args.tags (body) list of string
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:set_contact_tag{ contact_id = "text", tags = { ... }
 --   })
 
---- (no description yet)
+--- Sets a variable of a contact.
 -- @http POST /instagram/contacts/setVariable
 -- @function instagram:set_contact_variable
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @tparam table args.variables (body) list of object | object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:set_contact_variable{ contact_id = "text", variables
 --   = { ... } })
 
---- (no description yet)
+--- Pauses the automations of a contact for some minutes.
 -- Common to all chatbot channels; named `set_pause_automation` in each (the specs also say
 --   messenger: setContactPauseAutomation, telegram: pauseContactAutoflows).
 -- @http POST /instagram/contacts/setPauseAutomation
 -- @function instagram:set_pause_automation
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam integer args.minutes (body) integer
+-- @tparam string args.contact_id (body)
+-- @tparam integer args.minutes (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:set_pause_automation{ contact_id = "text", minutes =
 --   1 })
 
---- (no description yet)
+--- Takes a contact's chat away from its operators.
 -- Common to all chatbot channels; named `un_assign_contact_operators` in each (the specs also say
 --   telegram: unAssignContactOperator, tiktok: unassignContactOperator, viber_bots:
 --   unassignContactOperators).
 -- @http POST /instagram/contacts/operators/unAssign
 -- @function instagram:un_assign_contact_operators
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:un_assign_contact_operators{ contact_id = "text" })
 
---- (no description yet)
+--- Changes a note on a contact.
 -- @http POST /instagram/contacts/updateNote
 -- @function instagram:update_contact_note
 -- @tparam table args
--- @tparam string args.bot_id (body) string
--- @tparam string args.contact_id (body) string
--- @tparam string args.note_id (body) string
--- @tparam string args.text (body) string
+-- @tparam string args.bot_id (body)
+-- @tparam string args.contact_id (body)
+-- @tparam string args.note_id (body)
+-- @tparam string args.text (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.instagram:update_contact_note{ bot_id = "text", contact_id =

@@ -6,112 +6,112 @@
 -- anything is sent.
 -- @module client.live_chat
 
---- (no description yet)
+--- Hands a contact's chat to an operator.
 -- @http POST /live-chat/contacts/operators/assign
 -- @function live_chat:assign_contact_operator
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam integer args.operator_id (body) integer
+-- @tparam string args.contact_id (body)
+-- @tparam integer args.operator_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:assign_contact_operator{ contact_id = "text",
 --   operator_id = 1 })
 
---- (no description yet)
+--- Closes the chat with a contact.
 -- @http POST /live-chat/contacts/closeChat
 -- @function live_chat:close_contact_chat
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:close_contact_chat{ contact_id = "text" })
 
---- (no description yet)
+--- Writes a note on a contact.
 -- @http POST /live-chat/contacts/createNote
 -- @function live_chat:create_contact_note
 -- @tparam table args
--- @tparam string args.bot_id (body) string
--- @tparam string args.contact_id (body) string
--- @tparam string args.text (body) string
+-- @tparam string args.bot_id (body)
+-- @tparam string args.contact_id (body)
+-- @tparam string args.text (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:create_contact_note{ bot_id = "text", contact_id =
 --   "text", text = "text" })
 
---- (no description yet)
+--- Deletes a contact of a bot.
 -- @http POST /live-chat/contacts/delete
 -- @function live_chat:delete_contact
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:delete_contact{ contact_id = "text" })
 
---- (no description yet)
+--- Deletes a note on a contact.
 -- @http POST /live-chat/contacts/deleteNote
 -- @function live_chat:delete_contact_note
 -- @tparam table args
--- @tparam string args.bot_id (body) string
--- @tparam string args.contact_id (body) string
--- @tparam string args.note_id (body) string
+-- @tparam string args.bot_id (body)
+-- @tparam string args.contact_id (body)
+-- @tparam string args.note_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:delete_contact_note{ bot_id = "text", contact_id =
 --   "text", note_id = "text" })
 
---- (no description yet)
+--- Takes a tag off a contact.
 -- @http POST /live-chat/contacts/deleteTag
 -- @function live_chat:delete_contact_tag
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam string args.tag (body) string
+-- @tparam string args.contact_id (body)
+-- @tparam string args.tag (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:delete_contact_tag{ contact_id = "text", tag = "text"
 --   })
 
---- (no description yet)
+--- Clears a variable of a contact.
 -- @http POST /live-chat/contacts/deleteVariable
 -- @function live_chat:delete_contact_variable
 -- @tparam[opt] table args
--- @tparam[opt] string args.contact_id (body) string
--- @tparam[opt] string args.variable_id (body) string
--- @tparam[opt] string args.variable_name (body) string
+-- @tparam[opt] string args.contact_id (body)
+-- @tparam[opt] string args.variable_id (body)
+-- @tparam[opt] string args.variable_name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:delete_contact_variable())
 
---- (no description yet)
+--- Resumes the automations paused for a contact.
 -- Common to all chatbot channels; named `delete_pause_automation` in each (the specs also say
 --   instagram: deleteContactAutomationPause, telegram: deleteContactPauseAutomation, tiktok:
 --   deleteContactPauseAutomation, viber_bots: deleteContactAutomationPause).
 -- @http POST /live-chat/contacts/deletePauseAutomation
 -- @function live_chat:delete_pause_automation
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:delete_pause_automation{ contact_id = "text" })
 
---- (no description yet)
+--- Stops a contact from receiving messages.
 -- @http POST /live-chat/contacts/disable
 -- @function live_chat:disable_contact
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:disable_contact{ contact_id = "text" })
 
---- (no description yet)
+--- Lets a disabled contact receive messages again.
 -- @http POST /live-chat/contacts/enable
 -- @function live_chat:enable_contact
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:enable_contact{ contact_id = "text" })
 
---- (no description yet)
+--- The channel's account: plan, limits and what is used of them.
 -- @http GET /live-chat/account
 -- @function live_chat:get_account
 -- @tparam[opt] table args (takes no arguments)
@@ -119,26 +119,26 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:get_account())
 
---- (no description yet)
+--- Message and contact counts per bot.
 -- Common to all chatbot channels; named `get_bot_statistics` in each (the specs also say
 --   instagram: getBotsStatistics).
 -- @http GET /live-chat/bots/statistics
 -- @function live_chat:get_bot_statistics
 -- @tparam table args
--- @tparam string args.bot_id (query) string
+-- @tparam string args.bot_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:get_bot_statistics{ bot_id = "text" })
 
---- (no description yet)
+--- The messages of a chat, one page.
 -- @http GET /live-chat/chats/messages
 -- @function live_chat:get_chat_messages
 -- @tparam table args
--- @tparam string args.contact_id (query) string
+-- @tparam string args.contact_id (query)
 -- @tparam[opt] string args.order (query) one of "asc" or "desc"
--- @tparam[opt] string args.search_after (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam[opt] string args.search_after (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:get_chat_messages{ contact_id = "text" })
@@ -153,15 +153,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.live_chat:each_chat_message() do print(item, err) end
 
---- (no description yet)
+--- Lists the chats with their last message, one page.
 -- Common to all chatbot channels; named `get_chats` in each (the specs also say telegram:
 --   listChats, tiktok: getChatList).
 -- @http GET /live-chat/chats
 -- @function live_chat:get_chats
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:get_chats{ bot_id = "text" })
@@ -176,45 +176,45 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.live_chat:each_chat() do print(item, err) end
 
---- (no description yet)
+--- One contact of a bot.
 -- Common to all chatbot channels; named `get_contact` in each (the specs also say whatsapp:
 --   getContactById).
 -- @http GET /live-chat/contacts/get
 -- @function live_chat:get_contact
 -- @tparam table args
--- @tparam string args.id (query) string
+-- @tparam string args.id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:get_contact{ id = "text" })
 
---- (no description yet)
+--- The notes on a contact.
 -- @http GET /live-chat/contacts/notes
 -- @function live_chat:get_contact_notes
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam string args.contact_id (query) string
+-- @tparam string args.bot_id (query)
+-- @tparam string args.contact_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:get_contact_notes{ bot_id = "text", contact_id =
 --   "text" })
 
---- (no description yet)
+--- How long the automations of a contact are paused.
 -- @http GET /live-chat/contacts/getPauseAutomation
 -- @function live_chat:get_contact_pause_automation
 -- @tparam table args
--- @tparam string args.contact_id (query) string
+-- @tparam string args.contact_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:get_contact_pause_automation{ contact_id = "text" })
 
---- (no description yet)
+--- The contacts of a bot that have a tag, one page.
 -- @http GET /live-chat/contacts/getByTag
 -- @function live_chat:get_contacts_by_tag
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam string args.tag (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam string args.tag (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:get_contacts_by_tag{ bot_id = "text", tag = "text" })
@@ -229,16 +229,16 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.live_chat:each_contact_by_tag() do print(item, err) end
 
---- (no description yet)
+--- The contacts of a bot whose variable has a value, one page.
 -- @http GET /live-chat/contacts/getByVariable
 -- @function live_chat:get_contacts_by_variable
 -- @tparam table args
--- @tparam string args.variable_value (query) string
--- @tparam[opt] string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
--- @tparam[opt] string args.variable_id (query) string
--- @tparam[opt] string args.variable_name (query) string
+-- @tparam string args.variable_value (query)
+-- @tparam[opt] string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
+-- @tparam[opt] string args.variable_id (query)
+-- @tparam[opt] string args.variable_name (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:get_contacts_by_variable{ variable_value = "text" })
@@ -253,15 +253,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.live_chat:each_contact_by_variable() do print(item, err) end
 
---- (no description yet)
+--- Lists the flows of a bot, one page.
 -- Common to all chatbot channels; named `get_flows` in each (the specs also say whatsapp:
 --   listFlows).
 -- @http GET /live-chat/flows
 -- @function live_chat:get_flows
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:get_flows{ bot_id = "text" })
@@ -276,15 +276,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.live_chat:each_flow() do print(item, err) end
 
---- (no description yet)
+--- Lists the tags of a bot, one page.
 -- Common to all chatbot channels; named `get_tags` in each (the specs also say live_chat:
 --   listTags, messenger: listTags, tiktok: getTagList, whatsapp: listTags).
 -- @http GET /live-chat/tags
 -- @function live_chat:get_tags
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:get_tags{ bot_id = "text" })
@@ -299,15 +299,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.live_chat:each_tag() do print(item, err) end
 
---- (no description yet)
+--- Lists the triggers of a bot, one page.
 -- Common to all chatbot channels; named `get_triggers` in each (the specs also say instagram:
 --   listTriggers, viber_bots: listTriggers).
 -- @http GET /live-chat/triggers
 -- @function live_chat:get_triggers
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:get_triggers{ bot_id = "text" })
@@ -322,15 +322,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.live_chat:each_trigger() do print(item, err) end
 
---- (no description yet)
+--- Lists the variables of a bot, one page.
 -- Common to all chatbot channels; named `list_bot_variables` in each (the specs also say telegram:
 --   getBotVariables, tiktok: listVariables, whatsapp: getBotVariables).
 -- @http GET /live-chat/variables
 -- @function live_chat:list_bot_variables
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:list_bot_variables{ bot_id = "text" })
@@ -345,14 +345,14 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.live_chat:each_variable() do print(item, err) end
 
---- (no description yet)
+--- Lists the channel's bots, one page.
 -- Common to all chatbot channels; named `list_bots` in each (the specs also say live_chat:
 --   getBots, messenger: getBotList).
 -- @http GET /live-chat/bots
 -- @function live_chat:list_bots
 -- @tparam[opt] table args
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:list_bots())
@@ -367,139 +367,139 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.live_chat:each_bot() do print(item, err) end
 
---- (no description yet)
+--- Marks a contact's messages as read.
 -- Common to all chatbot channels; named `mark_contact_messages_as_read` in each (the specs also
 --   say live_chat: markContactMessagesRead, viber_bots: markContactMessagesRead).
 -- @http PUT /live-chat/contacts/mark-read
 -- @function live_chat:mark_contact_messages_as_read
 -- @tparam[opt] table args
--- @tparam[opt] string args.contact_id (query) string
+-- @tparam[opt] string args.contact_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:mark_contact_messages_as_read())
 
---- (no description yet)
+--- Marks a contact's chat as unread.
 -- Common to all chatbot channels; named `mark_contact_unread` in each (the specs also say tiktok:
 --   markContactChatUnread, whatsapp: markContactChatUnread).
 -- @http PUT /live-chat/contacts/mark-unread
 -- @function live_chat:mark_contact_unread
 -- @tparam[opt] table args
--- @tparam[opt] string args.contact_id (query) string
+-- @tparam[opt] string args.contact_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:mark_contact_unread())
 
---- (no description yet)
+--- Opens the chat with a contact.
 -- @http POST /live-chat/contacts/openChat
 -- @function live_chat:open_contact_chat
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:open_contact_chat{ contact_id = "text" })
 
---- (no description yet)
+--- Starts a flow for a contact.
 -- @http POST /live-chat/flows/run
 -- @function live_chat:run_flow
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam string args.flow_id (body) string
--- @tparam[opt] table args.external_data (body) object
+-- @tparam string args.contact_id (body)
+-- @tparam string args.flow_id (body)
+-- @tparam[opt] table args.external_data (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:run_flow{ contact_id = "text", flow_id = "text" })
 
---- (no description yet)
+--- Starts the flow behind a trigger's keyword for a contact.
 -- @http POST /live-chat/flows/runByTrigger
 -- @function live_chat:run_flow_by_trigger
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam string args.trigger_keyword (body) string
--- @tparam[opt] table args.external_data (body) object
+-- @tparam string args.contact_id (body)
+-- @tparam string args.trigger_keyword (body)
+-- @tparam[opt] table args.external_data (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:run_flow_by_trigger{ contact_id = "text",
 --   trigger_keyword = "text" })
 
---- (no description yet)
+--- Sends messages to a contact.
 -- Common to all chatbot channels; named `send_contact_message` in each (the specs also say
 --   instagram: sendMessageToContact).
 -- @http POST /live-chat/contacts/send
 -- @function live_chat:send_contact_message
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @tparam table args.messages (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:send_contact_message{ contact_id = "text", messages =
 --   { ... } })
 
---- (no description yet)
+--- Sets a contact's name.
 -- @http POST /live-chat/contacts/setName
 -- @function live_chat:set_contact_name
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam string args.name (body) string
+-- @tparam string args.contact_id (body)
+-- @tparam string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:set_contact_name{ contact_id = "text", name = "text"
 --   })
 
---- (no description yet)
+--- Puts a tag on a contact.
 -- @http POST /live-chat/contacts/setTag
 -- @function live_chat:set_contact_tag
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @tparam table args.tags (body) list of string
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:set_contact_tag{ contact_id = "text", tags = { ... }
 --   })
 
---- (no description yet)
+--- Sets a variable of a contact.
 -- @http POST /live-chat/contacts/setVariable
 -- @function live_chat:set_contact_variable
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @tparam table args.variables (body) list of object | object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:set_contact_variable{ contact_id = "text", variables
 --   = { ... } })
 
---- (no description yet)
+--- Pauses the automations of a contact for some minutes.
 -- Common to all chatbot channels; named `set_pause_automation` in each (the specs also say
 --   messenger: setContactPauseAutomation, telegram: pauseContactAutoflows).
 -- @http POST /live-chat/contacts/setPauseAutomation
 -- @function live_chat:set_pause_automation
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam integer args.minutes (body) integer
+-- @tparam string args.contact_id (body)
+-- @tparam integer args.minutes (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:set_pause_automation{ contact_id = "text", minutes =
 --   1 })
 
---- (no description yet)
+--- Takes a contact's chat away from its operators.
 -- Common to all chatbot channels; named `un_assign_contact_operators` in each (the specs also say
 --   telegram: unAssignContactOperator, tiktok: unassignContactOperator, viber_bots:
 --   unassignContactOperators).
 -- @http POST /live-chat/contacts/operators/unAssign
 -- @function live_chat:un_assign_contact_operators
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:un_assign_contact_operators{ contact_id = "text" })
 
---- (no description yet)
+--- Changes a note on a contact.
 -- @http POST /live-chat/contacts/updateNote
 -- @function live_chat:update_contact_note
 -- @tparam table args
--- @tparam string args.bot_id (body) string
--- @tparam string args.contact_id (body) string
--- @tparam string args.note_id (body) string
--- @tparam string args.text (body) string
+-- @tparam string args.bot_id (body)
+-- @tparam string args.contact_id (body)
+-- @tparam string args.note_id (body)
+-- @tparam string args.text (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.live_chat:update_contact_note{ bot_id = "text", contact_id =

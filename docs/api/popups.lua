@@ -6,49 +6,49 @@
 -- anything is sent.
 -- @module client.popups
 
---- (no description yet)
+--- Creates a project (a website's set of pop-ups).
 -- @http POST /v2/pop-ups/public/api/widgets
 -- @function popups:create_widget
 -- @tparam[opt] table args
--- @tparam[opt] string args.name (body) string
--- @tparam[opt] string args.url (body) string
+-- @tparam[opt] string args.name (body)
+-- @tparam[opt] string args.url (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:create_widget())
 
---- (no description yet)
+--- Deletes a pop-up.
 -- @http DELETE /v2/pop-ups/public/api/popups/{popupId}
 -- @function popups:delete_popup
 -- @tparam table args
 -- @tparam string args.popupId (path) string (uuid)
--- @tparam[opt] boolean args.is_enabled (body) boolean
+-- @tparam[opt] boolean args.is_enabled (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:delete_popup{ popupId = "text" })
 
---- (no description yet)
+--- The NPS answers a pop-up collected, by day.
 -- @http GET /v2/pop-ups/public/api/statistics/nps/{popupId}
 -- @function popups:get_nps_statistics_by_popup_id
 -- @tparam table args
 -- @tparam string args.popupId (path) string (uuid)
--- @tparam[opt] integer args.end (query) integer
--- @tparam[opt] integer args.start (query) integer
+-- @tparam[opt] integer args.end (query)
+-- @tparam[opt] integer args.start (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:get_nps_statistics_by_popup_id{ popupId = "text" })
 
---- (no description yet)
+--- A pop-up's NPS result in one figure, with its promoters and critics.
 -- @http GET /v2/pop-ups/public/api/statistics/nps/{popupId}/aggregated
 -- @function popups:get_popup_aggregated_nps_statistics
 -- @tparam table args
 -- @tparam string args.popupId (path) string (uuid)
--- @tparam[opt] integer args.end (query) integer
--- @tparam[opt] integer args.start (query) integer
+-- @tparam[opt] integer args.end (query)
+-- @tparam[opt] integer args.start (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:get_popup_aggregated_nps_statistics{ popupId = "text" })
 
---- (no description yet)
+--- The display conditions a pop-up can use.
 -- @http GET /v2/pop-ups/public/api/popups/conditions
 -- @function popups:get_popup_conditions
 -- @tparam[opt] table args (takes no arguments)
@@ -56,38 +56,38 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:get_popup_conditions())
 
---- (no description yet)
+--- Views, engagements and subscriptions of a pop-up, by day.
 -- @http GET /v2/pop-ups/public/api/statistics/popup/{popupId}
 -- @function popups:get_popup_statistics
 -- @tparam table args
 -- @tparam string args.popupId (path) string (uuid)
--- @tparam[opt] integer args.end (query) integer
--- @tparam[opt] integer args.start (query) integer
+-- @tparam[opt] integer args.end (query)
+-- @tparam[opt] integer args.start (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:get_popup_statistics{ popupId = "text" })
 
---- (no description yet)
+--- Views, engagements and subscriptions of a project's pop-ups, by day.
 -- @http GET /v2/pop-ups/public/api/statistics/widget/{projectId}
 -- @function popups:get_project_widget_statistics
 -- @tparam table args
 -- @tparam string args.projectId (path) string (uuid)
--- @tparam[opt] integer args.end (query) integer
--- @tparam[opt] integer args.start (query) integer
+-- @tparam[opt] integer args.end (query)
+-- @tparam[opt] integer args.start (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:get_project_widget_statistics{ projectId = "text" })
 
---- (no description yet)
+--- One subscriber collected by a pop-up.
 -- @http GET /v2/pop-ups/public/api/subscribers/get/{subscriberId}
 -- @function popups:get_subscriber_by_id
 -- @tparam table args
--- @tparam integer args.subscriberId (path) integer
+-- @tparam integer args.subscriberId (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:get_subscriber_by_id{ subscriberId = 1 })
 
---- (no description yet)
+--- The subscribers a pop-up collected.
 -- @http GET /v2/pop-ups/public/api/subscribers/by-popup/{popupId}
 -- @function popups:get_subscribers_by_popup
 -- @tparam table args
@@ -96,7 +96,7 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:get_subscribers_by_popup{ popupId = "text" })
 
---- (no description yet)
+--- The plan's limits and what is used of them.
 -- @http GET /v2/pop-ups/public/api/tariff/limits
 -- @function popups:get_tariff_limits
 -- @tparam[opt] table args (takes no arguments)
@@ -104,13 +104,13 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:get_tariff_limits())
 
---- (no description yet)
+--- The pop-ups of a project, one page.
 -- @http GET /v2/pop-ups/public/api/popups/list/{projectId}
 -- @function popups:list_popups_by_project_id
 -- @tparam table args
 -- @tparam string args.projectId (path) string (uuid)
--- @tparam[opt] integer args.first (query) integer
--- @tparam[opt] integer args.offset (query) integer
+-- @tparam[opt] integer args.first (query)
+-- @tparam[opt] integer args.offset (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:list_popups_by_project_id{ projectId = "text" })
@@ -125,13 +125,13 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.popups:each_popup() do print(item, err) end
 
---- (no description yet)
+--- The quiz pop-ups of a project, one page.
 -- @http GET /v2/pop-ups/public/api/popups/list/quiz/{projectId}
 -- @function popups:list_quiz_popups_by_project
 -- @tparam table args
 -- @tparam string args.projectId (path) string (uuid)
--- @tparam[opt] integer args.first (query) integer
--- @tparam[opt] integer args.offset (query) integer
+-- @tparam[opt] integer args.first (query)
+-- @tparam[opt] integer args.offset (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:list_quiz_popups_by_project{ projectId = "text" })
@@ -146,7 +146,7 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.popups:each_quiz_popup() do print(item, err) end
 
---- (no description yet)
+--- The subscribers a project's pop-ups collected.
 -- @http GET /v2/pop-ups/public/api/subscribers/by-project/{projectId}
 -- @function popups:list_subscribers_by_project
 -- @tparam table args
@@ -155,12 +155,12 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:list_subscribers_by_project{ projectId = "text" })
 
---- (no description yet)
+--- Lists the projects, one page.
 -- @http GET /v2/pop-ups/public/api/widgets/list
 -- @function popups:list_widgets
 -- @tparam[opt] table args
--- @tparam[opt] integer args.first (query) integer
--- @tparam[opt] integer args.offset (query) integer
+-- @tparam[opt] integer args.first (query)
+-- @tparam[opt] integer args.offset (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:list_widgets())
@@ -175,12 +175,12 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.popups:each_widget() do print(item, err) end
 
---- (no description yet)
+--- Turns a pop-up on or off.
 -- @http POST /v2/pop-ups/public/api/popups/{popupId}/set-state
 -- @function popups:set_popup_state
 -- @tparam table args
 -- @tparam string args.popupId (path) string (uuid)
--- @tparam[opt] boolean args.is_enabled (body) boolean
+-- @tparam[opt] boolean args.is_enabled (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.popups:set_popup_state{ popupId = "text" })

@@ -6,125 +6,125 @@
 -- anything is sent.
 -- @module client.whatsapp
 
---- (no description yet)
+--- Hands a contact's chat to an operator.
 -- @http POST /whatsapp/contacts/operators/assign
 -- @function whatsapp:assign_contact_operator
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam integer args.operator_id (body) integer
+-- @tparam string args.contact_id (body)
+-- @tparam integer args.operator_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:assign_contact_operator{ contact_id = "text",
 --   operator_id = 1 })
 
---- (no description yet)
+--- Closes the chat with a contact.
 -- @http POST /whatsapp/contacts/closeChat
 -- @function whatsapp:close_contact_chat
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:close_contact_chat{ contact_id = "text" })
 
---- (no description yet)
+--- Adds a contact to a bot by phone number.
 -- @http POST /whatsapp/contacts
 -- @function whatsapp:create_contact
 -- @tparam table args
--- @tparam string args.bot_id (body) string
--- @tparam string args.phone (body) string
--- @tparam[opt] string args.name (body) string
+-- @tparam string args.bot_id (body)
+-- @tparam string args.phone (body)
+-- @tparam[opt] string args.name (body)
 -- @tparam[opt] table args.tags (body) list of string
 -- @tparam[opt] table args.variables (body) list of object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:create_contact{ bot_id = "text", phone = "text" })
 
---- (no description yet)
+--- Writes a note on a contact.
 -- @http POST /whatsapp/contacts/createNote
 -- @function whatsapp:create_contact_note
 -- @tparam table args
--- @tparam string args.bot_id (body) string
--- @tparam string args.contact_id (body) string
--- @tparam string args.text (body) string
+-- @tparam string args.bot_id (body)
+-- @tparam string args.contact_id (body)
+-- @tparam string args.text (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:create_contact_note{ bot_id = "text", contact_id =
 --   "text", text = "text" })
 
---- (no description yet)
+--- Deletes a contact of a bot.
 -- @http POST /whatsapp/contacts/delete
 -- @function whatsapp:delete_contact
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:delete_contact{ contact_id = "text" })
 
---- (no description yet)
+--- Deletes a note on a contact.
 -- @http POST /whatsapp/contacts/deleteNote
 -- @function whatsapp:delete_contact_note
 -- @tparam table args
--- @tparam string args.bot_id (body) string
--- @tparam string args.contact_id (body) string
--- @tparam string args.note_id (body) string
+-- @tparam string args.bot_id (body)
+-- @tparam string args.contact_id (body)
+-- @tparam string args.note_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:delete_contact_note{ bot_id = "text", contact_id =
 --   "text", note_id = "text" })
 
---- (no description yet)
+--- Takes a tag off a contact.
 -- @http POST /whatsapp/contacts/deleteTag
 -- @function whatsapp:delete_contact_tag
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam string args.tag (body) string
+-- @tparam string args.contact_id (body)
+-- @tparam string args.tag (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:delete_contact_tag{ contact_id = "text", tag = "text"
 --   })
 
---- (no description yet)
+--- Clears a variable of a contact.
 -- @http POST /whatsapp/contacts/deleteVariable
 -- @function whatsapp:delete_contact_variable
 -- @tparam[opt] table args
--- @tparam[opt] string args.contact_id (body) string
--- @tparam[opt] string args.variable_id (body) string
--- @tparam[opt] string args.variable_name (body) string
+-- @tparam[opt] string args.contact_id (body)
+-- @tparam[opt] string args.variable_id (body)
+-- @tparam[opt] string args.variable_name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:delete_contact_variable())
 
---- (no description yet)
+--- Resumes the automations paused for a contact.
 -- Common to all chatbot channels; named `delete_pause_automation` in each (the specs also say
 --   instagram: deleteContactAutomationPause, telegram: deleteContactPauseAutomation, tiktok:
 --   deleteContactPauseAutomation, viber_bots: deleteContactAutomationPause).
 -- @http POST /whatsapp/contacts/deletePauseAutomation
 -- @function whatsapp:delete_pause_automation
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:delete_pause_automation{ contact_id = "text" })
 
---- (no description yet)
+--- Stops a contact from receiving messages.
 -- @http POST /whatsapp/contacts/disable
 -- @function whatsapp:disable_contact
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:disable_contact{ contact_id = "text" })
 
---- (no description yet)
+--- Lets a disabled contact receive messages again.
 -- @http POST /whatsapp/contacts/enable
 -- @function whatsapp:enable_contact
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:enable_contact{ contact_id = "text" })
 
---- (no description yet)
+--- The channel's account: plan, limits and what is used of them.
 -- @http GET /whatsapp/account
 -- @function whatsapp:get_account
 -- @tparam[opt] table args (takes no arguments)
@@ -132,26 +132,26 @@
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_account())
 
---- (no description yet)
+--- Message and contact counts per bot.
 -- Common to all chatbot channels; named `get_bot_statistics` in each (the specs also say
 --   instagram: getBotsStatistics).
 -- @http GET /whatsapp/bots/statistics
 -- @function whatsapp:get_bot_statistics
 -- @tparam table args
--- @tparam string args.bot_id (query) string
+-- @tparam string args.bot_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_bot_statistics{ bot_id = "text" })
 
---- (no description yet)
+--- The messages of a chat, one page.
 -- @http GET /whatsapp/chats/messages
 -- @function whatsapp:get_chat_messages
 -- @tparam table args
--- @tparam string args.contact_id (query) string
+-- @tparam string args.contact_id (query)
 -- @tparam[opt] string args.order (query) one of "asc" or "desc"
--- @tparam[opt] string args.search_after (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam[opt] string args.search_after (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_chat_messages{ contact_id = "text" })
@@ -166,15 +166,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.whatsapp:each_chat_message() do print(item, err) end
 
---- (no description yet)
+--- Lists the chats with their last message, one page.
 -- Common to all chatbot channels; named `get_chats` in each (the specs also say telegram:
 --   listChats, tiktok: getChatList).
 -- @http GET /whatsapp/chats
 -- @function whatsapp:get_chats
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_chats{ bot_id = "text" })
@@ -189,56 +189,56 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.whatsapp:each_chat() do print(item, err) end
 
---- (no description yet)
+--- One contact of a bot.
 -- Common to all chatbot channels; named `get_contact` in each (the specs also say whatsapp:
 --   getContactById).
 -- @http GET /whatsapp/contacts/get
 -- @function whatsapp:get_contact
 -- @tparam table args
--- @tparam string args.id (query) string
+-- @tparam string args.id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_contact{ id = "text" })
 
---- (no description yet)
+--- The contact of a bot with a phone number.
 -- @http GET /whatsapp/contacts/getByPhone
 -- @function whatsapp:get_contact_by_phone
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam string args.phone (query) string
+-- @tparam string args.bot_id (query)
+-- @tparam string args.phone (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_contact_by_phone{ bot_id = "text", phone = "text"
 --   })
 
---- (no description yet)
+--- The notes on a contact.
 -- @http GET /whatsapp/contacts/notes
 -- @function whatsapp:get_contact_notes
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam string args.contact_id (query) string
+-- @tparam string args.bot_id (query)
+-- @tparam string args.contact_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_contact_notes{ bot_id = "text", contact_id =
 --   "text" })
 
---- (no description yet)
+--- How long the automations of a contact are paused.
 -- @http GET /whatsapp/contacts/getPauseAutomation
 -- @function whatsapp:get_contact_pause_automation
 -- @tparam table args
--- @tparam string args.contact_id (query) string
+-- @tparam string args.contact_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_contact_pause_automation{ contact_id = "text" })
 
---- (no description yet)
+--- The contacts of a bot that have a tag, one page.
 -- @http GET /whatsapp/contacts/getByTag
 -- @function whatsapp:get_contacts_by_tag
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam string args.tag (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam string args.tag (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_contacts_by_tag{ bot_id = "text", tag = "text" })
@@ -253,16 +253,16 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.whatsapp:each_contact_by_tag() do print(item, err) end
 
---- (no description yet)
+--- The contacts of a bot whose variable has a value, one page.
 -- @http GET /whatsapp/contacts/getByVariable
 -- @function whatsapp:get_contacts_by_variable
 -- @tparam table args
--- @tparam string args.variable_value (query) string
--- @tparam[opt] string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
--- @tparam[opt] string args.variable_id (query) string
--- @tparam[opt] string args.variable_name (query) string
+-- @tparam string args.variable_value (query)
+-- @tparam[opt] string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
+-- @tparam[opt] string args.variable_id (query)
+-- @tparam[opt] string args.variable_name (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_contacts_by_variable{ variable_value = "text" })
@@ -277,15 +277,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.whatsapp:each_contact_by_variable() do print(item, err) end
 
---- (no description yet)
+--- Lists the flows of a bot, one page.
 -- Common to all chatbot channels; named `get_flows` in each (the specs also say whatsapp:
 --   listFlows).
 -- @http GET /whatsapp/flows
 -- @function whatsapp:get_flows
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_flows{ bot_id = "text" })
@@ -300,15 +300,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.whatsapp:each_flow() do print(item, err) end
 
---- (no description yet)
+--- Lists the tags of a bot, one page.
 -- Common to all chatbot channels; named `get_tags` in each (the specs also say live_chat:
 --   listTags, messenger: listTags, tiktok: getTagList, whatsapp: listTags).
 -- @http GET /whatsapp/tags
 -- @function whatsapp:get_tags
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_tags{ bot_id = "text" })
@@ -323,24 +323,24 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.whatsapp:each_tag() do print(item, err) end
 
---- (no description yet)
+--- The message templates (approved by WhatsApp) of a bot.
 -- @http GET /whatsapp/templates
 -- @function whatsapp:get_template_list
 -- @tparam table args
--- @tparam string args.bot_id (query) string
+-- @tparam string args.bot_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_template_list{ bot_id = "text" })
 
---- (no description yet)
+--- Lists the triggers of a bot, one page.
 -- Common to all chatbot channels; named `get_triggers` in each (the specs also say instagram:
 --   listTriggers, viber_bots: listTriggers).
 -- @http GET /whatsapp/triggers
 -- @function whatsapp:get_triggers
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:get_triggers{ bot_id = "text" })
@@ -355,15 +355,15 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.whatsapp:each_trigger() do print(item, err) end
 
---- (no description yet)
+--- Lists the variables of a bot, one page.
 -- Common to all chatbot channels; named `list_bot_variables` in each (the specs also say telegram:
 --   getBotVariables, tiktok: listVariables, whatsapp: getBotVariables).
 -- @http GET /whatsapp/variables
 -- @function whatsapp:list_bot_variables
 -- @tparam table args
--- @tparam string args.bot_id (query) string
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam string args.bot_id (query)
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:list_bot_variables{ bot_id = "text" })
@@ -378,14 +378,14 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.whatsapp:each_variable() do print(item, err) end
 
---- (no description yet)
+--- Lists the channel's bots, one page.
 -- Common to all chatbot channels; named `list_bots` in each (the specs also say live_chat:
 --   getBots, messenger: getBotList).
 -- @http GET /whatsapp/bots
 -- @function whatsapp:list_bots
 -- @tparam[opt] table args
--- @tparam[opt] integer args.size (query) integer
--- @tparam[opt] integer args.skip (query) integer
+-- @tparam[opt] integer args.size (query)
+-- @tparam[opt] integer args.skip (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:list_bots())
@@ -400,219 +400,219 @@
 -- @return an iterator yielding each item, or `false, err` once
 -- @usage for item, err in client.whatsapp:each_bot() do print(item, err) end
 
---- (no description yet)
+--- Marks a contact's messages as read.
 -- Common to all chatbot channels; named `mark_contact_messages_as_read` in each (the specs also
 --   say live_chat: markContactMessagesRead, viber_bots: markContactMessagesRead).
 -- @http PUT /whatsapp/contacts/mark-read
 -- @function whatsapp:mark_contact_messages_as_read
 -- @tparam[opt] table args
--- @tparam[opt] string args.contact_id (query) string
+-- @tparam[opt] string args.contact_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:mark_contact_messages_as_read())
 
---- (no description yet)
+--- Marks a contact's chat as unread.
 -- Common to all chatbot channels; named `mark_contact_unread` in each (the specs also say tiktok:
 --   markContactChatUnread, whatsapp: markContactChatUnread).
 -- @http PUT /whatsapp/contacts/mark-unread
 -- @function whatsapp:mark_contact_unread
 -- @tparam[opt] table args
--- @tparam[opt] string args.contact_id (query) string
+-- @tparam[opt] string args.contact_id (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:mark_contact_unread())
 
---- (no description yet)
+--- Opens the chat with a contact.
 -- @http POST /whatsapp/contacts/openChat
 -- @function whatsapp:open_contact_chat
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:open_contact_chat{ contact_id = "text" })
 
---- (no description yet)
+--- Puts a reaction on a message of a chat.
 -- @http PUT /whatsapp/chats/react
 -- @function whatsapp:react_to_chat_message
 -- @tparam table args
--- @tparam string args.message_id (body) string
--- @tparam string args.reaction (body) string
+-- @tparam string args.message_id (body)
+-- @tparam string args.reaction (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:react_to_chat_message{ message_id = "text", reaction =
 --   "text" })
 
---- (no description yet)
+--- Starts a flow for a contact.
 -- @http POST /whatsapp/flows/run
 -- @function whatsapp:run_flow
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam string args.flow_id (body) string
--- @tparam[opt] table args.external_data (body) object
+-- @tparam string args.contact_id (body)
+-- @tparam string args.flow_id (body)
+-- @tparam[opt] table args.external_data (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:run_flow{ contact_id = "text", flow_id = "text" })
 
---- (no description yet)
+--- Starts the flow behind a trigger's keyword for a contact.
 -- @http POST /whatsapp/flows/runByTrigger
 -- @function whatsapp:run_flow_by_trigger
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam string args.trigger_keyword (body) string
--- @tparam[opt] table args.external_data (body) object
+-- @tparam string args.contact_id (body)
+-- @tparam string args.trigger_keyword (body)
+-- @tparam[opt] table args.external_data (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:run_flow_by_trigger{ contact_id = "text",
 --   trigger_keyword = "text" })
 
---- (no description yet)
+--- Sends a campaign to the contacts of a bot (all, or a segment).
 -- @http POST /whatsapp/campaigns/send
 -- @function whatsapp:send_campaign
 -- @tparam table args
--- @tparam string args.bot_id (body) string
+-- @tparam string args.bot_id (body)
 -- @tparam table args.messages (body) list of object
--- @tparam string args.title (body) string
+-- @tparam string args.title (body)
 -- @tparam[opt] table args.filter (body) object {expressions, type}
--- @tparam[opt] string args.send_at (body) string
+-- @tparam[opt] string args.send_at (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:send_campaign{ bot_id = "text", messages = { ... },
 --   title = "text" })
 
---- (no description yet)
+--- Sends messages to a contact.
 -- Common to all chatbot channels; named `send_contact_message` in each (the specs also say
 --   instagram: sendMessageToContact).
 -- @http POST /whatsapp/contacts/send
 -- @function whatsapp:send_contact_message
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @tparam table args.message (body) object {audio, file, image, interactive, reaction, ...}
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:send_contact_message{ contact_id = "text", message = {
 --   ... } })
 
---- (no description yet)
+--- Shows the contact that the bot is typing.
 -- @http POST /whatsapp/contacts/sendTyping
 -- @function whatsapp:send_contact_typing
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:send_contact_typing{ contact_id = "text" })
 
---- (no description yet)
+--- Sends a message to a phone number (the contact need not exist yet).
 -- @http POST /whatsapp/contacts/sendByPhone
 -- @function whatsapp:send_message_to_contact_by_phone
 -- @tparam table args
--- @tparam string args.bot_id (body) string
+-- @tparam string args.bot_id (body)
 -- @tparam table args.message (body) object {audio, file, image, interactive, text, type}
--- @tparam string args.phone (body) string
+-- @tparam string args.phone (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:send_message_to_contact_by_phone{ bot_id = "text",
 --   message = { ... }, phone = "text" })
 
---- (no description yet)
+--- Sends a template message to a phone number.
 -- @http POST /whatsapp/contacts/sendTemplateByPhone
 -- @function whatsapp:send_template_by_phone
 -- @tparam table args
--- @tparam string args.bot_id (body) string
--- @tparam string args.phone (body) string
+-- @tparam string args.bot_id (body)
+-- @tparam string args.phone (body)
 -- @tparam table args.template (body) object {components, language, name}
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:send_template_by_phone{ bot_id = "text", phone =
 --   "text", template = { ... } })
 
---- (no description yet)
+--- Sends a template message as a campaign to the contacts of a bot.
 -- @http POST /whatsapp/campaigns/sendTemplate
 -- @function whatsapp:send_template_campaign
 -- @tparam table args
--- @tparam string args.bot_id (body) string
+-- @tparam string args.bot_id (body)
 -- @tparam table args.template (body) object {components, language, name}
--- @tparam string args.title (body) string
--- @tparam[opt] string args.send_at (body) string
+-- @tparam string args.title (body)
+-- @tparam[opt] string args.send_at (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:send_template_campaign{ bot_id = "text", template = {
 --   ... }, title = "text" })
 
---- (no description yet)
+--- Sends a template message to a contact.
 -- @http POST /whatsapp/contacts/sendTemplate
 -- @function whatsapp:send_template_to_contact
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @tparam table args.template (body) object {components, language, name}
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:send_template_to_contact{ contact_id = "text",
 --   template = { ... } })
 
---- (no description yet)
+--- Sets a contact's name.
 -- @http POST /whatsapp/contacts/setName
 -- @function whatsapp:set_contact_name
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam string args.name (body) string
+-- @tparam string args.contact_id (body)
+-- @tparam string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:set_contact_name{ contact_id = "text", name = "text" })
 
---- (no description yet)
+--- Puts a tag on a contact.
 -- @http POST /whatsapp/contacts/setTag
 -- @function whatsapp:set_contact_tag
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @tparam table args.tags (body) list of string
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:set_contact_tag{ contact_id = "text", tags = { ... } })
 
---- (no description yet)
+--- Sets a variable of a contact.
 -- @http POST /whatsapp/contacts/setVariable
 -- @function whatsapp:set_contact_variable
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @tparam table args.variables (body) list of object | object
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:set_contact_variable{ contact_id = "text", variables =
 --   { ... } })
 
---- (no description yet)
+--- Pauses the automations of a contact for some minutes.
 -- Common to all chatbot channels; named `set_pause_automation` in each (the specs also say
 --   messenger: setContactPauseAutomation, telegram: pauseContactAutoflows).
 -- @http POST /whatsapp/contacts/setPauseAutomation
 -- @function whatsapp:set_pause_automation
 -- @tparam table args
--- @tparam string args.contact_id (body) string
--- @tparam integer args.minutes (body) integer
+-- @tparam string args.contact_id (body)
+-- @tparam integer args.minutes (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:set_pause_automation{ contact_id = "text", minutes = 1
 --   })
 
---- (no description yet)
+--- Takes a contact's chat away from its operators.
 -- Common to all chatbot channels; named `un_assign_contact_operators` in each (the specs also say
 --   telegram: unAssignContactOperator, tiktok: unassignContactOperator, viber_bots:
 --   unassignContactOperators).
 -- @http POST /whatsapp/contacts/operators/unAssign
 -- @function whatsapp:un_assign_contact_operators
 -- @tparam table args
--- @tparam string args.contact_id (body) string
+-- @tparam string args.contact_id (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:un_assign_contact_operators{ contact_id = "text" })
 
---- (no description yet)
+--- Changes a note on a contact.
 -- @http POST /whatsapp/contacts/updateNote
 -- @function whatsapp:update_contact_note
 -- @tparam table args
--- @tparam string args.bot_id (body) string
--- @tparam string args.contact_id (body) string
--- @tparam string args.note_id (body) string
--- @tparam string args.text (body) string
+-- @tparam string args.bot_id (body)
+-- @tparam string args.contact_id (body)
+-- @tparam string args.note_id (body)
+-- @tparam string args.text (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client.whatsapp:update_contact_note{ bot_id = "text", contact_id =

@@ -12,11 +12,11 @@ end
 
 local _M = {}
 
---- (no description yet)
+--- Adds phone numbers to the exceptions no Viber campaign goes to.
 -- @http POST /v2/viber-service/phone-exception
 -- @tparam table args
 -- @tparam table args.phones (body) list of string
--- @tparam[opt] string args.description (body) string
+-- @tparam[opt] string args.description (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client:add_viber_phone_exceptions{ phones = { ... } })
@@ -24,12 +24,12 @@ function _M:add_viber_phone_exceptions(args)
   return flat(self, "add_viber_phone_exceptions", args)
 end
 
---- (no description yet)
+--- Statistics of every element of a flow, summed up.
 -- @http GET /a360/autoresponders/{ID}/total-stats
 -- @tparam table args
--- @tparam integer args.ID (path) integer
--- @tparam[opt] string args.deleted (query) string
--- @tparam[opt] string args.flow_type (query) string
+-- @tparam integer args.ID (path)
+-- @tparam[opt] string args.deleted (query)
+-- @tparam[opt] string args.flow_type (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client:automation_flow_total_stats{ ID = 1 })
@@ -37,11 +37,11 @@ function _M:automation_flow_total_stats(args)
   return flat(self, "automation_flow_total_stats", args)
 end
 
---- (no description yet)
+--- Lists the automation flows, one page.
 -- @http GET /a360/autoresponders/list
 -- @tparam[opt] table args
--- @tparam[opt] integer args.limit (query) integer
--- @tparam[opt] integer args.offset (query) integer
+-- @tparam[opt] integer args.limit (query)
+-- @tparam[opt] integer args.offset (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client:automation_flows())
@@ -60,11 +60,11 @@ function _M:each_automation_flow(args, opts)
   return flat(self, "each_automation_flow", args, opts)
 end
 
---- (no description yet)
+--- Creates a tag for mailing list contacts.
 -- @http POST /tags
 -- @tparam table args
--- @tparam string args.color (body) string
--- @tparam string args.name (body) string
+-- @tparam string args.color (body)
+-- @tparam string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client:create_email_tag{ color = "text", name = "text" })
@@ -72,11 +72,11 @@ function _M:create_email_tag(args)
   return flat(self, "create_email_tag", args)
 end
 
---- (no description yet)
+--- Deletes the event log entries that match a filter.
 -- The request body is `args.body`.
 -- @http POST /a360/events/delete-log
 -- @tparam[opt] table args
--- @tparam[opt] table args.body (body) object
+-- @tparam[opt] table args.body (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client:delete_automation_event_logs())
@@ -84,10 +84,10 @@ function _M:delete_automation_event_logs(args)
   return flat(self, "delete_automation_event_logs", args)
 end
 
---- (no description yet)
+--- Deletes a tag.
 -- @http DELETE /tags/{id}
 -- @tparam table args
--- @tparam integer args.id (path) integer
+-- @tparam integer args.id (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client:delete_email_tag{ id = 1 })
@@ -95,11 +95,11 @@ function _M:delete_email_tag(args)
   return flat(self, "delete_email_tag", args)
 end
 
---- (no description yet)
+--- The report file of a mailing list's verification.
 -- @http GET /verifier-service/get-report
 -- @tparam table args
--- @tparam integer args.id (query) integer
--- @tparam[opt] integer args.format (query) integer
+-- @tparam integer args.id (query)
+-- @tparam[opt] integer args.format (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client:download_verification_report{ id = 1 })
@@ -107,7 +107,7 @@ function _M:download_verification_report(args)
   return flat(self, "download_verification_report", args)
 end
 
---- (no description yet)
+--- Lists the tags of mailing list contacts.
 -- @http GET /tags
 -- @tparam[opt] table args (takes no arguments)
 -- @treturn table the decoded response (`true` for a response without content)
@@ -117,10 +117,10 @@ function _M:email_tags(args)
   return flat(self, "email_tags", args)
 end
 
---- (no description yet)
+--- Puts tags on a contact, by email address.
 -- @http POST /tags/pin/email
 -- @tparam table args
--- @tparam string args.email (body) string
+-- @tparam string args.email (body)
 -- @tparam table args.tags (body) list of integer
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
@@ -129,10 +129,10 @@ function _M:pin_tag_to_email(args)
   return flat(self, "pin_tag_to_email", args)
 end
 
---- (no description yet)
+--- Puts tags on a contact, by phone number.
 -- @http POST /tags/pin/phone
 -- @tparam table args
--- @tparam string args.phone (body) string
+-- @tparam string args.phone (body)
 -- @tparam table args.tags (body) list of integer
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
@@ -141,7 +141,7 @@ function _M:pin_tag_to_phone(args)
   return flat(self, "pin_tag_to_phone", args)
 end
 
---- (no description yet)
+--- Takes phone numbers off the Viber exceptions.
 -- @http DELETE /v2/viber-service/phone-exception
 -- @tparam table args
 -- @tparam table args.phones (body) list of string
@@ -152,10 +152,10 @@ function _M:remove_viber_phone_exceptions(args)
   return flat(self, "remove_viber_phone_exceptions", args)
 end
 
---- (no description yet)
+--- Adds a sender domain for transactional email (the v2 service).
 -- @http POST /v2/email-service/smtp/sender_domains/{domain}
 -- @tparam table args
--- @tparam string args.domain (path) string
+-- @tparam string args.domain (path)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client:smtp_add_sender_domain{ domain = "text" })
@@ -163,7 +163,7 @@ function _M:smtp_add_sender_domain(args)
   return flat(self, "smtp_add_sender_domain", args)
 end
 
---- (no description yet)
+--- The sent messages with the given ids, in one request.
 -- @http POST /smtp/emails/info
 -- @tparam table args
 -- @tparam table args.emails (body) list of string
@@ -174,11 +174,11 @@ function _M:smtp_emails_info(args)
   return flat(self, "smtp_emails_info", args)
 end
 
---- (no description yet)
+--- Takes an address off the list of those who unsubscribed from a sender.
 -- @http POST /smtp/resubscribe
 -- @tparam table args
--- @tparam string args.email (body) string
--- @tparam string args.sender (body) string
+-- @tparam string args.email (body)
+-- @tparam string args.sender (body)
 -- @tparam[opt] string args.lang (body) one of "ru", "en", "ua", "tr", "es" or "pt"
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
@@ -187,10 +187,10 @@ function _M:smtp_resubscribe(args)
   return flat(self, "smtp_resubscribe", args)
 end
 
---- (no description yet)
+--- Whether an address unsubscribed, and from which senders.
 -- @http GET /smtp/unsubscribe/search
 -- @tparam table args
--- @tparam string args.email (query) string
+-- @tparam string args.email (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client:smtp_search_unsubscribed{ email = "text" })
@@ -198,7 +198,7 @@ function _M:smtp_search_unsubscribed(args)
   return flat(self, "smtp_search_unsubscribed", args)
 end
 
---- (no description yet)
+--- The sender domains of transactional email and their DNS checks.
 -- @http GET /v2/email-service/smtp/sender_domains
 -- @tparam[opt] table args (takes no arguments)
 -- @treturn table the decoded response (`true` for a response without content)
@@ -208,11 +208,11 @@ function _M:smtp_sender_domains(args)
   return flat(self, "smtp_sender_domains", args)
 end
 
---- (no description yet)
+--- One template, by the short name in its address.
 -- @http GET /template/slug/{name_slug}
 -- @tparam table args
--- @tparam string args.name_slug (path) string
--- @tparam[opt] string args.lang (query) string
+-- @tparam string args.name_slug (path)
+-- @tparam[opt] string args.lang (query)
 -- @tparam[opt] string args.owner (query) one of "me" or "sendpulse"
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
@@ -221,10 +221,10 @@ function _M:template_by_slug(args)
   return flat(self, "template_by_slug", args)
 end
 
---- (no description yet)
+--- Takes tags off a contact, by email address.
 -- @http POST /tags/unpin/email
 -- @tparam table args
--- @tparam string args.email (body) string
+-- @tparam string args.email (body)
 -- @tparam table args.tags (body) list of integer
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
@@ -233,10 +233,10 @@ function _M:unpin_tag_from_email(args)
   return flat(self, "unpin_tag_from_email", args)
 end
 
---- (no description yet)
+--- Takes tags off a contact, by phone number.
 -- @http POST /tags/unpin/phone
 -- @tparam table args
--- @tparam string args.phone (body) string
+-- @tparam string args.phone (body)
 -- @tparam table args.tags (body) list of integer
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
@@ -245,12 +245,12 @@ function _M:unpin_tag_from_phone(args)
   return flat(self, "unpin_tag_from_phone", args)
 end
 
---- (no description yet)
+--- Sets the phone number of a mailing list contact.
 -- @http PUT /addressbooks/{id}/phone
 -- @tparam table args
--- @tparam integer args.id (path) integer
+-- @tparam integer args.id (path)
 -- @tparam string args.email (body) string (email)
--- @tparam string args.phone (body) string
+-- @tparam string args.phone (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client:update_address_book_phone{ id = 1, email =
@@ -259,12 +259,12 @@ function _M:update_address_book_phone(args)
   return flat(self, "update_address_book_phone", args)
 end
 
---- (no description yet)
+--- Renames or recolours a tag.
 -- @http PUT /tags/{id}
 -- @tparam table args
--- @tparam integer args.id (path) integer
--- @tparam string args.color (body) string
--- @tparam string args.name (body) string
+-- @tparam integer args.id (path)
+-- @tparam string args.color (body)
+-- @tparam string args.name (body)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client:update_email_tag{ id = 1, color = "text", name = "text" })
@@ -272,11 +272,11 @@ function _M:update_email_tag(args)
   return flat(self, "update_email_tag", args)
 end
 
---- (no description yet)
+--- The phone numbers no Viber campaign goes to, one page.
 -- @http GET /v2/viber-service/phone-exception
 -- @tparam[opt] table args
--- @tparam[opt] integer args.limit (query) integer
--- @tparam[opt] integer args.offset (query) integer
+-- @tparam[opt] integer args.limit (query)
+-- @tparam[opt] integer args.offset (query)
 -- @treturn table the decoded response (`true` for a response without content)
 -- @return[2] nil, err
 -- @usage local res = assert(client:viber_phone_exceptions())

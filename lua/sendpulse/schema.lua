@@ -464,8 +464,13 @@ end
 -- `object {name, settings}`, `string or integer`.
 -- @tparam table s
 -- @treturn string
-function _M.describe(s, depth)
-  depth = depth or 0
+local describe
+
+function _M.describe(s)
+  return describe(s, 0)
+end
+
+function describe(s, depth)
   if s.e then
     return "one of " .. _M.enum_text(s)
   end
@@ -476,7 +481,7 @@ function _M.describe(s, depth)
   local parts = {}
   if t == "array" or (type(t) == "table" and t[1] == "array" and not t[2]) then
     if s.i and depth < 2 then
-      return "list of " .. _M.describe(s.i, depth + 1)
+      return "list of " .. describe(s.i, depth + 1)
     end
     return "list"
   end
@@ -506,7 +511,7 @@ function _M.describe(s, depth)
   if alts and depth < 2 then
     local d = {}
     for i, a in ipairs(alts) do
-      d[i] = _M.describe(a, depth + 1)
+      d[i] = describe(a, depth + 1)
     end
     parts[#parts + 1] = table_concat(d, " | ")
   end

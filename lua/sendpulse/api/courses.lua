@@ -9,41 +9,41 @@ S[3] = { t = "integer" }
 S[4] = { courseId = S[3] }
 S[5] = { "courseId" }
 S[6] = { ap = false, p = S[4], r = S[5], t = "object" }
-S[7] = { i = S[3], t = "array" }
-S[8] = { t = "string" }
-S[9] = { courseId = S[3], courseTariffId = S[3], email = S[8], firstName = S[8], language = S[8], lastName = S[8], tagIds = S[7] }
+S[7] = { t = "string" }
+S[8] = { i = S[3], t = "array" }
+S[9] = { courseId = S[3], courseTariffId = S[3], email = S[7], firstName = S[7], language = S[7], lastName = S[7], tagIds = S[8] }
 S[10] = { p = S[9] }
 S[11] = { ap = false, p = S[9], t = "object" }
-S[12] = { e = { "registered", "inProgress", "success", "failed", "certificated" }, t = "string" }
-S[13] = { i = S[12], t = "array" }
-S[14] = { t = "boolean" }
+S[12] = { e = { "none", "open", "closed" }, t = "string" }
+S[13] = { e = { "registered", "inProgress", "success", "failed", "certificated" }, t = "string" }
+S[14] = { i = S[13], t = "array" }
 S[15] = { f = "date", t = "string" }
 S[16] = { dateFrom = S[15], dateTo = S[15] }
 S[17] = { p = S[16], t = { "object", "null" } }
-S[18] = { e = { "none", "open", "closed" }, t = "string" }
-S[19] = { e = { "=", ">=", "<=" }, t = "string" }
-S[20] = { e = { "asc", "desc" }, t = "string" }
-S[21] = { e = { "firstName", "studentStatusOnCourse", "studentTest", "studentDateRegistrationOnCourse" }, t = "string" }
+S[18] = { t = "boolean" }
+S[19] = { e = { "firstName", "studentStatusOnCourse", "studentTest", "studentDateRegistrationOnCourse" }, t = "string" }
+S[20] = { e = { "=", ">=", "<=" }, t = "string" }
+S[21] = { e = { "asc", "desc" }, t = "string" }
 S[22] = { t = { "boolean", "null" } }
-S[23] = { courseId = S[3], courseRestrictions = S[18], courseStatus = S[13], dateLastEntry = S[17], dateRegistrationOnCourse = S[17], email = S[8], firstName = S[8], isPaid = S[14], lastName = S[8], limit = S[3], offset = S[3], orderBy = S[21], paidCoursesCondition = S[19], paidCoursesValue = S[3], promoCodeIds = S[7], searchString = S[8], sort = S[20], tags = S[7], usedPromoCode = S[22] }
+S[23] = { courseId = S[3], courseRestrictions = S[12], courseStatus = S[14], dateLastEntry = S[17], dateRegistrationOnCourse = S[17], email = S[7], firstName = S[7], isPaid = S[18], lastName = S[7], limit = S[3], offset = S[3], orderBy = S[19], paidCoursesCondition = S[20], paidCoursesValue = S[3], promoCodeIds = S[8], searchString = S[7], sort = S[21], tags = S[8], usedPromoCode = S[22] }
 S[24] = { "limit", "offset" }
 S[25] = { p = S[23], r = S[24] }
 S[26] = { ap = false, p = S[23], t = "object" }
 S[27] = { each = "each_auditory_student", limit = "limit", list = "data", offset = "offset", style = "body", total = "meta.total" }
-S[28] = { certificates = S[7], lessons = S[7], tests = S[7] }
+S[28] = { certificates = S[8], lessons = S[8], tests = S[8] }
 S[29] = { p = S[28], t = "object" }
 S[30] = { e = { "all", "any" }, t = "string" }
-S[31] = { courseStatus = S[13], dateLastEntry = S[17], dateRegistrationOnCourse = S[17], email = S[8], firstName = S[8], isPaid = S[14], lastName = S[8], lessonId = S[3], limit = S[3], offset = S[3], orderBy = S[21], progress = S[29], promoCodeIds = S[7], searchString = S[8], sort = S[20], tags = S[7], tagsCondition = S[30], tariffIds = S[7], usedPromoCode = S[22], withoutTariff = S[22] }
+S[31] = { courseStatus = S[14], dateLastEntry = S[17], dateRegistrationOnCourse = S[17], email = S[7], firstName = S[7], isPaid = S[18], lastName = S[7], lessonId = S[3], limit = S[3], offset = S[3], orderBy = S[19], progress = S[29], promoCodeIds = S[8], searchString = S[7], sort = S[21], tags = S[8], tagsCondition = S[30], tariffIds = S[8], usedPromoCode = S[22], withoutTariff = S[22] }
 S[32] = { p = S[31], r = S[24] }
-S[33] = { courseId = S[3], courseStatus = S[13], dateLastEntry = S[17], dateRegistrationOnCourse = S[17], email = S[8], firstName = S[8], isPaid = S[14], lastName = S[8], lessonId = S[3], limit = S[3], offset = S[3], orderBy = S[21], progress = S[29], promoCodeIds = S[7], searchString = S[8], sort = S[20], tags = S[7], tagsCondition = S[30], tariffIds = S[7], usedPromoCode = S[22], withoutTariff = S[22] }
+S[33] = { courseId = S[3], courseStatus = S[14], dateLastEntry = S[17], dateRegistrationOnCourse = S[17], email = S[7], firstName = S[7], isPaid = S[18], lastName = S[7], lessonId = S[3], limit = S[3], offset = S[3], orderBy = S[19], progress = S[29], promoCodeIds = S[8], searchString = S[7], sort = S[21], tags = S[8], tagsCondition = S[30], tariffIds = S[8], usedPromoCode = S[22], withoutTariff = S[22] }
 S[34] = { ap = false, p = S[33], r = S[5], t = "object" }
 S[35] = { each = "each_course_student", limit = "limit", list = "data", offset = "offset", style = "body" }
 S[36] = { studentId = S[3] }
 S[37] = { "studentId" }
 S[38] = { ap = false, p = S[36], r = S[37], t = "object" }
-S[39] = { ids = S[7] }
+S[39] = { ids = S[8] }
 S[40] = { p = S[39] }
-S[41] = { courseId = S[3], ids = S[7] }
+S[41] = { courseId = S[3], ids = S[8] }
 S[42] = { ap = false, p = S[41], r = S[5], t = "object" }
 S[43] = { courseId = S[3], studentId = S[3] }
 S[44] = { "courseId", "studentId" }

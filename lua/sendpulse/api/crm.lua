@@ -43,15 +43,15 @@ S[36] = { name = S[2], settings = S[35] }
 S[37] = { p = S[36] }
 S[38] = { boardId = S[6], name = S[2], settings = S[35] }
 S[39] = { ap = false, p = S[38], r = S[31], t = "object" }
-S[40] = { t = "array" }
-S[41] = { t = "boolean" }
-S[42] = { mandatory = S[41], name = S[2], options = S[40], type = S[1] }
+S[40] = { t = "boolean" }
+S[41] = { t = "array" }
+S[42] = { mandatory = S[40], name = S[2], options = S[41], type = S[1] }
 S[43] = { p = S[42] }
-S[44] = { boardId = S[6], mandatory = S[41], name = S[2], options = S[40], type = S[1] }
+S[44] = { boardId = S[6], mandatory = S[40], name = S[2], options = S[41], type = S[1] }
 S[45] = { ap = false, p = S[44], r = S[31], t = "object" }
-S[46] = { mandatory = S[41], name = S[2], options = S[40], order = S[6], status = S[6], type = S[1] }
+S[46] = { mandatory = S[40], name = S[2], options = S[41], order = S[6], status = S[6], type = S[1] }
 S[47] = { p = S[46] }
-S[48] = { attributeId = S[6], boardId = S[6], mandatory = S[41], name = S[2], options = S[40], order = S[6], status = S[6], type = S[1] }
+S[48] = { attributeId = S[6], boardId = S[6], mandatory = S[40], name = S[2], options = S[41], order = S[6], status = S[6], type = S[1] }
 S[49] = { "attributeId", "boardId" }
 S[50] = { ap = false, p = S[48], r = S[49], t = "object" }
 S[51] = { "boardId", "attributeId" }
@@ -85,26 +85,26 @@ S[78] = { ap = false, p = S[76], t = "object" }
 S[79] = { S[2], S[6] }
 S[80] = { one = S[79] }
 S[81] = { i = S[80], t = "array" }
-S[82] = { mandatory = S[41], name = S[2], options = S[81], type = S[6] }
+S[82] = { mandatory = S[40], name = S[2], options = S[81], type = S[6] }
 S[83] = { "name" }
 S[84] = { p = S[82], r = S[83] }
 S[85] = { ap = false, p = S[82], t = "object" }
-S[86] = { mandatory = S[41], name = S[2], options = S[81], order = S[6], status = S[6], type = S[6] }
+S[86] = { mandatory = S[40], name = S[2], options = S[81], order = S[6], status = S[6], type = S[6] }
 S[87] = { "name", "order" }
 S[88] = { p = S[86], r = S[87] }
-S[89] = { attributeId = S[6], mandatory = S[41], name = S[2], options = S[81], order = S[6], status = S[6], type = S[6] }
+S[89] = { attributeId = S[6], mandatory = S[40], name = S[2], options = S[81], order = S[6], status = S[6], type = S[6] }
 S[90] = { "attributeId" }
 S[91] = { ap = false, p = S[89], r = S[90], t = "object" }
 S[92] = { attributeId = S[6] }
 S[93] = { ap = false, p = S[92], r = S[90], t = "object" }
-S[94] = { e = { "name", "address", "annualBusinessVolume", "createdAt" }, t = "string" }
-S[95] = { e = { "asc", "desc" }, t = "string" }
-S[96] = { attributeId = S[6], direction = S[95], fieldName = S[94] }
-S[97] = { p = S[96], t = "object" }
-S[98] = { expression = S[2], id = S[6] }
-S[99] = { p = S[98], t = "object" }
-S[100] = { i = S[99], t = "array" }
-S[101] = { attributes = S[100], companyIds = S[40], companyName = S[2], dateFrom = S[2], dateTo = S[2], email = S[2], limit = S[6], messengerLogin = S[2], offset = S[6], phone = S[2], responsibleId = S[40], searchString = S[2], sortBy = S[97], withoutContacts = S[41] }
+S[94] = { expression = S[2], id = S[6] }
+S[95] = { p = S[94], t = "object" }
+S[96] = { i = S[95], t = "array" }
+S[97] = { e = { "asc", "desc" }, t = "string" }
+S[98] = { e = { "name", "address", "annualBusinessVolume", "createdAt" }, t = "string" }
+S[99] = { attributeId = S[6], direction = S[97], fieldName = S[98] }
+S[100] = { p = S[99], t = "object" }
+S[101] = { attributes = S[96], companyIds = S[41], companyName = S[2], dateFrom = S[2], dateTo = S[2], email = S[2], limit = S[6], messengerLogin = S[2], offset = S[6], phone = S[2], responsibleId = S[41], searchString = S[2], sortBy = S[100], withoutContacts = S[40] }
 S[102] = { p = S[101] }
 S[103] = { ap = false, p = S[101], t = "object" }
 S[104] = { each = "each_company", limit = "limit", list = "data", offset = "offset", style = "body", total = "metadata.total" }
@@ -116,14 +116,14 @@ S[109] = { annualBusinessVolume = S[6], companyName = S[75], currency = S[2], re
 S[110] = { p = S[109] }
 S[111] = { annualBusinessVolume = S[6], companyId = S[6], companyName = S[75], currency = S[2], responsibleId = S[6] }
 S[112] = { ap = false, p = S[111], r = S[107], t = "object" }
-S[113] = { email = S[2], isMain = S[41] }
+S[113] = { email = S[2], isMain = S[40] }
 S[114] = { p = S[113], t = "object" }
 S[115] = { data = S[114] }
 S[116] = { p = S[115] }
 S[117] = { companyId = S[6], data = S[114] }
 S[118] = { ap = false, p = S[117], r = S[107], t = "object" }
 S[119] = { maxl = 50, minl = 1, t = "string" }
-S[120] = { email = S[119], isMain = S[41] }
+S[120] = { email = S[119], isMain = S[40] }
 S[121] = { p = S[120], t = "object" }
 S[122] = { i = S[121], t = "array" }
 S[123] = { emails = S[122] }
@@ -158,14 +158,14 @@ S[151] = { "companyId", "messengerId" }
 S[152] = { ap = false, p = S[150], r = S[151], t = "object" }
 S[153] = { companyId = S[6], messengerId = S[6] }
 S[154] = { ap = false, p = S[153], r = S[151], t = "object" }
-S[155] = { isMain = S[41], phone = S[119] }
+S[155] = { isMain = S[40], phone = S[119] }
 S[156] = { p = S[155], t = "object" }
 S[157] = { i = S[156], t = "array" }
 S[158] = { phones = S[157] }
 S[159] = { p = S[158] }
 S[160] = { companyId = S[6], phones = S[157] }
 S[161] = { ap = false, p = S[160], r = S[107], t = "object" }
-S[162] = { isMain = S[41], phone = S[2] }
+S[162] = { isMain = S[40], phone = S[2] }
 S[163] = { p = S[162], t = "object" }
 S[164] = { data = S[163] }
 S[165] = { p = S[164] }
@@ -190,22 +190,22 @@ S[183] = { contactId = S[6], tagId = S[6] }
 S[184] = { "contactId", "tagId" }
 S[185] = { ap = false, p = S[183], r = S[184], t = "object" }
 S[186] = { "tagId", "contactId" }
-S[187] = { i = S[6], t = "array" }
+S[187] = { i = S[2], t = "array" }
 S[188] = { name = S[2], type = S[6], value = S[2] }
 S[189] = { "name", "value" }
 S[190] = { p = S[188], r = S[189] }
 S[191] = { i = S[190], t = "array" }
-S[192] = { i = S[2], t = "array" }
-S[193] = { "login", "typeId" }
-S[194] = { p = S[137], r = S[193] }
-S[195] = { i = S[194], t = "array" }
-S[196] = { attachments = S[192], attributes = S[191], emails = S[192], firstName = S[2], lastName = S[2], messengers = S[195], phones = S[192], responsibleId = S[6], tags = S[187] }
+S[192] = { "login", "typeId" }
+S[193] = { p = S[137], r = S[192] }
+S[194] = { i = S[193], t = "array" }
+S[195] = { i = S[6], t = "array" }
+S[196] = { attachments = S[187], attributes = S[191], emails = S[187], firstName = S[2], lastName = S[2], messengers = S[194], phones = S[187], responsibleId = S[6], tags = S[195] }
 S[197] = { "responsibleId" }
 S[198] = { p = S[196], r = S[197] }
 S[199] = { ap = false, p = S[196], t = "object" }
-S[200] = { contactCardShow = S[41], mandatory = S[41], name = S[2], options = S[81], order = S[6], status = S[6], type = S[6] }
+S[200] = { contactCardShow = S[40], mandatory = S[40], name = S[2], options = S[81], order = S[6], status = S[6], type = S[6] }
 S[201] = { p = S[200], r = S[87] }
-S[202] = { attributeId = S[6], contactCardShow = S[41], mandatory = S[41], name = S[2], options = S[81], order = S[6], status = S[6], type = S[6] }
+S[202] = { attributeId = S[6], contactCardShow = S[40], mandatory = S[40], name = S[2], options = S[81], order = S[6], status = S[6], type = S[6] }
 S[203] = { ap = false, p = S[202], r = S[90], t = "object" }
 S[204] = { externalContactId = S[2], firstName = S[2], lastName = S[2], responsibleId = S[6] }
 S[205] = { p = S[204], r = S[197] }
@@ -213,27 +213,27 @@ S[206] = { ap = false, p = S[204], t = "object" }
 S[207] = { externalContactId = S[6] }
 S[208] = { "externalContactId" }
 S[209] = { ap = false, p = S[207], r = S[208], t = "object" }
-S[210] = { f = "date", t = "string" }
-S[211] = { e = { "id", "created_at", "first_name", "attributeId", "responsible_id" }, t = "string" }
-S[212] = { direction = S[95], fieldName = S[211] }
-S[213] = { p = S[212], t = "object" }
-S[214] = { maxl = 255 }
-S[215] = { expression = S[2], id = S[2], value = S[214] }
+S[210] = { maxl = 255 }
+S[211] = { expression = S[2], id = S[2], value = S[210] }
+S[212] = { p = S[211], t = "object" }
+S[213] = { i = S[212], t = "array" }
+S[214] = { e = { "attributes", "lastName", "phones", "emails", "messengers", "location", "tags" }, t = "string" }
+S[215] = { expression = S[2], field = S[214], value = S[21] }
 S[216] = { p = S[215], t = "object" }
 S[217] = { i = S[216], t = "array" }
-S[218] = { max = 100, min = 1, t = "integer" }
-S[219] = { e = { "attributes", "lastName", "phones", "emails", "messengers", "location", "tags" }, t = "string" }
-S[220] = { expression = S[2], field = S[219], value = S[21] }
-S[221] = { p = S[220], t = "object" }
-S[222] = { i = S[221], t = "array" }
-S[223] = { e = { 1, 2, 3, 4, 5, 6, 8, 9, 10 }, t = "integer" }
-S[224] = { i = S[223], t = "array" }
-S[225] = { min = 0, t = "integer" }
-S[226] = { attributes = S[217], email = S[2], fieldValueConditions = S[222], firstName = S[2], from = S[210], ids = S[187], lastName = S[2], limit = S[218], location = S[2], messengerLogin = S[2], messengerTypeIds = S[187], offset = S[225], phone = S[2], responsibleIds = S[187], sortBy = S[213], sourceType = S[224], tagIds = S[187], to = S[210], updateFrom = S[210], updateTo = S[210] }
+S[218] = { f = "date", t = "string" }
+S[219] = { max = 100, min = 1, t = "integer" }
+S[220] = { min = 0, t = "integer" }
+S[221] = { e = { "id", "created_at", "first_name", "attributeId", "responsible_id" }, t = "string" }
+S[222] = { direction = S[97], fieldName = S[221] }
+S[223] = { p = S[222], t = "object" }
+S[224] = { e = { 1, 2, 3, 4, 5, 6, 8, 9, 10 }, t = "integer" }
+S[225] = { i = S[224], t = "array" }
+S[226] = { attributes = S[213], email = S[2], fieldValueConditions = S[217], firstName = S[2], from = S[218], ids = S[195], lastName = S[2], limit = S[219], location = S[2], messengerLogin = S[2], messengerTypeIds = S[195], offset = S[220], phone = S[2], responsibleIds = S[195], sortBy = S[223], sourceType = S[225], tagIds = S[195], to = S[218], updateFrom = S[218], updateTo = S[218] }
 S[227] = { p = S[226] }
 S[228] = { ap = false, p = S[226], t = "object" }
 S[229] = { each = "each_contact", limit = "limit", list = "data.list", offset = "offset", style = "body", total = "data.total" }
-S[230] = { email = S[2], isEmailFullSearch = S[41] }
+S[230] = { email = S[2], isEmailFullSearch = S[40] }
 S[231] = { p = S[230] }
 S[232] = { ap = false, p = S[230], t = "object" }
 S[233] = { messengerContactId = S[2] }
@@ -292,19 +292,19 @@ S[285] = { "contactId", "emailId" }
 S[286] = { ap = false, p = S[284], r = S[285], t = "object" }
 S[287] = { contactId = S[6], emailId = S[6] }
 S[288] = { ap = false, p = S[287], r = S[285], t = "object" }
-S[289] = { callType = S[6], contactEmail = S[2], contactFirstName = S[2], contactLastName = S[2], contactPhone = S[2], from = S[132], integrationGroupId = S[6], responsibleIds = S[187], state = S[6], to = S[132] }
+S[289] = { callType = S[6], contactEmail = S[2], contactFirstName = S[2], contactLastName = S[2], contactPhone = S[2], from = S[132], integrationGroupId = S[6], responsibleIds = S[195], state = S[6], to = S[132] }
 S[290] = { p = S[289], t = "object" }
-S[291] = { callType = S[6], contactEmail = S[2], contactFirstName = S[2], contactId = S[6], contactLastName = S[2], contactPhone = S[2], from = S[132], integrationGroupId = S[6], responsibleIds = S[187], state = S[6], to = S[132] }
+S[291] = { callType = S[6], contactEmail = S[2], contactFirstName = S[2], contactId = S[6], contactLastName = S[2], contactPhone = S[2], from = S[132], integrationGroupId = S[6], responsibleIds = S[195], state = S[6], to = S[132] }
 S[292] = { ap = false, p = S[291], r = S[237], t = "object" }
 S[293] = { contactId = S[6], fromDate = S[132], toDate = S[132] }
 S[294] = { "contactId", "fromDate", "toDate" }
 S[295] = { ap = false, p = S[293], r = S[294], t = "object" }
 S[296] = { "fromDate", "toDate" }
-S[297] = { isMainChatbot = S[41], login = S[2], typeId = S[6] }
-S[298] = { p = S[297], r = S[193] }
-S[299] = { contactId = S[6], isMainChatbot = S[41], login = S[2], typeId = S[6] }
+S[297] = { isMainChatbot = S[40], login = S[2], typeId = S[6] }
+S[298] = { p = S[297], r = S[192] }
+S[299] = { contactId = S[6], isMainChatbot = S[40], login = S[2], typeId = S[6] }
 S[300] = { ap = false, p = S[299], r = S[237], t = "object" }
-S[301] = { contactId = S[6], isMainChatbot = S[41], login = S[2], messengerId = S[6], typeId = S[6] }
+S[301] = { contactId = S[6], isMainChatbot = S[40], login = S[2], messengerId = S[6], typeId = S[6] }
 S[302] = { "contactId", "messengerId" }
 S[303] = { ap = false, p = S[301], r = S[302], t = "object" }
 S[304] = { contactId = S[6], messengerId = S[6] }
@@ -327,34 +327,34 @@ S[320] = { e = { 0, 1, 2, 3 }, t = "integer" }
 S[321] = { entityId = S[6], entityType = S[320], name = S[2] }
 S[322] = { p = S[321], t = "object" }
 S[323] = { ap = false, p = S[321], t = "object" }
-S[324] = { entityId = S[6], entityType = S[320], isVisible = S[41], name = S[2], order = S[6] }
+S[324] = { entityId = S[6], entityType = S[320], isVisible = S[40], name = S[2], order = S[6] }
 S[325] = { p = S[324], t = "object" }
-S[326] = { customTabId = S[1], entityId = S[6], entityType = S[320], isVisible = S[41], name = S[2], order = S[6] }
+S[326] = { customTabId = S[1], entityId = S[6], entityType = S[320], isVisible = S[40], name = S[2], order = S[6] }
 S[327] = { "customTabId" }
 S[328] = { ap = false, p = S[326], r = S[327], t = "object" }
 S[329] = { entityId = S[6], entityType = S[320] }
 S[330] = { p = S[329], t = "object" }
 S[331] = { customTabId = S[1], entityId = S[6], entityType = S[320] }
 S[332] = { ap = false, p = S[331], r = S[327], t = "object" }
-S[333] = { entityId = S[6], entityIds = S[187], entityType = S[320] }
+S[333] = { entityId = S[6], entityIds = S[195], entityType = S[320] }
 S[334] = { p = S[333], t = "object" }
-S[335] = { customTabId = S[1], entityId = S[6], entityIds = S[187], entityType = S[320] }
+S[335] = { customTabId = S[1], entityId = S[6], entityIds = S[195], entityType = S[320] }
 S[336] = { ap = false, p = S[335], r = S[327], t = "object" }
 S[337] = { p = S[243] }
 S[338] = { i = S[337] }
-S[339] = { attachments = S[192], attributes = S[338], contact = S[187], currency = S[2], name = S[2], pipelineId = S[6], price = S[1], responsibleId = S[6], sourceId = S[6], stepId = S[6] }
+S[339] = { attachments = S[187], attributes = S[338], contact = S[195], currency = S[2], name = S[2], pipelineId = S[6], price = S[1], responsibleId = S[6], sourceId = S[6], stepId = S[6] }
 S[340] = { "pipelineId", "stepId" }
 S[341] = { p = S[339], r = S[340] }
 S[342] = { ap = false, p = S[339], t = "object" }
 S[343] = { pipelineId = S[6] }
 S[344] = { "pipelineId" }
 S[345] = { ap = false, p = S[343], r = S[344], t = "object" }
-S[346] = { expression = S[2], name = S[2], value = S[214] }
+S[346] = { expression = S[2], name = S[2], value = S[210] }
 S[347] = { p = S[346], t = "object" }
 S[348] = { i = S[347], t = "array" }
 S[349] = { direction = S[2], fieldName = S[2] }
 S[350] = { p = S[349], t = "object" }
-S[351] = { attributes = S[217], completionDateFrom = S[2], completionDateTo = S[2], email = S[2], expiration = S[6], filter = S[348], firstName = S[2], lastName = S[2], limit = S[6], name = S[2], offset = S[6], phone = S[2], pipelineIds = S[187], sortBy = S[350], unlimited = S[41] }
+S[351] = { attributes = S[213], completionDateFrom = S[2], completionDateTo = S[2], email = S[2], expiration = S[6], filter = S[348], firstName = S[2], lastName = S[2], limit = S[6], name = S[2], offset = S[6], phone = S[2], pipelineIds = S[195], sortBy = S[350], unlimited = S[40] }
 S[352] = { p = S[351] }
 S[353] = { ap = false, p = S[351], t = "object" }
 S[354] = { each = "each_deal", limit = "limit", list = "data", offset = "offset", style = "body", total = "meta.total" }
@@ -395,14 +395,14 @@ S[388] = { contactId = S[6], dealId = S[6] }
 S[389] = { "contactId", "dealId" }
 S[390] = { ap = false, p = S[388], r = S[389], t = "object" }
 S[391] = { "dealId", "contactId" }
-S[392] = { t = { "string", "null" } }
-S[393] = { f = "time", t = "string" }
-S[394] = { t = { "integer", "null" } }
-S[395] = { date = S[210], dealAction = S[394], notifyIn = S[392], time = S[393] }
+S[392] = { t = { "integer", "null" } }
+S[393] = { t = { "string", "null" } }
+S[394] = { f = "time", t = "string" }
+S[395] = { date = S[218], dealAction = S[392], notifyIn = S[393], time = S[394] }
 S[396] = { p = S[395] }
-S[397] = { date = S[210], dealAction = S[394], dealId = S[6], notifyIn = S[392], time = S[393] }
+S[397] = { date = S[218], dealAction = S[392], dealId = S[6], notifyIn = S[393], time = S[394] }
 S[398] = { ap = false, p = S[397], r = S[356], t = "object" }
-S[399] = { callType = S[6], contactEmail = S[2], contactFirstName = S[2], contactLastName = S[2], contactPhone = S[2], dealId = S[6], from = S[132], integrationGroupId = S[6], responsibleIds = S[187], state = S[6], to = S[132] }
+S[399] = { callType = S[6], contactEmail = S[2], contactFirstName = S[2], contactLastName = S[2], contactPhone = S[2], dealId = S[6], from = S[132], integrationGroupId = S[6], responsibleIds = S[195], state = S[6], to = S[132] }
 S[400] = { ap = false, p = S[399], r = S[356], t = "object" }
 S[401] = { dealId = S[6], fromDate = S[132], toDate = S[132] }
 S[402] = { "dealId", "fromDate", "toDate" }
@@ -412,18 +412,18 @@ S[405] = { i = S[404], t = "array" }
 S[406] = { ["files[]"] = S[405] }
 S[407] = { p = S[406], t = "object" }
 S[408] = { ap = false, p = S[406], t = "object" }
-S[409] = { responsibleIds = S[187], sectionId = S[6] }
+S[409] = { responsibleIds = S[195], sectionId = S[6] }
 S[410] = { p = S[409], t = "object" }
 S[411] = { ap = false, p = S[409], t = "object" }
 S[412] = { sectionId = S[6] }
 S[413] = { "sectionId" }
 S[414] = { ap = false, p = S[412], r = S[413], t = "object" }
-S[415] = { responsibleIds = S[187], sectionId = S[6], settingId = S[6] }
+S[415] = { responsibleIds = S[195], sectionId = S[6], settingId = S[6] }
 S[416] = { "settingId" }
 S[417] = { ap = false, p = S[415], r = S[416], t = "object" }
-S[418] = { responsibleIds = S[187] }
+S[418] = { responsibleIds = S[195] }
 S[419] = { p = S[418], t = "object" }
-S[420] = { responsibleIds = S[187], settingId = S[6] }
+S[420] = { responsibleIds = S[195], settingId = S[6] }
 S[421] = { ap = false, p = S[420], r = S[416], t = "object" }
 S[422] = { contactId = S[6], currency = S[2], dealId = S[6], description = S[2], price = S[6] }
 S[423] = { p = S[422] }
@@ -442,61 +442,61 @@ S[435] = { name = S[2], order = S[6], pipelineId = S[6], settings = S[429] }
 S[436] = { ap = false, p = S[435], r = S[344], t = "object" }
 S[437] = { "name", "type" }
 S[438] = { p = S[82], r = S[437] }
-S[439] = { mandatory = S[41], name = S[2], options = S[81], pipelineId = S[6], type = S[6] }
+S[439] = { mandatory = S[40], name = S[2], options = S[81], pipelineId = S[6], type = S[6] }
 S[440] = { ap = false, p = S[439], r = S[344], t = "object" }
-S[441] = { attributeId = S[6], mandatory = S[41], name = S[2], options = S[81], order = S[6], pipelineId = S[6], status = S[6], type = S[6] }
+S[441] = { attributeId = S[6], mandatory = S[40], name = S[2], options = S[81], order = S[6], pipelineId = S[6], status = S[6], type = S[6] }
 S[442] = { "attributeId", "pipelineId" }
 S[443] = { ap = false, p = S[441], r = S[442], t = "object" }
 S[444] = { "pipelineId", "attributeId" }
 S[445] = { attributeId = S[6], pipelineId = S[6] }
 S[446] = { ap = false, p = S[445], r = S[442], t = "object" }
-S[447] = { e = { "#000000", "black" }, t = "string" }
-S[448] = { e = { 1, 2, 3, 4, 5, 6, 8, 9, 10 }, en = true, t = "integer" }
+S[447] = { e = { 1, 2, 3, 4, 5, 6, 8, 9, 10 }, en = true, t = "integer" }
+S[448] = { e = { "#000000", "black" }, t = "string" }
 S[449] = { e = { "0", "15min", "30min", "1h", "2h", "3h", "6h", "12h", "24h", "2d", "3d", "4d", "5d", "6d", "7d" }, t = "string" }
-S[450] = { addEndHours = S[448], color = S[447], name = S[2], notifyIn = S[449], order = S[6] }
+S[450] = { addEndHours = S[447], color = S[448], name = S[2], notifyIn = S[449], order = S[6] }
 S[451] = { p = S[450] }
-S[452] = { addEndHours = S[448], color = S[447], name = S[2], notifyIn = S[449], order = S[6], pipelineId = S[6] }
+S[452] = { addEndHours = S[447], color = S[448], name = S[2], notifyIn = S[449], order = S[6], pipelineId = S[6] }
 S[453] = { ap = false, p = S[452], r = S[344], t = "object" }
-S[454] = { addEndHours = S[448], color = S[447], name = S[2], notifyIn = S[449], order = S[6], pipelineId = S[6], stepId = S[6] }
+S[454] = { addEndHours = S[447], color = S[448], name = S[2], notifyIn = S[449], order = S[6], pipelineId = S[6], stepId = S[6] }
 S[455] = { ap = false, p = S[454], r = S[340], t = "object" }
 S[456] = { ap = false, p = S[374], r = S[340], t = "object" }
-S[457] = { currency = S[2], isDefault = S[41], oldValue = S[1], value = S[1] }
-S[458] = { p = S[457] }
-S[459] = { i = S[458], t = "array" }
-S[460] = { key = S[2], status = S[1], value = S[2] }
-S[461] = { p = S[460] }
-S[462] = { i = S[461], t = "array" }
-S[463] = { name = S[2], status = S[1], values = S[462] }
-S[464] = { p = S[463] }
-S[465] = { i = S[464], t = "array" }
-S[466] = { e = { 1, 2, 3 }, t = "number" }
-S[467] = { description = S[2], keys = S[2], name = S[2] }
-S[468] = { p = S[467], t = "object" }
-S[469] = { oldValue = S[1], type = S[1], value = S[1] }
-S[470] = { p = S[469], t = "object" }
-S[471] = { isProductLinkExternal = S[41], isProductLinkPreviewExternal = S[41], productLink = S[2], productLinkPreview = S[2] }
+S[457] = { e = { 1, 2, 3 }, t = "number" }
+S[458] = { oldValue = S[1], type = S[1], value = S[1] }
+S[459] = { p = S[458], t = "object" }
+S[460] = { isProductLinkExternal = S[40], isProductLinkPreviewExternal = S[40], productLink = S[2], productLinkPreview = S[2] }
+S[461] = { p = S[460], t = "object" }
+S[462] = { currency = S[2], isDefault = S[40], oldValue = S[1], value = S[1] }
+S[463] = { p = S[462] }
+S[464] = { i = S[463], t = "array" }
+S[465] = { key = S[2], status = S[1], value = S[2] }
+S[466] = { p = S[465] }
+S[467] = { i = S[466], t = "array" }
+S[468] = { name = S[2], status = S[1], values = S[467] }
+S[469] = { p = S[468] }
+S[470] = { i = S[469], t = "array" }
+S[471] = { description = S[2], keys = S[2], name = S[2] }
 S[472] = { p = S[471], t = "object" }
 S[473] = { e = { 0, 1 }, t = "number" }
-S[474] = { availability = S[466], balance = S[470], categoryId = S[1], description = S[2], digitalInfo = S[472], images = S[40], name = S[2], prices = S[459], productType = S[466], sections = S[465], seo = S[468], shortDescription = S[2], type = S[1], vendorCode = S[2], visible = S[473] }
+S[474] = { availability = S[457], balance = S[459], categoryId = S[1], description = S[2], digitalInfo = S[461], images = S[41], name = S[2], prices = S[464], productType = S[457], sections = S[470], seo = S[472], shortDescription = S[2], type = S[1], vendorCode = S[2], visible = S[473] }
 S[475] = { p = S[474] }
 S[476] = { ap = false, p = S[474], t = "object" }
 S[477] = { e = { "=", ">=", "<=" }, t = "string" }
-S[478] = { expression = S[477], value = S[1] }
-S[479] = { p = S[478], t = "object" }
-S[480] = { i = S[1], t = "array" }
-S[481] = { key = S[2], value = S[2] }
-S[482] = { p = S[481] }
-S[483] = { i = S[482], t = "array" }
-S[484] = { currency = S[2], expression = S[477], oldValue = S[1], value = S[1] }
-S[485] = { p = S[484], t = "object" }
-S[486] = { e = { 1, 2, 3, 4, 5, 6, 7 }, t = "number" }
-S[487] = { expression = S[477], type = S[486], value = S[1] }
+S[478] = { e = { 1, 2, 3, 4, 5, 6, 7 }, t = "number" }
+S[479] = { expression = S[477], type = S[478], value = S[1] }
+S[480] = { p = S[479], t = "object" }
+S[481] = { i = S[1], t = "array" }
+S[482] = { e = { "id", "balance", "price" }, t = "string" }
+S[483] = { direction = S[97], fieldName = S[482] }
+S[484] = { p = S[483], t = "object" }
+S[485] = { currency = S[2], expression = S[477], oldValue = S[1], value = S[1] }
+S[486] = { p = S[485], t = "object" }
+S[487] = { expression = S[477], value = S[1] }
 S[488] = { p = S[487], t = "object" }
-S[489] = { e = { 1, 2 }, t = "number" }
-S[490] = { e = { "id", "balance", "price" }, t = "string" }
-S[491] = { direction = S[95], fieldName = S[490] }
-S[492] = { p = S[491], t = "object" }
-S[493] = { balance = S[488], categoryId = S[1], categoryIds = S[480], dateFrom = S[2], dateTo = S[2], description = S[2], limit = S[1], offset = S[1], orderBy = S[492], price = S[485], purchases = S[479], search = S[2], sections = S[483], typeProduct = S[489], visible = S[473] }
+S[489] = { key = S[2], value = S[2] }
+S[490] = { p = S[489] }
+S[491] = { i = S[490], t = "array" }
+S[492] = { e = { 1, 2 }, t = "number" }
+S[493] = { balance = S[480], categoryId = S[1], categoryIds = S[481], dateFrom = S[2], dateTo = S[2], description = S[2], limit = S[1], offset = S[1], orderBy = S[484], price = S[486], purchases = S[488], search = S[2], sections = S[491], typeProduct = S[492], visible = S[473] }
 S[494] = { p = S[493] }
 S[495] = { ap = false, p = S[493], t = "object" }
 S[496] = { each = "each_product", limit = "limit", list = "data", offset = "offset", style = "body" }
@@ -526,7 +526,7 @@ S[519] = { ap = false, p = S[517], r = S[518], t = "object" }
 S[520] = { "categoryId", "productId", "headId" }
 S[521] = { contactId = S[1] }
 S[522] = { ap = false, p = S[521], r = S[237], t = "object" }
-S[523] = { allow_out_of_stock = S[41], dealId = S[1], productId = S[1], productPriceISO = S[2], productPriceValue = S[1], quantity = S[1] }
+S[523] = { allow_out_of_stock = S[40], dealId = S[1], productId = S[1], productPriceISO = S[2], productPriceValue = S[1], quantity = S[1] }
 S[524] = { p = S[523] }
 S[525] = { ap = false, p = S[523], t = "object" }
 S[526] = { dealId = S[1] }
@@ -541,11 +541,11 @@ S[534] = { "productId" }
 S[535] = { ap = false, p = S[533], r = S[534], t = "object" }
 S[536] = { type = S[1], value = S[1] }
 S[537] = { p = S[536], t = "object" }
-S[538] = { availability = S[1], balance = S[537], categoryId = S[1], description = S[2], digitalInfo = S[472], images = S[40], name = S[2], seo = S[468], shortDescription = S[2], vendorCode = S[2], visible = S[1] }
+S[538] = { availability = S[1], balance = S[537], categoryId = S[1], description = S[2], digitalInfo = S[461], images = S[41], name = S[2], seo = S[472], shortDescription = S[2], vendorCode = S[2], visible = S[1] }
 S[539] = { p = S[538] }
-S[540] = { availability = S[1], balance = S[537], categoryId = S[1], description = S[2], digitalInfo = S[472], images = S[40], name = S[2], productId = S[1], seo = S[468], shortDescription = S[2], vendorCode = S[2], visible = S[1] }
+S[540] = { availability = S[1], balance = S[537], categoryId = S[1], description = S[2], digitalInfo = S[461], images = S[41], name = S[2], productId = S[1], seo = S[472], shortDescription = S[2], vendorCode = S[2], visible = S[1] }
 S[541] = { ap = false, p = S[540], r = S[534], t = "object" }
-S[542] = { currency = S[2], id = S[1], isDefault = S[41], oldValue = S[1], value = S[1] }
+S[542] = { currency = S[2], id = S[1], isDefault = S[40], oldValue = S[1], value = S[1] }
 S[543] = { p = S[542] }
 S[544] = { i = S[543], t = "array" }
 S[545] = { prices = S[544] }
@@ -585,46 +585,46 @@ S[578] = { ap = false, p = S[576], r = S[577], t = "object" }
 S[579] = { taskHeadId = S[6], taskId = S[6] }
 S[580] = { "taskHeadId", "taskId" }
 S[581] = { ap = false, p = S[579], r = S[580], t = "object" }
-S[582] = { dayOfWeek = S[6], everyMonth = S[6], everyWeek = S[6] }
-S[583] = { p = S[582], t = "object" }
-S[584] = { everyDay = S[6], everyMonth = S[6] }
-S[585] = { p = S[584], t = "object" }
-S[586] = { dayOfMonth = S[583], days = S[40], everyDay = S[1], everyWeekOfMonth = S[6], numberOfMonth = S[585] }
+S[582] = { i = S[337], t = "array" }
+S[583] = { isDone = S[6], name = S[2] }
+S[584] = { p = S[583] }
+S[585] = { i = S[584], t = "array" }
+S[586] = { items = S[585], name = S[2] }
 S[587] = { p = S[586], t = "object" }
-S[588] = { type = S[2], value = S[21] }
-S[589] = { p = S[588], t = "object" }
-S[590] = { endSetting = S[589], setting = S[587], startDate = S[132], type = S[6] }
-S[591] = { p = S[590], t = "object" }
-S[592] = { i = S[337], t = "array" }
-S[593] = { isDone = S[6], name = S[2] }
-S[594] = { p = S[593] }
-S[595] = { i = S[594], t = "array" }
-S[596] = { items = S[595], name = S[2] }
+S[588] = { i = S[587], t = "array" }
+S[589] = { contactIds = S[41], dealIds = S[41], taskIds = S[41] }
+S[590] = { p = S[589], t = "object" }
+S[591] = { f = "Y-m-d H:i", t = "string" }
+S[592] = { type = S[2], value = S[21] }
+S[593] = { p = S[592], t = "object" }
+S[594] = { dayOfWeek = S[6], everyMonth = S[6], everyWeek = S[6] }
+S[595] = { p = S[594], t = "object" }
+S[596] = { everyDay = S[6], everyMonth = S[6] }
 S[597] = { p = S[596], t = "object" }
-S[598] = { i = S[597], t = "array" }
-S[599] = { contactIds = S[40], dealIds = S[40], taskIds = S[40] }
-S[600] = { p = S[599], t = "object" }
-S[601] = { f = "Y-m-d H:i", t = "string" }
-S[602] = { alert = S[2], attachments = S[192], attributes = S[592], boardId = S[6], checklists = S[598], connections = S[600], description = S[2], finishAt = S[601], name = S[2], observers = S[40], parentId = S[6], priority = S[6], ["repeat"] = S[6], repeatSetting = S[591], responsibleId = S[6], sourceType = S[6], startAt = S[601], stepId = S[6], tags = S[40] }
+S[598] = { dayOfMonth = S[595], days = S[41], everyDay = S[1], everyWeekOfMonth = S[6], numberOfMonth = S[597] }
+S[599] = { p = S[598], t = "object" }
+S[600] = { endSetting = S[593], setting = S[599], startDate = S[132], type = S[6] }
+S[601] = { p = S[600], t = "object" }
+S[602] = { alert = S[2], attachments = S[187], attributes = S[582], boardId = S[6], checklists = S[588], connections = S[590], description = S[2], finishAt = S[591], name = S[2], observers = S[41], parentId = S[6], priority = S[6], ["repeat"] = S[6], repeatSetting = S[601], responsibleId = S[6], sourceType = S[6], startAt = S[591], stepId = S[6], tags = S[41] }
 S[603] = { p = S[602] }
 S[604] = { ap = false, p = S[602], t = "object" }
 S[605] = { id = S[6], type = S[6], value = S[2] }
 S[606] = { p = S[605] }
 S[607] = { i = S[606], t = "array" }
-S[608] = { e = { "any", "all" }, t = "string" }
-S[609] = { e = { 1, 2 }, t = "integer" }
-S[610] = { e = { 1, 2, 3 }, t = "integer" }
-S[611] = { direction = S[2], field = S[2] }
-S[612] = { p = S[611], t = "object" }
-S[613] = { attributes = S[607], boardId = S[6], contacts = S[2], createdAtFrom = S[2], createdAtTo = S[2], dealName = S[2], endedAtFrom = S[2], endedAtTo = S[2], finishAtFrom = S[2], finishAtTo = S[2], name = S[2], observers = S[40], parentId = S[40], priority = S[6], responsibleId = S[40], sort = S[612], startAtFrom = S[2], startAtTo = S[2], status = S[609], stepId = S[40], tagMatch = S[608], tags = S[40], type = S[610], updatedAtFrom = S[2], updatedAtTo = S[2] }
+S[608] = { direction = S[2], field = S[2] }
+S[609] = { p = S[608], t = "object" }
+S[610] = { e = { 1, 2 }, t = "integer" }
+S[611] = { e = { "any", "all" }, t = "string" }
+S[612] = { e = { 1, 2, 3 }, t = "integer" }
+S[613] = { attributes = S[607], boardId = S[6], contacts = S[2], createdAtFrom = S[2], createdAtTo = S[2], dealName = S[2], endedAtFrom = S[2], endedAtTo = S[2], finishAtFrom = S[2], finishAtTo = S[2], name = S[2], observers = S[41], parentId = S[41], priority = S[6], responsibleId = S[41], sort = S[609], startAtFrom = S[2], startAtTo = S[2], status = S[610], stepId = S[41], tagMatch = S[611], tags = S[41], type = S[612], updatedAtFrom = S[2], updatedAtTo = S[2] }
 S[614] = { p = S[613] }
 S[615] = { ap = false, p = S[613], t = "object" }
 S[616] = { taskId = S[6] }
 S[617] = { "taskId" }
 S[618] = { ap = false, p = S[616], r = S[617], t = "object" }
-S[619] = { boardId = S[6], description = S[2], finishAt = S[601], name = S[2], observers = S[40], parentId = S[6], priority = S[6], ["repeat"] = S[6], responsibleId = S[6], sourceType = S[6], startAt = S[601], stepId = S[6], tags = S[40] }
+S[619] = { boardId = S[6], description = S[2], finishAt = S[591], name = S[2], observers = S[41], parentId = S[6], priority = S[6], ["repeat"] = S[6], responsibleId = S[6], sourceType = S[6], startAt = S[591], stepId = S[6], tags = S[41] }
 S[620] = { p = S[619] }
-S[621] = { boardId = S[6], description = S[2], finishAt = S[601], name = S[2], observers = S[40], parentId = S[6], priority = S[6], ["repeat"] = S[6], responsibleId = S[6], sourceType = S[6], startAt = S[601], stepId = S[6], tags = S[40], taskId = S[6] }
+S[621] = { boardId = S[6], description = S[2], finishAt = S[591], name = S[2], observers = S[41], parentId = S[6], priority = S[6], ["repeat"] = S[6], responsibleId = S[6], sourceType = S[6], startAt = S[591], stepId = S[6], tags = S[41], taskId = S[6] }
 S[622] = { ap = false, p = S[621], r = S[617], t = "object" }
 S[623] = { attributeId = S[1], value = S[21] }
 S[624] = { p = S[623] }
@@ -665,7 +665,7 @@ S[658] = { commentId = S[6], message = S[2], taskId = S[6] }
 S[659] = { "commentId", "taskId" }
 S[660] = { ap = false, p = S[658], r = S[659], t = "object" }
 S[661] = { "taskId", "commentId" }
-S[662] = { contactIds = S[40], dealIds = S[40], subTasksIds = S[40], taskIds = S[40] }
+S[662] = { contactIds = S[41], dealIds = S[41], subTasksIds = S[41], taskIds = S[41] }
 S[663] = { p = S[662], t = "object" }
 S[664] = { connections = S[663] }
 S[665] = { p = S[664] }

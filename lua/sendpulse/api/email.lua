@@ -90,16 +90,16 @@ S[83] = { i = S[11], t = "array" }
 S[84] = { limit = S[11], offset = S[11], order = S[23], planed = S[24], status = S[83] }
 S[85] = { ap = false, p = S[84], t = "object" }
 S[86] = { "limit", "offset", "order", "planed", "status" }
-S[87] = { clicks = S[24], opens = S[24], utm_campaign = S[6] }
-S[88] = { p = S[87], t = "object" }
-S[89] = { ap = S[6], t = "object" }
-S[90] = { S[11], S[6] }
-S[91] = { one = S[90] }
-S[92] = { e = { "draft" }, t = "string" }
-S[93] = { i = S[11], maxi = 10, t = "array" }
-S[94] = { S[11], S[93] }
-S[95] = { one = S[94] }
-S[96] = { attachments = S[89], attachments_binary = S[89], body = S[6], body_amp = S[6], is_test = S[24], list_id = S[95], name = S[6], segment_id = S[11], send_date = S[6], sender_email = S[6], sender_name = S[6], stats = S[88], subject = S[6], template_id = S[91], type = S[92], use_dynamic_list = S[24] }
+S[87] = { ap = S[6], t = "object" }
+S[88] = { i = S[11], maxi = 10, t = "array" }
+S[89] = { S[11], S[88] }
+S[90] = { one = S[89] }
+S[91] = { clicks = S[24], opens = S[24], utm_campaign = S[6] }
+S[92] = { p = S[91], t = "object" }
+S[93] = { S[11], S[6] }
+S[94] = { one = S[93] }
+S[95] = { e = { "draft" }, t = "string" }
+S[96] = { attachments = S[87], attachments_binary = S[87], body = S[6], body_amp = S[6], is_test = S[24], list_id = S[90], name = S[6], segment_id = S[11], send_date = S[6], sender_email = S[6], sender_name = S[6], stats = S[92], subject = S[6], template_id = S[94], type = S[95], use_dynamic_list = S[24] }
 S[97] = { "sender_email", "sender_name", "subject" }
 S[98] = { p = S[96], r = S[97], t = "object" }
 S[99] = { ap = false, p = S[96], r = S[97], t = "object" }

@@ -16,19 +16,19 @@ S[10] = { ap = false, p = S[8], r = S[9], t = "object" }
 S[11] = { path = S[3] }
 S[12] = { "path" }
 S[13] = { ap = false, p = S[11], r = S[12], t = "object" }
-S[14] = { t = "integer" }
-S[15] = { f = "binary", t = "string" }
-S[16] = { i = S[15], t = "array" }
-S[17] = { ["content[]"] = S[16], height = S[14], pathToStore = S[3], width = S[14] }
+S[14] = { f = "binary", t = "string" }
+S[15] = { i = S[14], t = "array" }
+S[16] = { t = "integer" }
+S[17] = { ["content[]"] = S[15], height = S[16], pathToStore = S[3], width = S[16] }
 S[18] = { "content[]", "pathToStore" }
 S[19] = { p = S[17], r = S[18], t = "object" }
 S[20] = { ap = false, p = S[17], r = S[18], t = "object" }
 S[21] = { p = S[11], t = "object" }
 S[22] = { ap = false, p = S[11], t = "object" }
 S[23] = { p = S[11], r = S[12], t = "object" }
-S[24] = { e = { "asc", "desc" }, t = { "string", "null" } }
-S[25] = { f = "date", t = { "string", "null" } }
-S[26] = { fromDate = S[25], path = S[3], sort = S[24], toDate = S[25] }
+S[24] = { f = "date", t = { "string", "null" } }
+S[25] = { e = { "asc", "desc" }, t = { "string", "null" } }
+S[26] = { fromDate = S[24], path = S[3], sort = S[25], toDate = S[24] }
 S[27] = { p = S[26], r = S[12], t = "object" }
 S[28] = { ap = false, p = S[26], r = S[12], t = "object" }
 return {

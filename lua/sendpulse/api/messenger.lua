@@ -14,31 +14,31 @@ S[8] = { t = "string" }
 S[9] = { bot_id = S[8] }
 S[10] = { "bot_id" }
 S[11] = { ap = false, p = S[9], r = S[10], t = "object" }
-S[12] = { e = { "REGULAR", "SILENT_PUSH", "NO_PUSH" }, t = "string" }
-S[13] = { field = S[8], operator = S[8], value = S[8] }
-S[14] = { p = S[13], t = "object" }
-S[15] = { i = S[14], t = "array" }
-S[16] = { expressions = S[15], type = S[8] }
-S[17] = { p = S[16], t = "object" }
-S[18] = { i = S[17], t = "array" }
-S[19] = { expressions = S[18], type = S[8] }
-S[20] = { p = S[19], t = "object" }
-S[21] = { t = "boolean" }
-S[22] = { filename = S[8], is_external_attachment = S[21] }
-S[23] = { p = S[22], t = "object" }
-S[24] = { i = S[23], t = "array" }
-S[25] = { elements = S[24] }
-S[26] = { p = S[25], t = "object" }
-S[27] = { payload = S[26] }
-S[28] = { p = S[27], t = "object" }
-S[29] = { attachment = S[28] }
-S[30] = { p = S[29], t = "object" }
-S[31] = { e = { "text", "media_img", "media_file", "media_audio", "media_video", "template", "list" }, t = "string" }
-S[32] = { data = S[30], type = S[31] }
-S[33] = { p = S[32], t = "object" }
-S[34] = { i = S[33], t = "array" }
-S[35] = { e = { "HUMAN_AGENT", "CUSTOMER_FEEDBACK" }, t = "string" }
-S[36] = { bot_id = S[8], filter = S[20], message_notification_type = S[12], message_tag = S[35], messages = S[34], send_at = S[8], title = S[8] }
+S[12] = { field = S[8], operator = S[8], value = S[8] }
+S[13] = { p = S[12], t = "object" }
+S[14] = { i = S[13], t = "array" }
+S[15] = { expressions = S[14], type = S[8] }
+S[16] = { p = S[15], t = "object" }
+S[17] = { i = S[16], t = "array" }
+S[18] = { expressions = S[17], type = S[8] }
+S[19] = { p = S[18], t = "object" }
+S[20] = { e = { "REGULAR", "SILENT_PUSH", "NO_PUSH" }, t = "string" }
+S[21] = { e = { "HUMAN_AGENT", "CUSTOMER_FEEDBACK" }, t = "string" }
+S[22] = { t = "boolean" }
+S[23] = { filename = S[8], is_external_attachment = S[22] }
+S[24] = { p = S[23], t = "object" }
+S[25] = { i = S[24], t = "array" }
+S[26] = { elements = S[25] }
+S[27] = { p = S[26], t = "object" }
+S[28] = { payload = S[27] }
+S[29] = { p = S[28], t = "object" }
+S[30] = { attachment = S[29] }
+S[31] = { p = S[30], t = "object" }
+S[32] = { e = { "text", "media_img", "media_file", "media_audio", "media_video", "template", "list" }, t = "string" }
+S[33] = { data = S[31], type = S[32] }
+S[34] = { p = S[33], t = "object" }
+S[35] = { i = S[34], t = "array" }
+S[36] = { bot_id = S[8], filter = S[19], message_notification_type = S[20], message_tag = S[21], messages = S[35], send_at = S[8], title = S[8] }
 S[37] = { "bot_id", "messages", "title" }
 S[38] = { p = S[36], r = S[37] }
 S[39] = { ap = false, p = S[36], r = S[37], t = "object" }
@@ -91,7 +91,7 @@ S[85] = { contact_id = S[8], operator_id = S[3] }
 S[86] = { "contact_id", "operator_id" }
 S[87] = { p = S[85], r = S[86] }
 S[88] = { ap = false, p = S[85], r = S[86], t = "object" }
-S[89] = { e = { "generic" }, t = "string" }
+S[89] = { e = { "message", "media_img", "media_file", "template" }, t = "string" }
 S[90] = { e = { "web_url", "postback" }, t = "string" }
 S[91] = { title = S[8], type = S[90], url = S[8] }
 S[92] = { p = S[91], t = "object" }
@@ -99,16 +99,16 @@ S[93] = { i = S[92], t = "array" }
 S[94] = { buttons = S[93], image_url = S[8], subtitle = S[8], title = S[8] }
 S[95] = { p = S[94], t = "object" }
 S[96] = { i = S[95], t = "array" }
-S[97] = { elements = S[96], template_type = S[89] }
-S[98] = { p = S[97], t = "object" }
-S[99] = { e = { "template" }, t = "string" }
-S[100] = { payload = S[98], type = S[99] }
-S[101] = { p = S[100], t = "object" }
-S[102] = { attachment = S[101] }
-S[103] = { p = S[102], t = "object" }
-S[104] = { e = { "UPDATE", "RESPONSE", "MESSAGE_TAG" }, t = "string" }
-S[105] = { e = { "message", "media_img", "media_file", "template" }, t = "string" }
-S[106] = { content_type = S[105], data = S[103], file = S[8], img = S[8], tag = S[35], text = S[8], type = S[104] }
+S[97] = { e = { "generic" }, t = "string" }
+S[98] = { elements = S[96], template_type = S[97] }
+S[99] = { p = S[98], t = "object" }
+S[100] = { e = { "template" }, t = "string" }
+S[101] = { payload = S[99], type = S[100] }
+S[102] = { p = S[101], t = "object" }
+S[103] = { attachment = S[102] }
+S[104] = { p = S[103], t = "object" }
+S[105] = { e = { "UPDATE", "RESPONSE", "MESSAGE_TAG" }, t = "string" }
+S[106] = { content_type = S[89], data = S[104], file = S[8], img = S[8], tag = S[21], text = S[8], type = S[105] }
 S[107] = { "content_type", "type" }
 S[108] = { p = S[106], r = S[107], t = "object" }
 S[109] = { contact_id = S[8], message = S[108] }
@@ -116,7 +116,7 @@ S[110] = { "contact_id", "message" }
 S[111] = { p = S[109], r = S[110] }
 S[112] = { ap = false, p = S[109], r = S[110], t = "object" }
 S[113] = { e = { "MESSAGE_TAG", "RESPONSE" }, t = "string" }
-S[114] = { contact_id = S[8], message_tag = S[35], message_type = S[113], text = S[8] }
+S[114] = { contact_id = S[8], message_tag = S[21], message_type = S[113], text = S[8] }
 S[115] = { "contact_id", "message_tag", "message_type", "text" }
 S[116] = { p = S[114], r = S[115] }
 S[117] = { ap = false, p = S[114], r = S[115], t = "object" }
@@ -131,7 +131,7 @@ S[125] = { "contact_id", "tags" }
 S[126] = { p = S[124], r = S[125] }
 S[127] = { ap = false, p = S[124], r = S[125], t = "object" }
 S[128] = { t = "number" }
-S[129] = { S[8], S[128], S[21] }
+S[129] = { S[8], S[128], S[22] }
 S[130] = { any = S[129] }
 S[131] = { variable_name = S[8], variable_value = S[130] }
 S[132] = { "variable_name", "variable_value" }

@@ -3,33 +3,33 @@
 -- luacheck: no max line length
 
 local S = {}
-S[1] = { e = { 0, 1 }, t = "integer" }
-S[2] = { t = "integer" }
-S[3] = { id = S[2], state = S[1] }
+S[1] = { t = "integer" }
+S[2] = { e = { 0, 1 }, t = "integer" }
+S[3] = { id = S[1], state = S[2] }
 S[4] = { "id", "state" }
 S[5] = { p = S[3], r = S[4], t = "object" }
 S[6] = { ap = false, p = S[3], r = S[4], t = "object" }
 S[7] = { t = "string" }
-S[8] = { from = S[7], limit = S[2], offset = S[2], to = S[7], website_id = S[2] }
+S[8] = { from = S[7], limit = S[1], offset = S[1], to = S[7], website_id = S[1] }
 S[9] = { ap = false, p = S[8], t = "object" }
 S[10] = { "from", "limit", "offset", "to", "website_id" }
-S[11] = { max = 86400, t = "integer" }
-S[12] = { t = "object" }
-S[13] = { f = "date-time", t = "string" }
-S[14] = { body = S[7], buttons = S[7], filter = S[12], filter_browser = S[7], filter_lang = S[7], filter_region = S[7], filter_subscription_date_from = S[7], filter_subscription_date_to = S[7], filter_url = S[7], icon = S[7], image = S[7], link = S[7], send_date = S[13], stretch_time = S[2], title = S[7], ttl = S[11], website_id = S[2] }
+S[11] = { t = "object" }
+S[12] = { f = "date-time", t = "string" }
+S[13] = { max = 86400, t = "integer" }
+S[14] = { body = S[7], buttons = S[7], filter = S[11], filter_browser = S[7], filter_lang = S[7], filter_region = S[7], filter_subscription_date_from = S[7], filter_subscription_date_to = S[7], filter_url = S[7], icon = S[7], image = S[7], link = S[7], send_date = S[12], stretch_time = S[1], title = S[7], ttl = S[13], website_id = S[1] }
 S[15] = { "body", "title", "ttl", "website_id" }
 S[16] = { p = S[14], r = S[15], t = "object" }
 S[17] = { ap = false, p = S[14], r = S[15], t = "object" }
-S[18] = { id = S[2] }
+S[18] = { id = S[1] }
 S[19] = { "id" }
 S[20] = { ap = false, p = S[18], r = S[19], t = "object" }
-S[21] = { limit = S[2], offset = S[2] }
+S[21] = { limit = S[1], offset = S[1] }
 S[22] = { ap = false, p = S[21], t = "object" }
 S[23] = { "limit", "offset" }
 S[24] = {  }
 S[25] = { ap = false, p = S[24], t = "object" }
 S[26] = { f = "date", t = "string" }
-S[27] = { id = S[2], limit = S[2], offset = S[2], subscription_date_from = S[26], subscription_date_to = S[26] }
+S[27] = { id = S[1], limit = S[1], offset = S[1], subscription_date_from = S[26], subscription_date_to = S[26] }
 S[28] = { ap = false, p = S[27], r = S[19], t = "object" }
 S[29] = { "limit", "offset", "subscription_date_from", "subscription_date_to" }
 return {

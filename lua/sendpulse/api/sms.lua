@@ -37,17 +37,17 @@ S[31] = { "phones" }
 S[32] = { p = S[30], r = S[31], t = "object" }
 S[33] = { ap = false, p = S[30], r = S[31], t = "object" }
 S[34] = { f = "date-time", t = "string" }
-S[35] = { t = "object" }
-S[36] = { t = "boolean" }
+S[35] = { t = "boolean" }
+S[36] = { t = "object" }
 S[37] = { maxl = 11, t = "string" }
-S[38] = { addressBookId = S[1], body = S[2], date = S[34], emulate = S[36], route = S[35], sender = S[37], stat_link_need_protocol = S[36], stat_link_tracking = S[36], use_dynamic_list = S[36] }
+S[38] = { addressBookId = S[1], body = S[2], date = S[34], emulate = S[35], route = S[36], sender = S[37], stat_link_need_protocol = S[35], stat_link_tracking = S[35], use_dynamic_list = S[35] }
 S[39] = { "addressBookId", "body", "sender" }
 S[40] = { p = S[38], r = S[39], t = "object" }
 S[41] = { ap = false, p = S[38], r = S[39], t = "object" }
 S[42] = { id = S[1] }
 S[43] = { p = S[42], r = S[9], t = "object" }
 S[44] = { ap = false, p = S[42], r = S[9], t = "object" }
-S[45] = { addressBookId = S[1], body = S[2], phones = S[25], route = S[35], sender = S[2] }
+S[45] = { addressBookId = S[1], body = S[2], phones = S[25], route = S[36], sender = S[2] }
 S[46] = { "body", "sender" }
 S[47] = { ap = false, p = S[45], r = S[46], t = "object" }
 S[48] = { "addressBookId", "body", "phones", "route", "sender" }
@@ -78,7 +78,7 @@ S[72] = { ap = S[71], t = "object" }
 S[73] = { addressBookId = S[1], phones = S[72] }
 S[74] = { p = S[73], r = S[53], t = "object" }
 S[75] = { ap = false, p = S[73], r = S[53], t = "object" }
-S[76] = { body = S[2], date = S[2], emulate = S[36], phones = S[25], route = S[35], sender = S[2], stat_link_need_protocol = S[36], stat_link_tracking = S[36] }
+S[76] = { body = S[2], date = S[2], emulate = S[35], phones = S[25], route = S[36], sender = S[2], stat_link_need_protocol = S[35], stat_link_tracking = S[35] }
 S[77] = { "body", "phones", "sender" }
 S[78] = { p = S[76], r = S[77], t = "object" }
 S[79] = { ap = false, p = S[76], r = S[77], t = "object" }

@@ -18,19 +18,19 @@ S[12] = { ap = false, p = S[11], t = "object" }
 S[13] = { country = S[1], from = S[6], limit = S[7], offset = S[7], recipient = S[1], sender = S[1], to = S[6] }
 S[14] = { ap = false, p = S[13], t = "object" }
 S[15] = { "country", "from", "limit", "offset", "recipient", "sender", "to" }
-S[16] = { p = S[2], t = "object" }
-S[17] = { "email" }
-S[18] = { p = S[2], r = S[17], t = "object" }
+S[16] = { t = "object" }
+S[17] = { t = "boolean" }
+S[18] = { p = S[2], t = "object" }
 S[19] = { i = S[18], t = "array" }
-S[20] = { t = "boolean" }
-S[21] = { i = S[16], t = "array" }
-S[22] = { t = "object" }
-S[23] = { S[1], S[7] }
-S[24] = { one = S[23] }
-S[25] = { id = S[24], variables = S[22] }
-S[26] = { "id", "variables" }
-S[27] = { p = S[25], r = S[26], t = "object" }
-S[28] = { attachments = S[22], attachments_binary = S[22], auto_plain_text = S[20], bcc = S[21], cc = S[21], from = S[4], html = S[1], reply_to = S[16], subject = S[1], template = S[27], text = S[1], to = S[19] }
+S[20] = { S[1], S[7] }
+S[21] = { one = S[20] }
+S[22] = { id = S[21], variables = S[16] }
+S[23] = { "id", "variables" }
+S[24] = { p = S[22], r = S[23], t = "object" }
+S[25] = { "email" }
+S[26] = { p = S[2], r = S[25], t = "object" }
+S[27] = { i = S[26], t = "array" }
+S[28] = { attachments = S[16], attachments_binary = S[16], auto_plain_text = S[17], bcc = S[19], cc = S[19], from = S[4], html = S[1], reply_to = S[18], subject = S[1], template = S[24], text = S[1], to = S[27] }
 S[29] = { "from", "subject", "to" }
 S[30] = { "html", "text" }
 S[31] = { r = S[30] }
@@ -39,8 +39,8 @@ S[33] = { r = S[32] }
 S[34] = { S[31], S[33] }
 S[35] = { one = S[34], p = S[28], r = S[29], t = "object" }
 S[36] = { email = S[35] }
-S[37] = { p = S[36], r = S[17], t = "object" }
-S[38] = { ap = false, p = S[36], r = S[17], t = "object" }
+S[37] = { p = S[36], r = S[25], t = "object" }
+S[38] = { ap = false, p = S[36], r = S[25], t = "object" }
 S[39] = { i = S[1], maxi = 500, t = "array" }
 S[40] = { emails = S[39] }
 S[41] = { "emails" }
@@ -55,7 +55,7 @@ S[49] = { "email", "sender" }
 S[50] = { p = S[48], r = S[49], t = "object" }
 S[51] = { ap = false, p = S[48], r = S[49], t = "object" }
 S[52] = { comment = S[1], email = S[1] }
-S[53] = { p = S[52], r = S[17], t = "object" }
+S[53] = { p = S[52], r = S[25], t = "object" }
 S[54] = { i = S[53], t = "array" }
 S[55] = { body = S[54] }
 S[56] = { "body" }
@@ -64,7 +64,7 @@ S[58] = { i = S[1], t = "array" }
 S[59] = { body = S[58] }
 S[60] = { ap = false, p = S[59], r = S[56], t = "object" }
 S[61] = { email = S[1] }
-S[62] = { ap = false, p = S[61], r = S[17], t = "object" }
+S[62] = { ap = false, p = S[61], r = S[25], t = "object" }
 S[63] = { domain = S[1] }
 S[64] = { "domain" }
 S[65] = { ap = false, p = S[63], r = S[64], t = "object" }
@@ -85,7 +85,7 @@ return {
     get_smtp_unsubscribed = { "GET", "/smtp/unsubscribe", "getSmtpUnsubscribed", a = S[9], q = S[10] },
     remove_smtp_unsubscribe = { "DELETE", "/smtp/unsubscribe", "removeSmtpUnsubscribe", a = S[60], b = S[58], bw = true, br = true },
     resubscribe_smtp_recipient = { "POST", "/smtp/resubscribe", "resubscribeSmtpRecipient", a = S[51], b = S[50], br = true },
-    search_smtp_unsubscribe = { "GET", "/smtp/unsubscribe/search", "searchSmtpUnsubscribe", a = S[62], q = S[17] },
+    search_smtp_unsubscribe = { "GET", "/smtp/unsubscribe/search", "searchSmtpUnsubscribe", a = S[62], q = S[25] },
     send_smtp_email = { "POST", "/smtp/emails", "sendSmtpEmail", a = S[38], b = S[37], br = true },
     unsubscribe_smtp_recipients = { "POST", "/smtp/unsubscribe", "unsubscribeSmtpRecipients", a = S[57], b = S[54], bw = true, br = true },
   },

@@ -14,29 +14,29 @@ S[8] = { t = "string" }
 S[9] = { bot_id = S[8] }
 S[10] = { "bot_id" }
 S[11] = { ap = false, p = S[9], r = S[10], t = "object" }
-S[12] = { k = "66b08aae10702e7f680c4322", t = "string" }
-S[13] = { k = "66b08aae10702e7f680c4323", t = "string" }
-S[14] = { k = "66b08aae10702e7f680c4324", t = "string" }
-S[15] = { k = "66b08aae10702e7f680c4325", t = "string" }
-S[16] = { k = "66b08aae10702e7f680c4326", t = "string" }
-S[17] = { k = "66b08aae10702e7f680c4327", t = "string" }
-S[18] = { S[12], S[13], S[14], S[15], S[16], S[17] }
-S[19] = { one = S[18] }
-S[20] = { message_effect_id = S[19], text = S[8] }
-S[21] = { p = S[20], t = "object" }
-S[22] = { field = S[8], operator = S[8], value = S[8] }
-S[23] = { p = S[22], t = "object" }
-S[24] = { i = S[23], t = "array" }
-S[25] = { expressions = S[24], type = S[8] }
-S[26] = { p = S[25], t = "object" }
-S[27] = { i = S[26], t = "array" }
-S[28] = { expressions = S[27], type = S[8] }
+S[12] = { field = S[8], operator = S[8], value = S[8] }
+S[13] = { p = S[12], t = "object" }
+S[14] = { i = S[13], t = "array" }
+S[15] = { expressions = S[14], type = S[8] }
+S[16] = { p = S[15], t = "object" }
+S[17] = { i = S[16], t = "array" }
+S[18] = { expressions = S[17], type = S[8] }
+S[19] = { p = S[18], t = "object" }
+S[20] = { k = "66b08aae10702e7f680c4322", t = "string" }
+S[21] = { k = "66b08aae10702e7f680c4323", t = "string" }
+S[22] = { k = "66b08aae10702e7f680c4324", t = "string" }
+S[23] = { k = "66b08aae10702e7f680c4325", t = "string" }
+S[24] = { k = "66b08aae10702e7f680c4326", t = "string" }
+S[25] = { k = "66b08aae10702e7f680c4327", t = "string" }
+S[26] = { S[20], S[21], S[22], S[23], S[24], S[25] }
+S[27] = { one = S[26] }
+S[28] = { message_effect_id = S[27], text = S[8] }
 S[29] = { p = S[28], t = "object" }
 S[30] = { e = { "text" }, t = "string" }
-S[31] = { filter = S[29], message = S[21], type = S[30] }
+S[31] = { filter = S[19], message = S[29], type = S[30] }
 S[32] = { p = S[31], t = "object" }
 S[33] = { i = S[32], t = "array" }
-S[34] = { bot_id = S[8], filter = S[29], messages = S[33], send_at = S[8], title = S[8] }
+S[34] = { bot_id = S[8], filter = S[19], messages = S[33], send_at = S[8], title = S[8] }
 S[35] = { "bot_id", "messages", "title" }
 S[36] = { p = S[34], r = S[35] }
 S[37] = { ap = false, p = S[34], r = S[35], t = "object" }
@@ -112,16 +112,16 @@ S[106] = { p = S[105], t = "object" }
 S[107] = { description = S[8], parse_mode = S[8], photo = S[8], reply_markup = S[106], text = S[8], title = S[8] }
 S[108] = { p = S[107], t = "object" }
 S[109] = { i = S[108], t = "array" }
-S[110] = { e = { "text", "audio", "photo", "document", "video", "carousel", "action" }, t = "string" }
-S[111] = { k = "5104841245755180586", t = "string" }
-S[112] = { k = "5107584321108051014", t = "string" }
-S[113] = { k = "5104858069142078462", t = "string" }
-S[114] = { k = "5159385139981059251", t = "string" }
-S[115] = { k = "5046509860389126442", t = "string" }
-S[116] = { k = "5046589136895476101", t = "string" }
-S[117] = { S[111], S[112], S[113], S[114], S[115], S[116] }
-S[118] = { one = S[117] }
-S[119] = { audio = S[8], caption = S[8], carousel = S[109], document = S[8], message_effect_id = S[118], parse_mode = S[8], photo = S[8], reply_markup = S[106], text = S[8], type = S[110], video = S[8], voice = S[8] }
+S[110] = { k = "5104841245755180586", t = "string" }
+S[111] = { k = "5107584321108051014", t = "string" }
+S[112] = { k = "5104858069142078462", t = "string" }
+S[113] = { k = "5159385139981059251", t = "string" }
+S[114] = { k = "5046509860389126442", t = "string" }
+S[115] = { k = "5046589136895476101", t = "string" }
+S[116] = { S[110], S[111], S[112], S[113], S[114], S[115] }
+S[117] = { one = S[116] }
+S[118] = { e = { "text", "audio", "photo", "document", "video", "carousel", "action" }, t = "string" }
+S[119] = { audio = S[8], caption = S[8], carousel = S[109], document = S[8], message_effect_id = S[117], parse_mode = S[8], photo = S[8], reply_markup = S[106], text = S[8], type = S[118], video = S[8], voice = S[8] }
 S[120] = { p = S[119], t = "object" }
 S[121] = { contact_id = S[8], message = S[120] }
 S[122] = { "contact_id", "message" }

@@ -20,10 +20,10 @@ S[14] = { f = "email", t = "string" }
 S[15] = { email = S[14] }
 S[16] = { "email" }
 S[17] = { ap = false, p = S[15], r = S[16], t = "object" }
-S[18] = { t = "string" }
-S[19] = { e = { 2, 3, 4 }, t = "integer" }
+S[18] = { e = { 2, 3, 4 }, t = "integer" }
+S[19] = { t = "string" }
 S[20] = { i = S[1], t = "array" }
-S[21] = { format = S[19], id = S[1], lang = S[18], status = S[20] }
+S[21] = { format = S[18], id = S[1], lang = S[19], status = S[20] }
 S[22] = { p = S[21], r = S[3], t = "object" }
 S[23] = { ap = false, p = S[21], r = S[3], t = "object" }
 S[24] = { p = S[12], r = S[3], t = "object" }

@@ -16,22 +16,22 @@ S[10] = { ap = false, p = S[7], r = S[8], t = "object" }
 S[11] = { phones = S[6] }
 S[12] = { p = S[11], r = S[8], t = "object" }
 S[13] = { ap = false, p = S[11], r = S[8], t = "object" }
-S[14] = { e = { 2, 3 }, t = "integer" }
-S[15] = { maxl = 1000, t = "string" }
-S[16] = { t = { "integer", "null" } }
-S[17] = { max = 5, min = 0, t = "integer" }
+S[14] = { link = S[5], text = S[5] }
+S[15] = { p = S[14], t = "object" }
+S[16] = { link = S[5] }
+S[17] = { p = S[16], t = "object" }
 S[18] = { t = "boolean" }
 S[19] = { sms_sender_name = S[5], sms_text = S[5], status = S[18] }
 S[20] = { p = S[19], t = "object" }
-S[21] = { link = S[5], text = S[5] }
+S[21] = { button = S[15], image = S[17], resend_sms = S[20] }
 S[22] = { p = S[21], t = "object" }
-S[23] = { link = S[5] }
-S[24] = { p = S[23], t = "object" }
-S[25] = { button = S[22], image = S[24], resend_sms = S[20] }
-S[26] = { p = S[25], t = "object" }
-S[27] = { max = 86400, min = 60, t = "integer" }
-S[28] = { i = S[1], t = "array" }
-S[29] = { additional = S[26], address_book = S[16], message = S[15], message_live_time = S[27], message_type = S[14], recipients = S[28], send_date = S[5], sender_id = S[1], stretch_time = S[17], task_name = S[5] }
+S[23] = { t = { "integer", "null" } }
+S[24] = { maxl = 1000, t = "string" }
+S[25] = { max = 86400, min = 60, t = "integer" }
+S[26] = { e = { 2, 3 }, t = "integer" }
+S[27] = { i = S[1], t = "array" }
+S[28] = { max = 5, min = 0, t = "integer" }
+S[29] = { additional = S[22], address_book = S[23], message = S[24], message_live_time = S[25], message_type = S[26], recipients = S[27], send_date = S[5], sender_id = S[1], stretch_time = S[28], task_name = S[5] }
 S[30] = { "message_live_time", "message_type", "send_date", "sender_id" }
 S[31] = { "address_book" }
 S[32] = { r = S[31] }

@@ -70,13 +70,13 @@ S[64] = { message_id = S[8], reaction = S[8] }
 S[65] = { "message_id", "reaction" }
 S[66] = { p = S[64], r = S[65], t = "object" }
 S[67] = { ap = false, p = S[64], r = S[65], t = "object" }
-S[68] = { S[8], S[3] }
-S[69] = { one = S[68] }
-S[70] = { name = S[8], value = S[69] }
-S[71] = { p = S[70], t = "object" }
-S[72] = { i = S[71], t = "array" }
-S[73] = { i = S[8], t = "array" }
-S[74] = { bot_id = S[8], name = S[8], phone = S[8], tags = S[73], variables = S[72] }
+S[68] = { i = S[8], t = "array" }
+S[69] = { S[8], S[3] }
+S[70] = { one = S[69] }
+S[71] = { name = S[8], value = S[70] }
+S[72] = { p = S[71], t = "object" }
+S[73] = { i = S[72], t = "array" }
+S[74] = { bot_id = S[8], name = S[8], phone = S[8], tags = S[68], variables = S[73] }
 S[75] = { "bot_id", "phone" }
 S[76] = { p = S[74], r = S[75] }
 S[77] = { ap = false, p = S[74], r = S[75], t = "object" }
@@ -124,29 +124,29 @@ S[118] = { ap = false, p = S[115], r = S[116], t = "object" }
 S[119] = { t = "boolean" }
 S[120] = { link = S[8], voice = S[119] }
 S[121] = { p = S[120], r = S[22], t = "object" }
-S[122] = { emoji = S[8], message_id = S[8] }
-S[123] = { "emoji", "message_id" }
-S[124] = { p = S[122], r = S[123], t = "object" }
-S[125] = { title = S[8] }
+S[122] = { title = S[8] }
+S[123] = { p = S[122], t = "object" }
+S[124] = { e = { "reply" }, t = "string" }
+S[125] = { reply = S[123], to_chain_id = S[8], type = S[124] }
 S[126] = { p = S[125], t = "object" }
-S[127] = { e = { "reply" }, t = "string" }
-S[128] = { reply = S[126], to_chain_id = S[8], type = S[127] }
+S[127] = { i = S[126], t = "array" }
+S[128] = { buttons = S[127] }
 S[129] = { p = S[128], t = "object" }
-S[130] = { i = S[129], t = "array" }
-S[131] = { buttons = S[130] }
+S[130] = { e = { "button" }, t = "string" }
+S[131] = { action = S[129], body = S[8], type = S[130] }
 S[132] = { p = S[131], t = "object" }
-S[133] = { e = { "button" }, t = "string" }
-S[134] = { action = S[132], body = S[8], type = S[133] }
-S[135] = { p = S[134], t = "object" }
+S[133] = { emoji = S[8], message_id = S[8] }
+S[134] = { "emoji", "message_id" }
+S[135] = { p = S[133], r = S[134], t = "object" }
 S[136] = { e = { "text", "image", "document", "audio", "interactive", "reaction" }, t = "string" }
-S[137] = { audio = S[121], file = S[23], image = S[23], interactive = S[135], reaction = S[124], text = S[26], type = S[136] }
+S[137] = { audio = S[121], file = S[23], image = S[23], interactive = S[132], reaction = S[135], text = S[26], type = S[136] }
 S[138] = { p = S[137], r = S[29], t = "object" }
 S[139] = { contact_id = S[8], message = S[138] }
 S[140] = { "contact_id", "message" }
 S[141] = { p = S[139], r = S[140] }
 S[142] = { ap = false, p = S[139], r = S[140], t = "object" }
 S[143] = { e = { "text", "image", "document", "audio" }, t = "string" }
-S[144] = { audio = S[121], file = S[23], image = S[23], interactive = S[135], text = S[26], type = S[143] }
+S[144] = { audio = S[121], file = S[23], image = S[23], interactive = S[132], text = S[26], type = S[143] }
 S[145] = { p = S[144], r = S[29], t = "object" }
 S[146] = { bot_id = S[8], message = S[145], phone = S[8] }
 S[147] = { "bot_id", "message", "phone" }
@@ -189,7 +189,7 @@ S[183] = { contact_id = S[8], minutes = S[3] }
 S[184] = { "contact_id", "minutes" }
 S[185] = { p = S[183], r = S[184] }
 S[186] = { ap = false, p = S[183], r = S[184], t = "object" }
-S[187] = { contact_id = S[8], tags = S[73] }
+S[187] = { contact_id = S[8], tags = S[68] }
 S[188] = { "contact_id", "tags" }
 S[189] = { p = S[187], r = S[188] }
 S[190] = { ap = false, p = S[187], r = S[188], t = "object" }
