@@ -203,7 +203,7 @@ function M.value(doc, node, depth)
     if node.maximum and v > node.maximum then
       v = node.maximum
     end
-    return math.tointeger(v) or v
+    return (math.tointeger and math.tointeger(v)) or v
   elseif t == "boolean" then
     return true
   elseif t == "null" then
