@@ -148,6 +148,12 @@ describe("address books", function()
       raises("id", function() client:delete_address_book(nil) end, true)
       raises("opts", function() client:address_books{ page = 2 } end)
       raises("opts.limit", function() client:address_books{ limit = 0 } end)
+      raises("opts.limit", function() client:address_books{ limit = 101 } end)
+      -- the spec takes at most 100 addresses per removal
+      raises("opts.chunk", function() client:remove_emails(1, { "a@b.c" }, { chunk = 101 }) end)
+      raises("opts.chunk", function()
+        client:unsubscribe_emails(1, { "a@b.c" }, { chunk = 101 })
+      end)
       raises("opts.offset", function() client:each_address_book{ offset = -1 } end)
     end)
   end)
@@ -384,6 +390,14 @@ describe("address books", function()
       assert.same({ emails = { "orc17@mordor.me", "orc18@mordor.me", "orc19@mordor.me",
                                "orc20@mordor.me" } }, json.decode(sent[3].body))
       assert.equal(5, assert(client:address_book_emails_total(id)).total)
+      -- without a chunk size: 100 per request, the most the spec allows
+      local many = {}
+      for i = 1, 250 do
+        many[i] = ("uruk%03d@mordor.me"):format(i)
+      end
+      local before = #sandbox.requests("DELETE /addressbooks/" .. id .. "/emails")
+      assert.equal(3, assert(client:remove_emails(id, many)).chunks)
+      assert.equal(before + 3, #sandbox.requests("DELETE /addressbooks/" .. id .. "/emails"))
       raises("emails[2]", function() client:remove_emails(id, { "a@b.c", "b" }) end, true)
       raises("emails", function() client:remove_emails(id, {}) end, true)
     end)

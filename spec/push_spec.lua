@@ -47,6 +47,12 @@ describe("push", function()
       local req = sandbox.last("POST /push/tasks")
       assert.equal("application/json", req.content_type)
       local sent = json.decode(req.body)
+      -- buttons, image and icon travel as JSON text, as the spec types them
+      assert.equal("string", type(sent.image))
+      assert.equal("string", type(sent.icon))
+      assert.equal("string", type(sent.buttons))
+      sent.image, sent.icon = json.decode(sent.image), json.decode(sent.icon)
+      sent.buttons = json.decode(sent.buttons)
       assert.equal("iVBORw0KGgoAAA==", sent.image.data)
       assert.equal("banner.png", sent.image.name)
       assert.equal("aGVsbG8=", sent.icon.data)
@@ -110,6 +116,8 @@ describe("push", function()
               function() client:create_push_task{ title = "t", website_id = 53, body = "b" } end)
       refuses("'task.ttl' to create_push_task (must be at least 0)",
               function() client:create_push_task(task(1, { ttl = -1 })) end)
+      refuses("'task.ttl' to create_push_task (at most 86400 seconds expected, got 86401)",
+              function() client:create_push_task(task(1, { ttl = 86401 })) end)
       refuses("'task.website_id' to create_push_task (an integer expected, got a string)",
               function() client:create_push_task(task(1, { website_id = "53" })) end)
       refuses("'task' to create_push_task (unknown field 'titel')",
@@ -249,7 +257,7 @@ describe("push", function()
       local recent = assert(client:push_website_subscriptions(53, { from = from,
                                                                     to = "2020-12-31" }))
       assert.equal(2, #recent)
-      assert.equal("from=2019-01-01 00:00:00&to=2020-12-31",
+      assert.equal("subscription_date_from=2019-01-01&subscription_date_to=2020-12-31",
                    sandbox.unescape(sandbox.last("GET /push/websites/53/subscriptions").query))
 
       local before = sandbox.count("GET /push/websites/53/subscriptions")

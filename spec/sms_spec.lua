@@ -258,6 +258,13 @@ describe("sms", function()
   end)
 
   describe("campaigns", function()
+    it("sms_send_to_book refuses a sender name longer than the spec's 11 characters", function()
+      refuses("'message.sender' to sms_send_to_book (at most 11 characters expected, got 12)",
+              function()
+                client:sms_send_to_book(1, { sender = "Twelve chars", body = "hi" })
+              end)
+    end)
+
     it("sms_send refuses a message without sender, body or phones", function()
       refuses("'message.sender' to sms_send",
               function() client:sms_send{ phones = { "380501234567" }, body = "hi" } end)
@@ -284,7 +291,8 @@ describe("sms", function()
               end)
     end)
 
-    it("sms_send sends phones as strings, flags as 0/1 and formats the date", function()
+    it("sms_send sends phones as strings, transliterate as 0/1, emulate as a boolean, "
+       .. "the date formatted", function()
       assert(client:sms_blacklist_add{ "380501234569" })
       local date = os.time{ year = 2030, month = 1, day = 2, hour = 3, min = 4, sec = 5 }
       local res = assert(client:sms_send{
@@ -297,7 +305,7 @@ describe("sms", function()
       local sent = sandbox.last_body("POST /sms/send")
       assert.same({ sender = "iQA", body = "Your code is 1234",
                     phones = { "380501234567", "380501234568", "380501234569" },
-                    transliterate = 1, emulate = 0, route = { UA = "national" },
+                    transliterate = 1, emulate = false, route = { UA = "national" },
                     date = "2030-01-02 03:04:05" }, sent)
       local info = assert(client:sms_campaign(res.campaign_id)).data
       assert.equal(res.campaign_id, info.id)

@@ -86,6 +86,19 @@ describe("smtp", function()
     assert.equal("/smtp/emails/total", sandbox.last().path)
   end)
 
+  it("smtp_send sends both parts the spec requires: text from the HTML, HTML from the text",
+     function()
+    assert(client:smtp_send{ subject = "S", from = FROM, to = { "frodo@shire.me" },
+                             html = "<style>p{}</style><h1>Ring &amp; co</h1><p>one<br>two</p>" })
+    local sent = sandbox.last_body().email
+    assert.equal("Ring & co\none\ntwo", sent.text)
+    assert(client:smtp_send{ subject = "S", from = FROM, to = { "frodo@shire.me" },
+                             text = "a < b\nc" })
+    sent = sandbox.last_body().email
+    assert.equal("a < b\nc", sent.text)
+    assert.equal("<p>a &lt; b<br>\nc</p>", unbase64(sent.html))
+  end)
+
   it("smtp_send with a template sends {id, variables} and no html", function()
     local real_id = assert(client:create_template{ body = "<p>Hi {{name}}</p>" }).real_id
     assert(client:smtp_send{ subject = "T", from = FROM, to = { "frodo@shire.me" },

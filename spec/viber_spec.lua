@@ -85,6 +85,11 @@ describe("viber", function()
             function() client:create_viber_campaign(campaign{ message_live_time = 30 }) end)
     refuses("'campaign.message_live_time' to create_viber_campaign (at most 86400",
             function() client:create_viber_campaign(campaign{ message_live_time = 90000 }) end)
+    -- bounds of the spec
+    refuses("'campaign.stretch_time' to create_viber_campaign (at most 5 expected, got 6)",
+            function() client:create_viber_campaign(campaign{ stretch_time = 6 }) end)
+    refuses("'campaign.message' to create_viber_campaign (at most 1000 characters",
+            function() client:create_viber_campaign(campaign{ message = ("ж"):rep(1001) }) end)
     refuses("'campaign' to create_viber_campaign (address_book or recipients expected, not both)",
             function() client:create_viber_campaign(campaign{ address_book = 1 }) end)
     refuses("'campaign' to create_viber_campaign (address_book or recipients expected)",

@@ -32,7 +32,7 @@ local _M = {}
 -- @return[2] nil, err
 -- @usage for _, b in ipairs(assert(client:address_books{limit = 10})) do print(b.name) end
 function _M:address_books(opts)
-  return self:request("GET", "/addressbooks", paging.query("address_books", opts))
+  return self:request("GET", "/addressbooks", paging.query("address_books", opts, nil, 100))
 end
 
 --- Iterates over every mailing list, page by page.
@@ -242,6 +242,16 @@ function _M:add_emails(id, contacts, opts)
   end)
 end
 
+-- Removing and unsubscribing take at most 100 addresses per request (the
+-- API's spec says so).
+local MAX_REMOVE = 100
+
+local function check_chunk(method, opts)
+  if opts.chunk and opts.chunk > MAX_REMOVE then
+    util.fail(method, "opts.chunk", "at most " .. MAX_REMOVE .. " expected, got " .. opts.chunk)
+  end
+end
+
 --- Removes contacts from a mailing list, in chunks (DELETE with a body).
 -- @http DELETE /addressbooks/{id}/emails
 -- @tparam integer id
@@ -254,9 +264,10 @@ function _M:remove_emails(id, emails, opts)
   local m = "remove_emails"
   check_id(m, "id", id)
   opts = bulk.options(m, opts)
+  check_chunk(m, opts)
   util.emails(m, "emails", emails)
   local p = path("addressbooks", id, "emails")
-  return bulk.run(emails, opts, 1000, function(chunk)
+  return bulk.run(emails, opts, MAX_REMOVE, function(chunk)
     return self:request("DELETE", p, nil, { emails = chunk })
   end)
 end
@@ -274,9 +285,10 @@ function _M:unsubscribe_emails(id, emails, opts)
   local m = "unsubscribe_emails"
   check_id(m, "id", id)
   opts = bulk.options(m, opts)
+  check_chunk(m, opts)
   util.emails(m, "emails", emails)
   local p = path("addressbooks", id, "emails", "unsubscribe")
-  return bulk.run(emails, opts, 1000, function(chunk)
+  return bulk.run(emails, opts, MAX_REMOVE, function(chunk)
     return self:request("POST", p, nil, { emails = chunk })
   end)
 end

@@ -7,7 +7,7 @@
 -- number; without it the campaign goes out at once), `body_amp` (AMP
 -- HTML, encoded here too), `attachments` (`{["file.txt"] = "content"}`),
 -- `attachments_binary` (`{["logo.png"] = raw bytes}`, encoded here),
--- `type` and `is_test`. The service allows 4 new campaigns per hour
+-- `type` (only `"draft"`) and `is_test`. The service allows 4 new campaigns per hour
 -- (error 791 for the fifth).
 -- @module sendpulse.campaigns
 local paging = require "sendpulse.paging"
@@ -64,6 +64,14 @@ local FIELDS = util.set{
   "attachments_binary", "type", "is_test",
 }
 
+-- "draft" is the one type the API's spec allows.
+local function campaign_type(method, arg, v)
+  if v ~= nil and v ~= "draft" then
+    util.fail(method, arg .. ".type", '"draft" expected, got ' .. tostring(v))
+  end
+  return v
+end
+
 -- The request body for create_campaign (partial = false) or
 -- update_campaign (partial = true), checked before anything is sent.
 local function campaign_body(method, arg, c, partial)
@@ -76,7 +84,7 @@ local function campaign_body(method, arg, c, partial)
     subject = util.string(method, arg .. ".subject", c.subject, partial),
     name = util.string(method, arg .. ".name", c.name, true),
     send_date = util.date(method, arg .. ".send_date", c.send_date, true),
-    type = util.string(method, arg .. ".type", c.type, true),
+    type = campaign_type(method, arg, c.type),
     is_test = util.boolean(method, arg .. ".is_test", c.is_test, true),
   }
   if c.body ~= nil and c.template_id ~= nil then

@@ -17,7 +17,18 @@ local tostring = tostring
 local type = type
 
 local Client = {}
-Client.__index = Client
+
+-- Methods first; any other name may be a service (client.crm, ...), whose
+-- object sendpulse.services makes on first access and keeps in the client.
+local services
+function Client.__index(self, key)
+  local v = Client[key]
+  if v == nil then
+    services = services or require("sendpulse.services")
+    v = services.lookup(self, key)
+  end
+  return v
+end
 
 -- Options handled here; every other option goes to the C core, which
 -- rejects the ones it does not know.

@@ -36,7 +36,7 @@ local _M = {
 local AREAS = {
   "account", "addressbooks", "emails", "blacklist", "verifier", "campaigns",
   "templates", "senders", "webhooks", "smtp", "push", "sms", "viber",
-  "automation",
+  "automation", "newer",
 }
 for _, area in ipairs(AREAS) do
   Client.mixin(require("sendpulse." .. area), area)

@@ -47,14 +47,24 @@ end
     limit, max, offset,             from the user's options
     page_max,                       the endpoint's largest page (100)
     extract = function(res) -> list, total|nil
+    fetch = function(limit, offset) -> res, err   (optional: how a page
+                                    is asked for; GET path?query otherwise)
+    method,                         for messages with fetch (default GET)
   }
+  limit_key = false: the server decides how many items a page has; the
+  walk then stops on the total the response gives, or on an empty page.
   Without a total in the response, each request asks for one item more
   than it yields: a page with that extra item proves another page exists,
   so the walk never ends with a request that comes back empty.
 ]]
 function _M.iterate(spec)
   local client, path = spec.client, spec.path
-  local limit_key = spec.limit_key or "limit"
+  local limit_key = spec.limit_key
+  if limit_key == nil then
+    limit_key = "limit"
+  end
+  local fetch = spec.fetch
+  local method = spec.method or "GET"
   local offset_key = spec.offset_key or "offset"
   local page_max = spec.page_max or 100
   local page = spec.limit or page_max
@@ -83,15 +93,22 @@ function _M.iterate(spec)
         want = max - yielded
       end
       local ask = want
-      if ask < page_max then
+      if not limit_key then
+        want = nil             -- the server's page size
+      elseif ask < page_max then
         ask = ask + 1          -- the probe item, see above
       elseif want > 1 then
         want = want - 1
       end
-      local q = copy(spec.query)
-      q[limit_key] = ask
-      q[offset_key] = offset
-      local res, err = client:request("GET", path, q)
+      local res, err
+      if fetch then
+        res, err = fetch(limit_key and ask or nil, offset)
+      else
+        local q = copy(spec.query)
+        q[limit_key] = ask
+        q[offset_key] = offset
+        res, err = client:request("GET", path, q)
+      end
       if res == nil then
         finished, n, i = true, 0, 0
         return false, err
@@ -99,15 +116,26 @@ function _M.iterate(spec)
       local list, total = extract(res)
       if type(list) ~= "table" then
         finished, n, i = true, 0, 0
-        return false, decode_failure("GET", path)
+        return false, decode_failure(method, path)
       end
       local got = #list
-      if total then
+      if limit_key and got > ask then
+        -- more than asked for: the server ignores the page size and sent
+        -- the whole list (GET /blacklist's spec has no limit/offset)
+        finished = true
+        want = got
+      elseif type(total) == "number" then
         finished = got == 0 or offset + got >= total
+        want = got
+      elseif want == nil then
+        finished = got == 0
         want = got
       elseif got <= want then
         finished = true
         want = got
+      end
+      if max and want > max - yielded then
+        want = max - yielded
       end
       buf, n, i = list, want, 0
       offset = offset + want
@@ -124,8 +152,8 @@ end
 
 --- The query of a one-page list method: `opts` may hold `limit` and
 -- `offset` (checked, raising naming them); `extra` adds more allowed
--- query keys (a set) copied as they are.
-function _M.query(method, opts, extra)
+-- query keys (a set) copied as they are; `max_limit` bounds `limit`.
+function _M.query(method, opts, extra, max_limit)
   local allowed = { limit = true, offset = true }
   for k in pairs(extra or {}) do
     allowed[k] = true
@@ -137,6 +165,9 @@ function _M.query(method, opts, extra)
   end
   util.integer(method, "opts.limit", q.limit, true, 1)
   util.integer(method, "opts.offset", q.offset, true, 0)
+  if max_limit and q.limit and q.limit > max_limit then
+    util.fail(method, "opts.limit", "at most " .. max_limit .. " expected, got " .. q.limit)
+  end
   return q
 end
 

@@ -76,6 +76,25 @@ local TASK_FIELDS = util.set{
 
 local FILE_KEYS = util.set{ "name", "data" }
 
+-- seconds a push lives: 0 to 86400, the API's spec says
+local function check_ttl(method, ttl)
+  check_id(method, "task.ttl", ttl, false, 0)
+  if ttl > 86400 then
+    util.fail(method, "task.ttl", "at most 86400 seconds expected, got " .. ttl)
+  end
+  return ttl
+end
+
+-- The API takes buttons, image and icon as JSON text inside the JSON body
+-- (its spec types them as strings holding JSON).
+local json_encode = require("sendpulse.core").json_encode
+local function json_text(v)
+  if v == nil then
+    return nil
+  end
+  return json_encode(v)
+end
+
 -- {name = "x.png", data = <raw bytes>} -> {name, data = base64}
 local function file_field(method, name, v)
   if v == nil then
@@ -132,6 +151,7 @@ end
 --   (dates, sent as "YYYY-MM-DD"), `filter = {variable_name, operator,
 --   conditions = {{condition, value}, ...}}`, `stretch_time` (seconds),
 --   `send_date` (a date), `buttons = {{text, link}, ...}`, `image`, `icon`
+--   (`buttons`, `image` and `icon` are sent as JSON text, as the API wants)
 -- @treturn table `{result = true, id}`
 -- @return[2] nil, err (`code` 711 when the website needs a pause first)
 -- @usage local id = assert(client:create_push_task{ title = "Sale", body = "-50%",
@@ -145,7 +165,7 @@ function _M:create_push_task(task)
     title = check_string(m, "task.title", task.title),
     website_id = check_id(m, "task.website_id", task.website_id),
     body = check_string(m, "task.body", task.body),
-    ttl = check_id(m, "task.ttl", task.ttl, false, 0),
+    ttl = check_ttl(m, task.ttl),
     link = check_string(m, "task.link", task.link, true),
     filter_lang = check_string(m, "task.filter_lang", task.filter_lang, true),
     filter_browser = check_string(m, "task.filter_browser", task.filter_browser, true),
@@ -158,9 +178,9 @@ function _M:create_push_task(task)
     filter = filter_field(m, task.filter),
     stretch_time = check_id(m, "task.stretch_time", task.stretch_time, true, 0),
     send_date = util.date(m, "task.send_date", task.send_date, true),
-    buttons = buttons_field(m, task.buttons),
-    image = file_field(m, "task.image", task.image),
-    icon = file_field(m, "task.icon", task.icon),
+    buttons = json_text(buttons_field(m, task.buttons)),
+    image = json_text(file_field(m, "task.image", task.image)),
+    icon = json_text(file_field(m, "task.icon", task.icon)),
   }
   return self:request("POST", "/push/tasks", nil, body)
 end
@@ -206,9 +226,12 @@ end
 
 local SUBSCRIPTION_FILTERS = util.set{ "from", "to" }
 
+-- The API names these subscription_date_from/_to and takes days
+-- ("YYYY-MM-DD"); the options keep their short names.
 local function subscription_filters(method, q)
-  q.from = util.date_or_day(method, "opts.from", q.from, true)
-  q.to = util.date_or_day(method, "opts.to", q.to, true)
+  q.subscription_date_from = util.date(method, "opts.from", q.from, true, true)
+  q.subscription_date_to = util.date(method, "opts.to", q.to, true, true)
+  q.from, q.to = nil, nil
   return q
 end
 
@@ -216,7 +239,8 @@ end
 -- @http GET /push/websites/{id}/subscriptions
 -- @tparam integer id the website
 -- @tparam[opt] table opts `limit` (at most 100), `offset`, `from`, `to`
---   (subscription dates)
+--   (first and last day of subscription: "YYYY-MM-DD" or an os.time()
+--   number; sent as `subscription_date_from`/`subscription_date_to`)
 -- @treturn table a list of `{id, browser, lang, os, country_code, city,
 --   variables, subscription_date, status}`
 -- @return[2] nil, err

@@ -374,6 +374,13 @@ local MESSAGE_FIELDS = util.set{ "sender", "body", "transliterate", "route", "da
 local SEND_FIELDS = util.set{ "sender", "body", "transliterate", "route", "date",
                               "emulate", "phones" }
 
+local function emulate_flag(method, v)
+  if v == nil then
+    return nil
+  end
+  return util.flag(method, "message.emulate", v) == 1
+end
+
 -- The fields both ways of sending share, checked; `allowed` is the set of
 -- fields the message may have.
 local function message_body(method, message, allowed)
@@ -385,7 +392,8 @@ local function message_body(method, message, allowed)
     transliterate = util.flag(method, "message.transliterate", message.transliterate, true),
     route = route_field(method, message.route),
     date = util.date(method, "message.date", message.date, true),
-    emulate = util.flag(method, "message.emulate", message.emulate, true),
+    -- a boolean for the API (the spec); 0/1 are still taken as given
+    emulate = emulate_flag(method, message.emulate),
   }
 end
 
@@ -393,7 +401,8 @@ end
 -- @http POST /sms/campaigns
 -- @tparam integer book_id the mailing list
 -- @tparam table message `sender` and `body` (required), `transliterate`
---   and `emulate` (booleans or 0/1), `route = {UA = "national", ...}`,
+--   and `emulate` (booleans or 0/1; `emulate` is sent as a boolean,
+--   `transliterate` as 0/1), `route = {UA = "national", ...}`,
 --   `date` (a date, to schedule it)
 -- @treturn table `{result = true, campaign_id}`
 -- @return[2] nil, err
@@ -403,6 +412,11 @@ function _M:sms_send_to_book(book_id, message)
   local m = "sms_send_to_book"
   check_id(m, "book_id", book_id)
   local body = message_body(m, message, MESSAGE_FIELDS)
+  -- the API's spec bounds the sender's name here
+  local _, chars = body.sender:gsub("[^\128-\191]", "")
+  if chars > 11 then
+    util.fail(m, "message.sender", "at most 11 characters expected, got " .. chars)
+  end
   body.addressBookId = book_id
   return self:request("POST", "/sms/campaigns", nil, body)
 end

@@ -69,6 +69,51 @@ local function recipients(method, name, list, optional)
   return out
 end
 
+local ENTITIES = { amp = "&", lt = "<", gt = ">", quot = '"', apos = "'", nbsp = " " }
+
+local char = string.char
+local floor = math.floor
+
+-- A code point as UTF-8 (LuaJIT has no utf8 library).
+local function utf8_char(n)
+  if n < 0x80 then
+    return char(n)
+  elseif n < 0x800 then
+    return char(0xC0 + floor(n / 64), 0x80 + n % 64)
+  elseif n < 0x10000 then
+    return char(0xE0 + floor(n / 4096), 0x80 + floor(n / 64) % 64, 0x80 + n % 64)
+  end
+  return char(0xF0 + floor(n / 262144), 0x80 + floor(n / 4096) % 64,
+              0x80 + floor(n / 64) % 64, 0x80 + n % 64)
+end
+
+-- The plain-text part of an HTML message: scripts and styles dropped,
+-- block ends and <br> as line breaks, other tags removed, the common
+-- entities decoded, runs of blank space shortened.
+local function plain_text(html)
+  local s = html:gsub("<[Ss][Cc][Rr][Ii][Pp][Tt].-</[Ss][Cc][Rr][Ii][Pp][Tt]%s*>", "")
+                :gsub("<[Ss][Tt][Yy][Ll][Ee].-</[Ss][Tt][Yy][Ll][Ee]%s*>", "")
+                :gsub("<[Bb][Rr]%s*/?>", "\n")
+                :gsub("</%s*[PpDdLlHhTt][%w]*%s*>", "\n")
+                :gsub("<[^>]*>", "")
+                :gsub("&(#?%w+);", function(e)
+                  if e:sub(1, 1) == "#" then
+                    local n = tonumber(e:sub(2)) or tonumber(e:sub(3), 16)
+                    return n and n > 0 and n < 0x110000 and utf8_char(n) or nil
+                  end
+                  return ENTITIES[e]
+                end)
+                :gsub("[ \t\r]+", " "):gsub(" *\n *", "\n"):gsub("\n\n\n+", "\n\n")
+  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
+-- The HTML part of a plain-text message.
+local function html_of_text(text)
+  local s = text:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;")
+                :gsub("\r?\n", "<br>\n")
+  return "<p>" .. s .. "</p>"
+end
+
 local TEMPLATE_KEYS = util.set{ "id", "variables" }
 
 local function template(method, t)
@@ -80,7 +125,10 @@ end
 
 --- Sends a transactional email.
 -- One of `html`, `text` or `template` is required (`template` replaces
--- both). Every address is checked before anything is sent.
+-- both). The API's spec wants the HTML and the plain-text part together:
+-- when only one is given, the other is made from it (the text from the
+-- HTML without its tags, the HTML from the text, escaped, with its line
+-- breaks). Every address is checked before anything is sent.
 -- @http POST /smtp/emails
 -- @tparam table message `subject`; `from = {name, email}`; `to`, a list
 --   of `{name, email}` (or addresses); optional `cc`, `bcc` (lists too);
@@ -120,6 +168,12 @@ function _M:smtp_send(message)
     email.template = template(m, message.template)
   elseif not email.html and not email.text then
     util.fail(m, "message", "html, text or template required")
+  elseif not email.text then
+    -- the API's spec wants both parts (or a template): the plain text is
+    -- made from the HTML
+    email.text = plain_text(message.html)
+  elseif not email.html then
+    email.html = base64(html_of_text(email.text))
   end
   if message.attachments ~= nil then
     email.attachments = util.attachments(m, "message.attachments", message.attachments, false)

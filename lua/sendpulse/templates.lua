@@ -37,7 +37,7 @@ end
 -- @return[2] nil, err
 -- @usage for _, t in ipairs(assert(client:templates{owner = "me"})) do print(t.real_id, t.name) end
 function _M:templates(opts)
-  local q = paging.query("templates", opts, LIST_KEYS)
+  local q = paging.query("templates", opts, LIST_KEYS, 100)
   check_owner("templates", q)
   return self:request("GET", "/templates", q)
 end
@@ -70,22 +70,29 @@ function _M:template(id)
 end
 
 local CREATE_FIELDS = util.set{ "body", "lang", "name" }
+-- the languages the API's spec allows
+local LANGS = util.set{ "en", "ru", "ua", "tr", "es", "pt" }
 local EDIT_FIELDS = util.set{ "body", "lang" }
 
 local function template_body(method, arg, t, allowed)
   util.table(method, arg, t)
   util.known_keys(method, arg, t, allowed)
+  local lang = util.string(method, arg .. ".lang", t.lang, true)
+  if lang ~= nil and not LANGS[lang] then
+    util.fail(method, arg .. ".lang", '"en", "ru", "ua", "tr", "es" or "pt" expected, got '
+              .. string.format("%q", lang))
+  end
   return {
     body = base64(util.string(method, arg .. ".body", t.body)),
-    lang = util.string(method, arg .. ".lang", t.lang, true),
+    lang = lang,
     name = allowed.name and util.string(method, arg .. ".name", t.name, true) or nil,
   }
 end
 
 --- Creates a template from HTML (base64-encoded here).
 -- @http POST /template
--- @tparam table template `body` (HTML, required), `lang` (e.g. `"en"`),
---   `name`
+-- @tparam table template `body` (HTML, required), `lang` (`"en"`, `"ru"`,
+--   `"ua"`, `"tr"`, `"es"` or `"pt"`), `name`
 -- @treturn table `{result = true, real_id}`
 -- @return[2] nil, err
 -- @usage local real_id = assert(client:create_template{ name = "Welcome",

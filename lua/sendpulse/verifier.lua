@@ -19,19 +19,19 @@ local check_email = util.email
 local _M = {}
 
 --- Starts verifying every address of a mailing list.
--- @http POST /verifier-service/send-list-to-verify/
+-- @http POST /verifier-service/send-list-to-verify
 -- @tparam integer id the mailing list
 -- @treturn table `{result = true}`
 -- @return[2] nil, err (`code` 213 for an unknown list)
 -- @usage assert(client:verify_address_book(book_id))
 function _M:verify_address_book(id)
   check_id("verify_address_book", "id", id)
-  return self:request("POST", "/verifier-service/send-list-to-verify/", nil,
+  return self:request("POST", "/verifier-service/send-list-to-verify", nil,
                       { id = id })
 end
 
 --- How far the verification of a mailing list has got.
--- @http GET /verifier-service/get-progress/?id={id}
+-- @http GET /verifier-service/get-progress?id={id}
 -- @tparam integer id the mailing list
 -- @treturn table `{result, data = {total, processed}}`
 -- @return[2] nil, err
@@ -39,11 +39,11 @@ end
 --   print(p.processed .. "/" .. p.total)
 function _M:verification_progress(id)
   check_id("verification_progress", "id", id)
-  return self:request("GET", "/verifier-service/get-progress/", { id = id })
+  return self:request("GET", "/verifier-service/get-progress", { id = id })
 end
 
 --- The verification result of a mailing list, address by address.
--- @http GET /verifier-service/check/?id={id}
+-- @http GET /verifier-service/check?id={id}
 -- @tparam integer id the mailing list
 -- @treturn table `{id, address_book_name, all_emails_quantity, status,
 --   check_date, data = {["0"] = unverified, ["1"] = valid, ["2"] =
@@ -54,7 +54,7 @@ end
 -- @usage local r = assert(client:verification_result(book_id)); print(r.data["3"], "invalid")
 function _M:verification_result(id)
   check_id("verification_result", "id", id)
-  return self:request("GET", "/verifier-service/check/", { id = id })
+  return self:request("GET", "/verifier-service/check", { id = id })
 end
 
 local LIST_OPTIONS = { start = true, count = true }
@@ -110,19 +110,19 @@ function _M:each_verified_address_book(opts)
 end
 
 --- Starts verifying one address.
--- @http POST /verifier-service/send-single-to-verify/
+-- @http POST /verifier-service/send-single-to-verify
 -- @tparam string email
 -- @treturn table `{result = true}`
 -- @return[2] nil, err
 -- @usage assert(client:verify_email("frodo@shire.me"))
 function _M:verify_email(email)
   check_email("verify_email", "email", email)
-  return self:request("POST", "/verifier-service/send-single-to-verify/", nil,
+  return self:request("POST", "/verifier-service/send-single-to-verify", nil,
                       { email = email })
 end
 
 --- The verification result of one address.
--- @http GET /verifier-service/get-single-result/?email={email}
+-- @http GET /verifier-service/get-single-result?email={email}
 -- @tparam string email
 -- @treturn table `{result, data = {email, checks = {status, valid_format,
 --   disposable, webmail, gibberish, status_text}}}`
@@ -131,7 +131,7 @@ end
 --   print(c.status_text)
 function _M:email_verification_result(email)
   check_email("email_verification_result", "email", email)
-  return self:request("GET", "/verifier-service/get-single-result/",
+  return self:request("GET", "/verifier-service/get-single-result",
                       { email = email })
 end
 
@@ -140,8 +140,9 @@ end
 -- attested for it, so GET it is. The one client that calls it (Go) puts
 -- the address in a body on that GET, which proxies and HTTP libraries may
 -- drop (this client never sends a body on a GET). The address goes in the
--- query string instead, as on the sibling `get-single-result/?email=`;
--- there is no trailing slash, as the catalog writes the path.
+-- query string instead, as on the sibling `get-single-result?email=`;
+-- there is no trailing slash, as the catalog writes the path. It is not in
+-- SendPulse's specs (a legacy endpoint).
 -- @http GET /verifier-service/delete-single-result?email={email}
 -- @tparam string email
 -- @treturn table `{result = true}`
@@ -158,21 +159,20 @@ local REPORT_OPTIONS = { format = true, status = true, lang = true }
 --- Asks for a report of a mailing list's verification.
 -- @http POST /verifier-service/make-report
 -- @tparam integer id the mailing list
--- @tparam[opt] table opts `format` (a string such as "csv" or a number, as
---   the service names formats), `status` (a list of the statuses to
---   include, 0 to 3), `lang` (e.g. "en")
+-- @tparam[opt] table opts `format` (2, 3 or 4: the report formats the
+--   API's spec allows), `status` (a list of the statuses to include, 0 to
+--   3), `lang` (e.g. "en")
 -- @treturn table `{result = true}`
 -- @return[2] nil, err
--- @usage assert(client:create_verification_report(book_id, { format = "csv", status = { 3 } }))
+-- @usage assert(client:create_verification_report(book_id, { format = 2, status = { 3 } }))
 function _M:create_verification_report(id, opts)
   local m = "create_verification_report"
   check_id(m, "id", id)
   opts = util.options(m, opts, REPORT_OPTIONS)
   local format = opts.format
-  if format ~= nil and type(format) ~= "number" then
-    util.string(m, "opts.format", format)
-  elseif format ~= nil then
-    check_id(m, "opts.format", format, false, 0)
+  if format ~= nil and format ~= 2 and format ~= 3 and format ~= 4 then
+    util.fail(m, "opts.format", "2, 3 or 4 expected (the API's report formats), got "
+              .. tostring(format))
   end
   if opts.status ~= nil then
     util.list(m, "opts.status", opts.status)

@@ -26,6 +26,12 @@ local CAMPAIGN_FIELDS = util.set{
 
 local MAX_RECIPIENTS = 1000
 
+-- characters of a UTF-8 string (bytes that do not continue a character)
+local function utf8_len(s)
+  local _, n = s:gsub("[^\128-\191]", "")
+  return n
+end
+
 local function additional_field(method, a)
   if a == nil then
     return nil
@@ -86,6 +92,13 @@ local function campaign_body(method, c, creating)
   end
   if body.message_live_time and body.message_live_time > 86400 then
     util.fail(method, "campaign.message_live_time", "at most 86400 seconds")
+  end
+  -- the API's spec bounds these two
+  if body.stretch_time and body.stretch_time > 5 then
+    util.fail(method, "campaign.stretch_time", "at most 5 expected, got " .. body.stretch_time)
+  end
+  if body.message and utf8_len(body.message) > 1000 then
+    util.fail(method, "campaign.message", "at most 1000 characters expected")
   end
   if c.send_date == "now" then
     body.send_date = "now"

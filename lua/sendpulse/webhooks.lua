@@ -43,7 +43,7 @@ function _M:webhook(id)
 end
 
 --- Creates webhooks: one per action, all posting to `url`.
--- @http POST /v2/email-service/webhook/
+-- @http POST /v2/email-service/webhook
 -- @tparam string url where the service will POST the events
 -- @tparam table actions a list of event names, e.g. `{"open", "redirect"}`
 -- @treturn table `{success = true, data = {{id, user_id, url, action}, ...}}`
@@ -57,7 +57,7 @@ function _M:create_webhook(url, actions)
   for i, a in ipairs(actions) do
     util.string("create_webhook", "actions[" .. i .. "]", a)
   end
-  return self:request("POST", "/v2/email-service/webhook/", nil,
+  return self:request("POST", "/v2/email-service/webhook", nil,
                       { url = url, actions = actions })
 end
 

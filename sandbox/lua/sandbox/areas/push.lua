@@ -21,6 +21,7 @@ local math_abs = math.abs
 local str_match = string.match
 local table_sort = table.sort
 
+local cjson = require "cjson.safe"
 local util = require "sandbox.util"
 local seed_errors = require "sandbox.seed_errors"
 
@@ -294,6 +295,17 @@ local function create_task(req)
             return seed_errors.answer(400, 799)
         end
     end
+    -- buttons, image and icon come as JSON text (the spec types them as
+    -- strings holding JSON); a JSON value is taken as it is too
+    for _, key in ipairs({ "image", "icon", "buttons" }) do
+        if type(p[key]) == "string" then
+            local decoded = cjson.decode(p[key])
+            if decoded == nil then
+                return util.invalid(key)
+            end
+            p[key] = decoded
+        end
+    end
     if p.image ~= nil and not valid_file(p.image) then
         return util.invalid("image")
     end
@@ -392,7 +404,8 @@ local function subscription_view(s)
     }
 end
 
--- GET /push/websites/{id}/subscriptions
+-- GET /push/websites/{id}/subscriptions (the date filters are named
+-- subscription_date_from/_to here)
 local function list_subscriptions(req, params)
     local site = find_site(params)
     if not site then
@@ -403,7 +416,8 @@ local function list_subscriptions(req, params)
     if not limit then
         return status, body
     end
-    local from, to, s2, b2 = date_filters(args)
+    local from, to, s2, b2 = date_filters({ from = args.subscription_date_from,
+                                            to = args.subscription_date_to })
     if from == nil then
         return s2, b2
     end

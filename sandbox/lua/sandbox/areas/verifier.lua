@@ -158,7 +158,7 @@ local function detailed(v, statuses)
     return out
 end
 
--- POST /verifier-service/send-list-to-verify/ {id}
+-- POST /verifier-service/send-list-to-verify {id}
 local function verify_list(req)
     local params, status, body = util.request_params(req)
     if not params then
@@ -207,7 +207,7 @@ local function verification_of(req)
     return nil, seed_errors.answer(404, 213)
 end
 
--- GET /verifier-service/get-progress/?id=
+-- GET /verifier-service/get-progress?id=
 local function progress(req)
     local v, status, body = verification_of(req)
     if not v then
@@ -217,7 +217,7 @@ local function progress(req)
                   data = { total = #v.addresses, processed = #v.addresses } }
 end
 
--- GET /verifier-service/check/?id=
+-- GET /verifier-service/check?id=
 local function check(req)
     local v, status, body = verification_of(req)
     if not v then
@@ -239,7 +239,7 @@ local function check_list(req)
     return 200, { total = #list_order, list = list }
 end
 
--- POST /verifier-service/send-single-to-verify/ {email}
+-- POST /verifier-service/send-single-to-verify {email}
 local function verify_single(req)
     local params, status, body = util.request_params(req)
     if not params then
@@ -253,7 +253,7 @@ local function verify_single(req)
     return 200, { result = true }
 end
 
--- GET /verifier-service/get-single-result/?email=
+-- GET /verifier-service/get-single-result?email=
 local function single_result(req)
     local email = req.args().email
     if type(email) ~= "string" or email == "" then
@@ -333,12 +333,12 @@ local function check_report(req)
 end
 
 _M.routes = {
-    { "POST", "/verifier-service/send-list-to-verify/", verify_list },
-    { "GET",  "/verifier-service/get-progress/", progress },
-    { "GET",  "/verifier-service/check/", check },
+    { "POST", "/verifier-service/send-list-to-verify", verify_list },
+    { "GET",  "/verifier-service/get-progress", progress },
+    { "GET",  "/verifier-service/check", check },
     { "GET",  "/verifier-service/check-list", check_list },
-    { "POST", "/verifier-service/send-single-to-verify/", verify_single },
-    { "GET",  "/verifier-service/get-single-result/", single_result },
+    { "POST", "/verifier-service/send-single-to-verify", verify_single },
+    { "GET",  "/verifier-service/get-single-result", single_result },
     { "GET",  "/verifier-service/delete-single-result", delete_single },
     { "POST", "/verifier-service/make-report", make_report },
     { "GET",  "/verifier-service/check-report", check_report },

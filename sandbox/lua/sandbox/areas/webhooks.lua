@@ -87,7 +87,7 @@ local function get(_, params)
     return 200, { success = true, data = view(webhooks[i]) }
 end
 
--- POST /v2/email-service/webhook/
+-- POST /v2/email-service/webhook
 local function create(req)
     local params, status, body = util.request_params(req)
     if not params then
@@ -159,7 +159,7 @@ end
 
 _M.routes = {
     { "GET",    "/v2/email-service/webhook", list },
-    { "POST",   "/v2/email-service/webhook/", create },
+    { "POST",   "/v2/email-service/webhook", create },
     { "GET",    "/v2/email-service/webhook/{id}", get },
     { "PUT",    "/v2/email-service/webhook/{id}", update },
     { "DELETE", "/v2/email-service/webhook/{id}", delete },
