@@ -240,6 +240,13 @@ static int finish_done(lua_State *L, sp_call *k)
 		lua_pushboolean(L, 1);	/* success with no content by design */
 		return k->action = SP_ACT_DONE;
 	}
+	if (k->raw) {
+		/* a file: the body as it came (within max_body_size) */
+		k->state = ST_FINISHED;
+		lua_pushlstring(L, k->resp.data ? k->resp.data : "", k->resp.len);
+		recycle_response(k);
+		return k->action = SP_ACT_DONE;
+	}
 	switch (sp_json_decode_budget(L, k->resp.data ? k->resp.data : "",
 			k->resp.len, err, sizeof err)) {
 	case 1:
@@ -1021,7 +1028,9 @@ static int method_from_name(const char *m)
 
 /*
  * client:call(method, path [, query [, body [, opts]]]) -> call
- * opts: { domain = n (0: a plain call), multipart = bool }.
+ * opts: { domain = n (0: a plain call), multipart = bool (the body's
+ * fields as multipart/form-data), raw = bool (the answer is a file: the
+ * result is its bytes) }.
  * Validates and encodes everything up front, so a bad argument raises
  * before anything is sent.
  */
@@ -1031,7 +1040,7 @@ int sp_call_open(lua_State *L)
 	const char *mname = luaL_checkstring(L, 2);
 	size_t plen;
 	const char *path, *why;
-	int method = method_from_name(mname), multipart = 0;
+	int method = method_from_name(mname), multipart = 0, raw = 0;
 	lua_Integer domain = 0;
 	sp_call_ext *x;
 	sp_call *k;
@@ -1056,7 +1065,9 @@ int sp_call_open(lua_State *L)
 		domain = lua_tointeger(L, -1);
 		lua_getfield(L, 6, "multipart");
 		multipart = lua_toboolean(L, -1);
-		lua_pop(L, 2);
+		lua_getfield(L, 6, "raw");
+		raw = lua_toboolean(L, -1);
+		lua_pop(L, 3);
 	}
 	if (multipart && !lua_istable(L, 5))
 		return luaL_error(L, "sendpulse: bad argument 'body' (a multipart "
@@ -1075,6 +1086,7 @@ int sp_call_open(lua_State *L)
 	k->client = c;
 	k->method = method;
 	k->domain = (unsigned)domain;
+	k->raw = raw;
 	k->retry_after = -1;
 	k->pace_slot[0] = k->pace_slot[1] = -1;
 	k->state = ST_START;

@@ -28,9 +28,11 @@
 #define SP_BATCH_MT "sendpulse.core.Batch"
 
 /* Header list variants: with or without Authorization, with or without a
- * JSON body. */
+ * JSON body, JSON or anything accepted. */
 #define HDR_AUTH 1
 #define HDR_JSON 2
+#define HDR_ANY 4
+#define HDR_VARIANTS 8
 
 /* Longest response head accepted (libcurl's own limit for one line is
  * 100 KiB; the whole head is bounded here). */
@@ -44,8 +46,8 @@ struct sp_xfer {
 	sp_buf url;
 	curl_mime *mime;
 	char errbuf[CURL_ERROR_SIZE];
-	struct curl_slist *hdrs[4];
-	unsigned hdrs_gen[4];
+	struct curl_slist *hdrs[HDR_VARIANTS];
+	unsigned hdrs_gen[HDR_VARIANTS];
 	double retry_after;
 	size_t head_bytes;
 	int too_large, head_too_large;
@@ -174,7 +176,7 @@ static void xfer_free(sp_xfer *t)
 		free_mime(t);
 		curl_easy_cleanup(t->easy);
 	}
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < HDR_VARIANTS; i++)
 		curl_slist_free_all(t->hdrs[i]);
 	sp_buf_free(&t->body);
 	sp_buf_free(&t->url);
@@ -281,7 +283,8 @@ static struct curl_slist *headers_for(sp_xfer *t, int variant)
 		return t->hdrs[variant];
 	curl_slist_free_all(t->hdrs[variant]);
 	t->hdrs[variant] = NULL;
-	lines[nl++] = "Accept: application/json";
+	lines[nl++] = (variant & HDR_ANY) ? "Accept: */*"
+		: "Accept: application/json";
 	lines[nl++] = "Expect:";	/* no 100-continue round trip */
 	if (variant & HDR_JSON)
 		lines[nl++] = "Content-Type: application/json";
@@ -359,7 +362,8 @@ static int configure(sp_xfer *t, sp_call *k)
 	long ms;
 
 	h = headers_for(t, (r->auth ? HDR_AUTH : 0) |
-		(r->body_kind == SP_BODY_JSON ? HDR_JSON : 0));
+		(r->body_kind == SP_BODY_JSON ? HDR_JSON : 0) |
+		(r->accept_any ? HDR_ANY : 0));
 	if (h == NULL)
 		return 0;
 	sp_buf_clear(&t->url);

@@ -14,6 +14,7 @@
  * its bytes.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ void sp_request_fill(sp_call *k, double left)
 			r->body_len = k->body.len;
 		}
 		r->send_once = k->method == SP_POST || k->method == SP_PATCH;
+		r->accept_any = k->raw;
 	}
 	r->timeout = c->timeout < left ? c->timeout : left;
 	r->connect_timeout = c->connect_timeout < r->timeout
@@ -96,22 +98,130 @@ static const char *field_string(lua_State *L, int t, const char *name,
 	return s;
 }
 
+/* A number as a form field: integers without a decimal point. */
+static const char *number_text(lua_State *L, int idx, char *buf, size_t n)
+{
+	double v;
+	if (sp_isinteger(L, idx)) {
+#if SP_HAVE_INTEGERS
+		snprintf(buf, n, "%lld", (long long)lua_tointeger(L, idx));
+		return buf;
+#endif
+	}
+	v = (double)lua_tonumber(L, idx);
+	if (v == floor(v) && v > -9.2e18 && v < 9.2e18)
+		snprintf(buf, n, "%.0f", v);
+	else
+		sp_format_double(buf, n, v);
+	return buf;
+}
+
+/* One part from the value at the top of the stack (a string, a number or
+ * a file table), named name. */
+static void read_part(lua_State *L, sp_mime *m, const char *name, size_t nlen,
+	const char *label)
+{
+	sp_part *p = &m->parts[m->nparts];
+	size_t n;
+	const char *s;
+	char num[64];
+	int t = lua_gettop(L);
+
+	m->nparts++;
+	if (!sp_buf_set(&p->name, name, nlen))
+		luaL_error(L, "out of memory");
+	if (lua_type(L, t) == LUA_TSTRING || lua_type(L, t) == LUA_TNUMBER) {
+		if (lua_type(L, t) == LUA_TNUMBER) {
+			s = number_text(L, t, num, sizeof num);
+			n = strlen(s);
+		} else {
+			s = lua_tolstring(L, t, &n);
+		}
+		if (!sp_buf_set(&p->data, s, n))
+			luaL_error(L, "out of memory");
+		p->size = (long long)n;
+		return;
+	}
+	if (!lua_istable(L, t))
+		luaL_error(L, "sendpulse: bad argument 'body.%s' (a string, a "
+			"number or a file expected, got %s)", label,
+			luaL_typename(L, t));
+	{
+		const char *path = field_string(L, t, "path", &n);
+		if (path) {
+			struct stat st;
+			if (strlen(path) != n || !sp_buf_set(&p->path, path, n))
+				luaL_error(L, "sendpulse: bad argument 'body.%s' (a "
+					"file path)", label);
+			if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+				luaL_error(L, "sendpulse: bad argument 'body.%s' "
+					"(cannot read the file %s)", label, path);
+			p->size = (long long)st.st_size;
+		} else if ((s = field_string(L, t, "data", &n)) != NULL) {
+			if (!sp_buf_set(&p->data, s, n))
+				luaL_error(L, "out of memory");
+			p->size = (long long)n;
+		} else {
+			luaL_error(L, "sendpulse: bad argument 'body.%s' (a file "
+				"needs a path or data)", label);
+		}
+		s = field_string(L, t, "filename", &n);
+		if (s == NULL && path) {
+			const char *slash = strrchr(path, '/');
+			s = slash ? slash + 1 : path;
+			n = strlen(s);
+		}
+		if (s == NULL || n == 0) {
+			s = "file";
+			n = 4;
+		}
+		if (!header_safe(s, n) || !sp_buf_set(&p->filename, s, n))
+			luaL_error(L, "sendpulse: bad argument 'body.%s' (bad file "
+				"name)", label);
+		s = field_string(L, t, "content_type", &n);
+		if (s == NULL) {
+			s = "application/octet-stream";
+			n = strlen(s);
+		}
+		if (!header_safe(s, n) || !sp_buf_set(&p->content_type, s, n))
+			luaL_error(L, "sendpulse: bad argument 'body.%s' (bad content "
+				"type)", label);
+	}
+}
+
+/* A plain list (not a file table): its items are parts of one name. */
+static int is_list(lua_State *L, int idx)
+{
+	lua_getfield(L, idx, "path");
+	lua_getfield(L, idx, "data");
+	if (!lua_isnil(L, -1) || !lua_isnil(L, -2)) {
+		lua_pop(L, 2);
+		return 0;
+	}
+	lua_pop(L, 2);
+	return 1;
+}
+
 /*
  * Reads the body table at idx into m: each key a field name; a value is a
- * string or number (a text field) or a file table { path = ..., data =
- * ..., filename = ..., content_type = ... } (sendpulse.file). Returns 1,
- * or raises naming the field. m must be owned by a userdata (its __gc
- * frees what was read if this raises).
+ * string or number (a text field), a file table { path = ..., data = ...,
+ * filename = ..., content_type = ... } (sendpulse.file), or a list of
+ * those (one part per item, all with the field's name, as "files[]"
+ * wants). Returns 1, or raises naming the field. m must be owned by a
+ * userdata (its __gc frees what was read if this raises).
  */
 int sp_mime_read(lua_State *L, int idx, sp_mime *m, size_t max_size)
 {
 	long long total = 0;
-	int count = 0;
+	int count = 0, i;
 
 	idx = sp_absindex(L, idx);
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
-		count++;
+		if (lua_istable(L, -1) && is_list(L, lua_gettop(L)))
+			count += (int)sp_rawlen(L, -1);
+		else
+			count++;
 		lua_pop(L, 1);
 	}
 	if (count == 0)
@@ -122,9 +232,8 @@ int sp_mime_read(lua_State *L, int idx, sp_mime *m, size_t max_size)
 		return luaL_error(L, "out of memory");
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
-		sp_part *p = &m->parts[m->nparts];
 		size_t n;
-		const char *name, *s;
+		const char *name;
 
 		if (lua_type(L, -2) != LUA_TSTRING)
 			return luaL_error(L, "sendpulse: bad argument 'body' "
@@ -133,72 +242,25 @@ int sp_mime_read(lua_State *L, int idx, sp_mime *m, size_t max_size)
 		if (n == 0 || !header_safe(name, n))
 			return luaL_error(L, "sendpulse: bad argument 'body' (bad "
 				"multipart field name)");
-		m->nparts++;
-		if (!sp_buf_set(&p->name, name, n))
-			return luaL_error(L, "out of memory");
-		if (lua_type(L, -1) == LUA_TSTRING ||
-				lua_type(L, -1) == LUA_TNUMBER) {
-			lua_pushvalue(L, -1);	/* tolstring may convert */
-			s = lua_tolstring(L, -1, &n);
-			if (!sp_buf_set(&p->data, s, n))
-				return luaL_error(L, "out of memory");
-			lua_pop(L, 1);
-			p->size = (long long)n;
-		} else if (lua_istable(L, -1)) {
-			int t = lua_gettop(L);
-			const char *path = field_string(L, t, "path", &n);
-			if (path) {
-				struct stat st;
-				if (!sp_buf_set(&p->path, path, n) ||
-						strlen(path) != n)
-					return luaL_error(L, "sendpulse: bad argument "
-						"'body.%s' (a file path)", name);
-				if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-					return luaL_error(L, "sendpulse: bad argument "
-						"'body.%s' (cannot read the file %s)",
-						name, path);
-				p->size = (long long)st.st_size;
-			} else if ((s = field_string(L, t, "data", &n)) != NULL) {
-				if (!sp_buf_set(&p->data, s, n))
-					return luaL_error(L, "out of memory");
-				p->size = (long long)n;
-			} else {
-				return luaL_error(L, "sendpulse: bad argument "
-					"'body.%s' (a file needs a path or data)",
-					name);
+		if (lua_istable(L, -1) && is_list(L, lua_gettop(L))) {
+			int len = (int)sp_rawlen(L, -1);
+			for (i = 1; i <= len && m->nparts < count; i++) {
+				lua_rawgeti(L, -1, i);
+				read_part(L, m, name, n, name);
+				lua_pop(L, 1);
 			}
-			s = field_string(L, t, "filename", &n);
-			if (s == NULL && path) {
-				const char *slash = strrchr(path, '/');
-				s = slash ? slash + 1 : path;
-				n = strlen(s);
-			}
-			if (s == NULL || n == 0) {
-				s = "file";
-				n = 4;
-			}
-			if (!header_safe(s, n) || !sp_buf_set(&p->filename, s, n))
-				return luaL_error(L, "sendpulse: bad argument "
-					"'body.%s' (bad file name)", name);
-			s = field_string(L, t, "content_type", &n);
-			if (s == NULL) {
-				s = "application/octet-stream";
-				n = strlen(s);
-			}
-			if (!header_safe(s, n) ||
-					!sp_buf_set(&p->content_type, s, n))
-				return luaL_error(L, "sendpulse: bad argument "
-					"'body.%s' (bad content type)", name);
-		} else {
-			return luaL_error(L, "sendpulse: bad argument 'body.%s' (a "
-				"string, a number or a file expected, got %s)", name,
-				luaL_typename(L, -1));
+		} else if (m->nparts < count) {
+			read_part(L, m, name, n, name);
 		}
-		total += p->size;
-		if ((size_t)total > max_size)
-			return luaL_error(L, "sendpulse: bad argument 'body' (%lld "
-				"bytes to upload, more than max_upload_size)", total);
 		lua_pop(L, 1);
+	}
+	for (i = 0; i < m->nparts; i++)
+		total += m->parts[i].size;
+	if ((size_t)total > max_size) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "sendpulse: bad argument 'body' (%lld "
+			"bytes to upload, more than max_upload_size)", total);
+		return luaL_error(L, "%s", msg);
 	}
 	return 1;
 }

@@ -201,6 +201,7 @@ typedef struct sp_request {
 	size_t body_len;
 	const sp_mime *mime;		/* SP_BODY_MULTIPART */
 	int send_once;			/* must not reach the server twice */
+	int accept_any;			/* the answer is a file, not JSON */
 	double timeout, connect_timeout;	/* this attempt's, seconds */
 } sp_request;
 
@@ -258,6 +259,7 @@ typedef struct sp_call {
 	sp_buf body;
 	int has_body;
 	sp_mime mime;			/* a multipart body instead */
+	int raw;			/* the result is the body as it came */
 	sp_buf rejected;		/* the token a 401 rejected */
 	sp_request req;			/* the attempt in flight */
 

@@ -145,7 +145,8 @@ int sp_wire_request(sp_call *k, char *err, size_t errlen)
 		ok &= sp_buf_printf(w, ":%d", c->port);
 	ok &= sp_buf_adds(w, "\r\nUser-Agent: ");
 	ok &= sp_buf_add(w, c->user_agent.data, c->user_agent.len);
-	ok &= sp_buf_adds(w, "\r\nAccept: application/json\r\n");
+	ok &= sp_buf_adds(w, r->accept_any ? "\r\nAccept: */*\r\n"
+		: "\r\nAccept: application/json\r\n");
 	if (r->auth) {
 		ok &= sp_buf_add(w, c->auth_header.data, c->auth_header.len);
 		ok &= sp_buf_adds(w, "\r\n");

@@ -17,6 +17,9 @@ local ipairs = ipairs
 local setmetatable = setmetatable
 local type = type
 
+-- files for uploads (sendpulse.file) carry this, as the validator expects
+local FILE_MT = { __name = "sendpulse.file" }
+
 local _M = {
   _VERSION = core._VERSION,
   --- The JSON null value in results and bodies (equal to `cjson.null`).
@@ -86,8 +89,9 @@ function _M.file(spec)
             .. type(spec[k]) .. ")", 2)
     end
   end
-  return { path = spec.path, data = spec.data, filename = spec.filename,
-           content_type = spec.content_type }
+  return setmetatable({ path = spec.path, data = spec.data,
+                       filename = spec.filename,
+                       content_type = spec.content_type }, FILE_MT)
 end
 
 --- JSON helpers with the same integer handling as API results.
