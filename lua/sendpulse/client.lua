@@ -280,7 +280,7 @@ function Client:batch(calls, opts)
     end
     return results
   end
-  return self._transport.batch(self, prepared, concurrency, on_progress)
+  return transport.batch(self._transport, self, prepared, concurrency, on_progress)
 end
 
 --- Releases the connections and wipes the credentials. Idempotent; also

@@ -46,31 +46,33 @@ local function callback_error(message)
 end
 
 --[[
-  Many calls at once over the batch's multi handle. Each entry is
-  { call, index, key, wake = time or nil, sending = bool }. A call advances
-  until it sends (its transfer joins the multi handle), sleeps (it wakes
-  at `wake`) or ends; then the loop polls libcurl until a transfer ends
-  or the next sleeper wakes.
+  Many calls at once over a multi handle of their own. next_call() gives
+  the next call to start (nil: none for now, and the stream ends once
+  those in flight finish); on_done(i, action, value) hears of each end,
+  in the order they end. Each entry is { call, index, key, wake = time or
+  nil, sending = bool }. A call advances until it sends (its transfer
+  joins the multi handle), sleeps (it wakes at `wake`) or ends; then the
+  loop polls libcurl until a transfer ends or the next sleeper wakes.
+  Returns the error that ended the stream early (on_done raised), after
+  letting go of every call still running: those are passed to on_done
+  as failed with it.
 ]]
-function _M.batch(client, calls, concurrency, on_progress)
+function _M.stream(client, next_call, concurrency, on_done)
   local cc = client._core
-  local total = #calls
-  local results = {}
   local active = {}
-  local nactive, nsending, started, finished = 0, 0, 0, 0
-  local aborted          -- the error that ended the batch early
+  local nactive, nsending, started = 0, 0, 0
+  local exhausted = false
+  local aborted          -- the error that ended the stream early
   local batch = cc:batch_open()
   local domain = cc:new_domain()
 
   local function finish(entry, action, value)
-    results[entry.index] = action == "done" and { value } or { nil, value }
     active[entry.key] = nil
     nactive = nactive - 1
-    finished = finished + 1
-    if on_progress and not aborted then
-      local ok, err = pcall(on_progress, finished, total)
+    if not aborted then
+      local ok, err = pcall(on_done, entry.index, action, value)
       if not ok then
-        aborted = callback_error("on_progress failed: " .. tostring(err))
+        aborted = callback_error("a progress callback failed: " .. tostring(err))
       end
     end
   end
@@ -116,33 +118,25 @@ function _M.batch(client, calls, concurrency, on_progress)
     end
   end
 
-  -- Ends every unfinished call with the batch's error, releasing what
-  -- each holds (its transfer, a store lock: abort may ask for an unlock).
-  local function abort_all()
-    for _, entry in pairs(active) do
-      local action, a, b, c = entry.call:abort("callback", aborted.message)
-      while action ~= "done" and action ~= "fail" do
-        action, a, b, c = entry.call:next(engine.store_action(client, action, a, b, c))
+  local function start_more()
+    while nactive < concurrency and not exhausted and not aborted do
+      local call = next_call()
+      if call == nil then
+        exhausted = true
+        return
       end
-      results[entry.index] = { nil, a }
-    end
-    for i = started + 1, total do
-      local _, err = calls[i]:abort("callback", aborted.message)
-      results[i] = { nil, err }
+      started = started + 1
+      call:join(domain)
+      local entry = { call = call, index = started, key = call:key() }
+      active[entry.key] = entry
+      nactive = nactive + 1
+      advance(entry)
     end
   end
 
   local ok, err = pcall(function()
-    while finished < total and not aborted do
-      while nactive < concurrency and started < total and not aborted do
-        started = started + 1
-        local call = calls[started]
-        call:join(domain)
-        local entry = { call = call, index = started, key = call:key() }
-        active[entry.key] = entry
-        nactive = nactive + 1
-        advance(entry)
-      end
+    start_more()
+    while nactive > 0 and not aborted do
       local now, next_wake = monotime(), huge
       for _, entry in pairs(active) do
         if entry.wake and not aborted then
@@ -155,20 +149,10 @@ function _M.batch(client, calls, concurrency, on_progress)
           end
         end
       end
-      if aborted or finished >= total then
+      if aborted then
         break
       end
-      if nsending > 0 and not cc:is_closed() then
-        local timeout = next_wake == huge and 1 or next_wake - monotime()
-        for _, key in ipairs(batch:poll(timeout > 0 and timeout or 0)) do
-          local entry = active[key]
-          entry.sending = false
-          nsending = nsending - 1
-          if not aborted then
-            advance(entry)
-          end
-        end
-      elseif cc:is_closed() then
+      if cc:is_closed() then
         -- closed from a callback: every call learns it at its next step
         for _, entry in pairs(active) do
           entry.wake = nil
@@ -178,22 +162,40 @@ function _M.batch(client, calls, concurrency, on_progress)
           end
           advance(entry)
         end
+      elseif nsending > 0 then
+        local timeout = next_wake == huge and 1 or next_wake - monotime()
+        for _, key in ipairs(batch:poll(timeout > 0 and timeout or 0)) do
+          local entry = active[key]
+          entry.sending = false
+          nsending = nsending - 1
+          if not aborted then
+            advance(entry)
+          end
+        end
       elseif next_wake < huge then
         local wait = next_wake - monotime()
         if wait > 0 then
           sleep(wait)
         end
       end
+      start_more()
     end
   end)
   if not ok then
     aborted = aborted or callback_error("the batch failed: " .. tostring(err))
   end
   if aborted then
-    abort_all()
+    -- let go of every call still running (an abort may ask for an unlock)
+    for _, entry in pairs(active) do
+      local action, a, b, c = entry.call:abort("callback", aborted.message)
+      while action ~= "done" and action ~= "fail" do
+        action, a, b, c = entry.call:next(engine.store_action(client, action, a, b, c))
+      end
+      pcall(on_done, entry.index, "fail", a)
+    end
   end
   batch:close()
-  return results, aborted
+  return aborted
 end
 
 return _M

@@ -372,28 +372,35 @@ local function callback_error(message)
 end
 
 --- Many calls at once with nginx light threads, each running one call at
--- a time. A failing on_progress stops new calls from starting; those in
--- flight finish, the others fail with `kind = "callback"`.
-function _M.batch(client, calls, concurrency, on_progress)
-  local total, results, next_index, finished = #calls, {}, 0, 0
-  local aborted
+-- a time: next_call() gives the next (nil: no more), on_done(i, action,
+-- value) hears of each end. A raising on_done stops new calls from
+-- starting; those in flight finish (and are still reported). Returns that
+-- error, if any.
+function _M.stream(client, next_call, concurrency, on_done)
+  local started, aborted, exhausted = 0, nil, false
   local function worker()
-    while next_index < total and not aborted do
-      next_index = next_index + 1
-      local i = next_index
-      local res, err = _M.call(client, calls[i])
-      results[i] = res ~= nil and { res } or { nil, err }
-      finished = finished + 1
-      if on_progress and not aborted then
-        local ok, perr = pcall(on_progress, finished, total)
-        if not ok then
-          aborted = callback_error("on_progress failed: " .. tostring(perr))
-        end
+    while not aborted and not exhausted do
+      local call = next_call()
+      if call == nil then
+        exhausted = true
+        return
+      end
+      started = started + 1
+      local i = started
+      local res, err = _M.call(client, call)
+      local ok, perr
+      if res ~= nil then
+        ok, perr = pcall(on_done, i, "done", res)
+      else
+        ok, perr = pcall(on_done, i, "fail", err)
+      end
+      if not ok and not aborted then
+        aborted = callback_error("a progress callback failed: " .. tostring(perr))
       end
     end
   end
   local threads = {}
-  for _ = 1, concurrency < total and concurrency or total do
+  for _ = 1, concurrency do
     local ok, th = pcall(ngx.thread.spawn, worker)
     if ok then
       threads[#threads + 1] = th
@@ -405,14 +412,7 @@ function _M.batch(client, calls, concurrency, on_progress)
   for t = 1, #threads do
     pcall(ngx.thread.wait, threads[t])
   end
-  for i = 1, total do
-    if not results[i] then
-      local _, err = calls[i]:abort("callback", aborted and aborted.message
-                                    or "the batch ended early")
-      results[i] = { nil, err }
-    end
-  end
-  return results, aborted
+  return aborted
 end
 
 return _M
