@@ -9,7 +9,7 @@ local json = sendpulse.json
 -- at_caller, the error must point at the caller's line (this file).
 local raises = sandbox.bad_argument
 
-describe("address books", function()
+describe("address books #sandbox", function()
   local client
 
   before_each(function()

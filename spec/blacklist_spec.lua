@@ -45,7 +45,7 @@ end
 -- at_caller, the error must point at the caller's line (this file).
 local raises = sandbox.bad_argument
 
-describe("blacklist", function()
+describe("blacklist #sandbox", function()
   local client
 
   before_each(function()

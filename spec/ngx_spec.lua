@@ -5,7 +5,7 @@ local sandbox = require "support.sandbox"
 local app = require "support.ngx_app"
 local json = require("sendpulse").json
 
-describe("inside nginx #ngx", function()
+describe("inside nginx #ngx #sandbox", function()
   after_each(function()
     app.stop()
   end)

@@ -8,7 +8,7 @@ local json = sendpulse.json
 -- fn must raise an error holding the text, and send nothing.
 local refuses = sandbox.raises
 
-describe("sms", function()
+describe("sms #sandbox", function()
   local client, book
 
   before_each(function()

@@ -23,7 +23,7 @@ local raises = sandbox.raises
 
 local FROM = { name = "Shire Post", email = "post@shire.me" }
 
-describe("smtp", function()
+describe("smtp #sandbox", function()
   local client
 
   local function send(to, fields)
