@@ -54,6 +54,13 @@ local function caller_level()
   end
 end
 
+--- Raises message (a string without position) at the caller's line, the
+-- first frame outside the library (tail calls and checks made deep inside
+-- it included).
+function _M.raise(message)
+  error(message, caller_level())
+end
+
 local function fail(method, name, what)
   error(string_format("sendpulse: bad argument '%s' to %s (%s)", name, method,
                       what), caller_level())
