@@ -86,9 +86,12 @@ local function endpoint(client)
       max_body = s.max_body_size,
       pool = ("sendpulse:%s:%d:%s"):format(host, port,
              tls and (s.ssl_verify and "tls" or "tls-noverify") or "plain"),
-      -- SNI and certificate names want a host name, not an IP address
-      server_name = not str_find(host, "^[%d.]+$") and not str_find(host, ":")
-                    and host or nil,
+      -- nginx verifies the certificate against this name (and sends it as
+      -- SNI): a host name, or an address, which nginx can only match
+      -- against a DNS name written as that address (it does not read IP
+      -- address names); never left out, or any certificate of a trusted
+      -- CA would pass for any address
+      server_name = host,
     }
     client._ngx_endpoint = ep
   end
