@@ -144,7 +144,10 @@ function _M.stream(client, next_call, concurrency, on_done)
             local resume = entry.resume
             entry.wake, entry.resume = nil, nil
             advance(entry, resume)
-          elseif entry.wake < next_wake then
+          end
+          -- (one just woken may sleep again: its new wake counts too, or
+          -- the poll below would wait for a transfer instead)
+          if entry.wake and entry.wake < next_wake then
             next_wake = entry.wake
           end
         end
