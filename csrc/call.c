@@ -323,7 +323,7 @@ static int step_dispatch(lua_State *L, sp_call *k)
 			k->delay = d;
 			return k->action = SP_ACT_SLEEP;
 		}
-		sp_pacer_take(&c->pacer, k->pace_slot, sp_monotime());
+		sp_pacer_take(&c->pacer, &k->ticket);
 	}
 	c->pacer.day_count++;	/* (counts only with a day's quota) */
 	return step_transmit(L, k);
@@ -336,6 +336,7 @@ static int step_transmit(lua_State *L, sp_call *k)
 
 	/* pacing may have waited past the token's expiry: check it again */
 	if (!k->req_is_token && !sp_token_usable(c, sp_walltime())) {
+		sp_pacer_giveback(&c->pacer, &k->ticket);
 		k->state = ST_ACQUIRE;
 		return sp_call_step(L, k, 0);
 	}
@@ -472,6 +473,7 @@ static int step_token_sent(lua_State *L, sp_call *k)
 	const char *why = NULL;
 	double life;
 
+	sp_pacer_done(&c->pacer, &k->ticket, sp_monotime());
 	if (k->failure == 0 && k->status >= 200 && k->status < 300) {
 		if (sp_token_parse(L, k, &life, &why)) {
 			if (c->refresh_pending) {
@@ -525,6 +527,7 @@ static int step_api_sent(lua_State *L, sp_call *k)
 	sp_client *c = k->client;
 	int fate;
 
+	sp_pacer_done(&c->pacer, &k->ticket, sp_monotime());
 	fate = attempt_fate(L, k);
 	if (fate > k->fate)
 		k->fate = fate;
@@ -759,6 +762,8 @@ static sp_call *check_live(lua_State *L)
 static void note_cut_off(lua_State *L, sp_call *k)
 {
 	int fate;
+	if (k->client && !k->client->closed)
+		sp_pacer_done(&k->client->pacer, &k->ticket, sp_monotime());
 	if (k->state != ST_API_SENT)
 		return;
 	fate = k->xfer == NULL && (k->status || k->failure)
@@ -978,7 +983,7 @@ static int call_leaving(lua_State *L)
 {
 	sp_call *k = sp_check_call(L, 1);
 	if (k->client && !k->client->closed)
-		sp_pacer_sent(&k->client->pacer, k->pace_slot, sp_monotime());
+		sp_pacer_sent(&k->client->pacer, &k->ticket, sp_monotime());
 	return 0;
 }
 
@@ -1006,6 +1011,8 @@ static int call_gc(lua_State *L)
 	if (k->client) {
 		release_fetch(k->client, k);
 		sp_http_detach(k);
+		if (!k->client->closed)
+			sp_pacer_done(&k->client->pacer, &k->ticket, sp_monotime());
 	}
 	sp_buf_free(&k->target);
 	sp_buf_wipe(&k->body);
@@ -1093,7 +1100,7 @@ int sp_call_open(lua_State *L)
 	k->domain = (unsigned)domain;
 	k->raw = raw;
 	k->retry_after = -1;
-	k->pace_slot[0] = k->pace_slot[1] = -1;
+	k->ticket.slot[0] = k->ticket.slot[1] = -1;
 	k->state = ST_START;
 	x->fail_kind = -1;
 

@@ -148,7 +148,7 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip,
 	(void)conn_primary_ip; (void)conn_local_ip;
 	(void)conn_primary_port; (void)conn_local_port;
 	if (t->call)
-		sp_pacer_sent(&t->client->pacer, t->call->pace_slot,
+		sp_pacer_sent(&t->client->pacer, &t->call->ticket,
 			sp_monotime());
 	if (t->send_once && t->sends > 0) {
 		t->resend_refused = 1;

@@ -131,7 +131,34 @@ int sp_pacer_init(sp_pacer *p, double rate, long long per_minute,
 	p->day_quota = per_day;
 	p->day_count = 0;
 	p->day = -1;
+	p->fastest = HUGE_VAL;
 	return 1;
+}
+
+/*
+ * The in-process pacer is a sliding-window log proper. A slot taken and
+ * not yet sent holds PENDING (the request may leave any moment: it is in
+ * every window until it has); the real send stamps it (libcurl's
+ * pre-request callback, a Lua transport's call:leaving()); the slot that
+ * frees first is the oldest entry, wherever it is in the ring (sends are
+ * not stamped in the order slots were taken). Once the answer is in, the
+ * entry moves later by how much slower than the fastest recent exchange
+ * this one was: an upper bound on how much later than usual it may have
+ * reached the server (jitter on the way there), so that under jitter the
+ * server still never counts more than cap in a window, and without jitter
+ * the whole budget is used.
+ */
+#define PENDING HUGE_VAL
+#define ALL_PENDING_POLL 0.005	/* every slot in flight: look again soon */
+#define MARGIN_MAX 0.5		/* the most an entry is moved later */
+
+static int oldest(const sp_window *w)
+{
+	int i, best = 0;
+	for (i = 1; i < w->cap; i++)
+		if (w->ring[i] < w->ring[best])
+			best = i;
+	return best;
 }
 
 /* How long until every window has a free slot (0: now), reserving
@@ -142,40 +169,109 @@ double sp_pacer_wait(const sp_pacer *p, double now)
 	int i;
 	for (i = 0; i < p->nw; i++) {
 		const sp_window *w = &p->w[i];
-		double free_at = w->ring[w->head] + w->span;
+		double t = w->ring[oldest(w)], free_at;
+		if (t == PENDING)
+			free_at = now + ALL_PENDING_POLL;
+		else
+			free_at = t + w->span;
 		if (free_at - now > wait)
 			wait = free_at - now;
 	}
 	return wait;
 }
 
-/* Takes a slot now in every window (after sp_pacer_wait said 0); slots[i]
- * is its entry in window i. */
-void sp_pacer_take(sp_pacer *p, int *slots, double now)
-{
-	int i;
-	for (i = 0; i < p->nw; i++) {
-		sp_window *w = &p->w[i];
-		slots[i] = w->head;
-		sp_window_reserve(w->ring, w->cap, &w->head, w->span, now);
-	}
-	for (; i < SP_PACER_WINDOWS; i++)
-		slots[i] = -1;
-}
-
-/*
- * The request whose entries are slots is leaving now. A request that left
- * later than its slot (a new connection, a slow machine) must count from
- * when it really left, or the next ones would crowd it.
- */
-void sp_pacer_sent(sp_pacer *p, int *slots, double now)
+/* Takes a slot now in every window (after sp_pacer_wait said 0). */
+void sp_pacer_take(sp_pacer *p, sp_pace_ticket *t)
 {
 	int i;
 	for (i = 0; i < SP_PACER_WINDOWS; i++) {
-		if (slots[i] >= 0 && i < p->nw && slots[i] < p->w[i].cap &&
-				p->w[i].ring[slots[i]] < now)
-			p->w[i].ring[slots[i]] = now;
-		slots[i] = -1;
+		t->slot[i] = -1;
+		if (i < p->nw) {
+			sp_window *w = &p->w[i];
+			t->slot[i] = oldest(w);
+			t->prev[i] = w->ring[t->slot[i]];
+			w->ring[t->slot[i]] = PENDING;
+		}
+	}
+	t->pending = 1;
+	t->sent = 0;
+}
+
+/* The request was not sent after all (its token expired while it waited):
+ * its slots go back as they were. */
+void sp_pacer_giveback(sp_pacer *p, sp_pace_ticket *t)
+{
+	int i;
+	if (!t->pending)
+		return;
+	for (i = 0; i < p->nw && i < SP_PACER_WINDOWS; i++)
+		if (t->slot[i] >= 0 && t->slot[i] < p->w[i].cap &&
+				p->w[i].ring[t->slot[i]] == PENDING)
+			p->w[i].ring[t->slot[i]] = t->prev[i];
+	t->pending = 0;
+}
+
+/* The request is leaving now: its slots count from this moment. */
+void sp_pacer_sent(sp_pacer *p, sp_pace_ticket *t, double now)
+{
+	int i;
+	if (!t->pending)
+		return;	/* (libcurl resending: the first send counts) */
+	for (i = 0; i < p->nw && i < SP_PACER_WINDOWS; i++)
+		if (t->slot[i] >= 0 && t->slot[i] < p->w[i].cap)
+			p->w[i].ring[t->slot[i]] = now;
+	t->pending = 0;
+	t->sent = 1;
+	t->sent_at = now;
+}
+
+/* The exchange is over (answered, failed or cut off): the jitter margin
+ * (see above), against the fastest exchange this client has seen. When a
+ * faster one comes, the entries still in their windows were given too
+ * little: they move later by the difference. A request never stamped as
+ * sent counts as sent now. */
+void sp_pacer_done(sp_pacer *p, sp_pace_ticket *t, double now)
+{
+	double lat, margin;
+	int i, j;
+
+	if (t->pending) {
+		sp_pacer_sent(p, t, now);
+		t->sent = 0;
+		return;
+	}
+	if (!t->sent)
+		return;
+	t->sent = 0;
+	lat = now - t->sent_at;
+	if (!(lat < p->fastest)) {
+		margin = lat - p->fastest;
+	} else {
+		double shift = p->fastest - lat;
+		if (p->fastest < HUGE_VAL) {
+			if (shift > MARGIN_MAX)
+				shift = MARGIN_MAX;
+			for (i = 0; i < p->nw; i++)
+				for (j = 0; j < p->w[i].cap; j++)
+					if (p->w[i].ring[j] != PENDING &&
+							p->w[i].ring[j] > now - p->w[i].span)
+						p->w[i].ring[j] += shift;
+		}
+		p->fastest = lat;
+		margin = 0;
+	}
+	if (margin > MARGIN_MAX)
+		margin = MARGIN_MAX;
+	/* (a slot cannot be taken again before it frees, a span after its
+	 * send: before that it is surely still this request's) */
+	for (i = 0; i < p->nw && i < SP_PACER_WINDOWS; i++) {
+		double *e;
+		if (t->slot[i] < 0 || t->slot[i] >= p->w[i].cap ||
+				now >= t->sent_at + p->w[i].span)
+			continue;
+		e = &p->w[i].ring[t->slot[i]];
+		if (*e < t->sent_at + margin)
+			*e = t->sent_at + margin;
 	}
 }
 

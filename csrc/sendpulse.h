@@ -80,10 +80,20 @@ typedef struct sp_window {
 typedef struct sp_pacer {
 	sp_window w[SP_PACER_WINDOWS];
 	int nw;
+	double fastest;			/* the quickest exchange seen, seconds */
 	long long day_quota;		/* 0: none */
 	long long day_count;
 	long day;			/* the UTC day day_count counts */
 } sp_pacer;
+
+/* A request's slots in the pacer's windows, from taken to answered. */
+typedef struct sp_pace_ticket {
+	int slot[SP_PACER_WINDOWS];	/* -1: none */
+	double prev[SP_PACER_WINDOWS];	/* the slot's value before, to give back */
+	int pending;			/* taken, not yet sent */
+	int sent;			/* sent, its answer not in yet */
+	double sent_at;
+} sp_pace_ticket;
 
 /* ---- the client -------------------------------------------------------- */
 
@@ -250,7 +260,7 @@ typedef struct sp_call {
 	unsigned used_gen;		/* token generation sent with the request */
 	int req_is_token;		/* the request in flight is the token fetch */
 	int fate;			/* worst SP_FATE_ of the API attempts */
-	int pace_slot[SP_PACER_WINDOWS];	/* its entries in the rings, -1 */
+	sp_pace_ticket ticket;		/* its place in the local pacer */
 	int pace_local;			/* pace this request locally (the shared
 					 * pacer is unavailable) */
 	double attempt_start;		/* monotonic */
@@ -416,8 +426,10 @@ int sp_pacer_init(sp_pacer *p, double rate, long long per_minute,
 	long long per_day);
 void sp_pacer_free(sp_pacer *p);
 double sp_pacer_wait(const sp_pacer *p, double now);
-void sp_pacer_take(sp_pacer *p, int *slots, double now);
-void sp_pacer_sent(sp_pacer *p, int *slots, double now);
+void sp_pacer_take(sp_pacer *p, sp_pace_ticket *t);
+void sp_pacer_giveback(sp_pacer *p, sp_pace_ticket *t);
+void sp_pacer_sent(sp_pacer *p, sp_pace_ticket *t, double now);
+void sp_pacer_done(sp_pacer *p, sp_pace_ticket *t, double now);
 int sp_pacer_day_left(sp_pacer *p, double wall, double *renew_in);
 double sp_window_reserve(double *ring, int cap, int *head, double span,
 	double now);
