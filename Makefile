@@ -32,7 +32,7 @@ DEB_PACKAGES := gcc make pkg-config curl openssl ca-certificates \
 	libluajit2-5.1-dev lua-socket lua-ldoc libssl-dev redis-server faketime \
 	lua-nginx-redis
 
-.PHONY: all jit test demo lint deps sandbox sandbox-stop clean install \
+.PHONY: all jit test demo lint lint-files deps sandbox sandbox-stop clean install \
 	asan test-asan valgrind soak docs fuzz fuzz-deps fuzz-regressions bench
 
 all: build/sendpulse/core.so
@@ -109,8 +109,15 @@ soak: deps all
 demo: deps all
 	@tools/run-demo
 
+# every Lua file of the repository: the library, specs, examples, the
+# sandbox, the command, the tools (Lua scripts without an extension) and
+# the benchmark
+LINT_FILES := lua spec examples sandbox/lua bin/sendpulse bench tools/openapi \
+	$(shell grep -l '^\#!.*lua' tools/* 2>/dev/null)
 lint: deps
-	luacheck -q lua spec examples sandbox/lua bin/sendpulse
+	luacheck -q $(LINT_FILES)
+lint-files:
+	@echo $(LINT_FILES)
 
 sandbox: deps
 	@sandbox/start $(SANDBOX_DIR)

@@ -371,8 +371,13 @@ static int sleep_then_acquire(lua_State *L, sp_call *k, double d)
 static int retry(lua_State *L, sp_call *k)
 {
 	double d = backoff(k);
-	if (k->status == 429 && k->retry_after >= 0)
+	/* a server that says when to come back (429, or 503 "unavailable")
+	 * is believed, within max_retry_wait */
+	if ((k->status == 429 || k->status == 503) && k->retry_after >= 0) {
+		if (k->retry_after > k->client->max_retry_wait)
+			return end_fail(L, k);
 		d = k->retry_after;
+	}
 	k->retries++;
 	return sleep_then_acquire(L, k, d);
 }

@@ -449,9 +449,11 @@ static void collect(sp_xfer *t)
 			"(%lu bytes)", (unsigned long)t->client->max_body_size);
 		sp_buf_clear(&k->resp);
 	} else if (t->head_too_large || (t->result == CURLE_OUT_OF_MEMORY &&
-			memmem(t->errbuf, strlen(t->errbuf), "header", 6))) {
+			(status > 0 || memmem(t->errbuf, strlen(t->errbuf),
+				"header", 6)))) {
 		/* libcurl refuses a header line over 100 KiB with "out of
-		 * memory"; either way the server's answer cannot be read */
+		 * memory" (after the status line); either way the server's
+		 * answer cannot be read */
 		k->failure = CURLE_WEIRD_SERVER_REPLY;
 		sp_buf_printf(&k->errmsg, "the response head is too large "
 			"(more than %d KiB)", HEAD_MAX / 1024);

@@ -331,9 +331,11 @@ int sp_parse_head(lua_State *L, const char *s, size_t n);
 int sp_json_decode(lua_State *L, const char *s, size_t n, int maxdepth,
 	char *err, size_t errlen);
 /* A decoded response may take SP_DECODE_FACTOR times its size in memory,
- * plus SP_DECODE_BASE bytes. */
-#define SP_DECODE_FACTOR 16
-#define SP_DECODE_BASE (1u << 20)
+ * plus SP_DECODE_BASE bytes: API answers take 3-14 times their size (an
+ * array of small numbers the most), a body of nothing but empty arrays 28
+ * times. */
+#define SP_DECODE_FACTOR 8
+#define SP_DECODE_BASE (64u << 20)
 int sp_json_decode_budget(lua_State *L, const char *s, size_t n, char *err,
 	size_t errlen);
 int sp_json_encode(lua_State *L, int idx, sp_buf *out, const char *root,

@@ -23,6 +23,7 @@ print(("importing %d contacts into list %d"):format(#contacts, book.id))
 
 local res, err = client:add_emails(book.id, contacts, {
   chunk = 500,
+  concurrency = 4,      -- chunks in flight together (keeps the rate budget full)
   on_progress = function(done, total)
     if done % 1000 == 0 or done == total then
       print(("  %6d / %d"):format(done, total))
@@ -30,9 +31,16 @@ local res, err = client:add_emails(book.id, contacts, {
   end,
 })
 if not res then
-  -- err.chunk failed; err.done contacts went in; err.not_done did not
+  -- Every contact not confirmed is in exactly one list:
+  --   err.not_sent         never reached the server: safe to send again
+  --   err.maybe_processed  sent, no answer (or a 5xx): the server may have
+  --                        added them; look (e.g. client:address_book_email)
+  --                        before sending again, or a double opt-in list
+  --                        mails them twice
+  --   err.refused          the server said no (err.chunk_errors says why)
   print(("failed: %s"):format(tostring(err)))
-  print(("%d contacts imported, %d to retry later"):format(err.done, #err.not_done))
+  print(("%d imported, %d safe to retry, %d to check first, %d refused"):format(
+    err.done, #err.not_sent, #err.maybe_processed, #err.refused))
   os.exit(1)
 end
 print(("done in %d requests"):format(res.chunks))

@@ -4,7 +4,7 @@ local sandbox = require "support.sandbox"
 
 local has_integers = math.type ~= nil
 
-describe("account endpoints", function()
+describe("account endpoints #sandbox", function()
   local client
 
   before_each(function()

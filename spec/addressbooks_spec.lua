@@ -9,7 +9,7 @@ local json = sendpulse.json
 -- at_caller, the error must point at the caller's line (this file).
 local raises = sandbox.bad_argument
 
-describe("address books", function()
+describe("address books #sandbox", function()
   local client
 
   before_each(function()
@@ -285,7 +285,7 @@ describe("address books", function()
       end
       local path = "/addressbooks/" .. id .. "/emails"
       local progress = {}
-      local res, err = client:add_emails(id, contacts, {
+      local res, err = client:add_emails(id, contacts, { concurrency = 1,
         on_progress = function(done)
           progress[#progress + 1] = done
           if done == 3000 then
@@ -410,7 +410,7 @@ describe("address books", function()
       end
       assert(c:add_emails(id, contacts))
       local path = "/addressbooks/" .. id .. "/emails"
-      local res, err = c:remove_emails(id, contacts, {
+      local res, err = c:remove_emails(id, contacts, { concurrency = 1,
         chunk = 10, on_progress = function(done)
           if done == 10 then
             sandbox.fault{ path = path, method = "DELETE", status = 500, times = 1 }
@@ -452,7 +452,7 @@ describe("address books", function()
       sandbox.fault{ path = path, method = "POST", status = 400, times = 1,
                      body = { error_code = 8, message = "No data" } }
       local res, err = client:unsubscribe_emails(id, { "a@shire.me", "b@shire.me" },
-                                                 { chunk = 1 })
+                                                 { concurrency = 1, chunk = 1 })
       assert.is_nil(res)
       assert.equal(1, err.chunk)
       assert.equal(0, err.done)

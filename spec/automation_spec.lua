@@ -14,7 +14,7 @@ local BLOCKS = {
   messenger = 486658, filter = 486660, trigger = 486661, goal = 267510, action = 486663,
 }
 
-describe("automation 360", function()
+describe("automation 360 #sandbox", function()
   local client
 
   before_each(function()

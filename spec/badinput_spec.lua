@@ -34,7 +34,7 @@ local function methods()
   return names
 end
 
-describe("bad input", function()
+describe("bad input #sandbox", function()
   local client
 
   setup(function()

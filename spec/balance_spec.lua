@@ -1,7 +1,7 @@
 -- The account balance, in its own currency or another one.
 local sandbox = require "support.sandbox"
 
-describe("balance", function()
+describe("balance #sandbox", function()
   local client
 
   before_each(function()

@@ -1,7 +1,7 @@
 -- client:batch: many requests in flight, outcomes in order.
 local sandbox = require "support.sandbox"
 
-describe("client:batch", function()
+describe("client:batch #sandbox", function()
   before_each(function()
     sandbox.reset()
   end)

@@ -45,7 +45,7 @@ end
 -- at_caller, the error must point at the caller's line (this file).
 local raises = sandbox.bad_argument
 
-describe("blacklist", function()
+describe("blacklist #sandbox", function()
   local client
 
   before_each(function()
@@ -84,7 +84,7 @@ describe("blacklist", function()
       emails[i] = ("orc%04d@mordor.me"):format(i)
     end
     local progress = {}
-    local res = assert(client:add_to_blacklist(emails, {
+    local res = assert(client:add_to_blacklist(emails, { concurrency = 1,
       on_progress = function(done, total)
         progress[#progress + 1] = done .. "/" .. total
       end,
@@ -115,7 +115,7 @@ describe("blacklist", function()
     for i = 1, 50 do
       emails[i] = ("orc%02d@mordor.me"):format(i)
     end
-    local res, err = client:add_to_blacklist(emails, {
+    local res, err = client:add_to_blacklist(emails, { concurrency = 1,
       chunk = 10, on_progress = function(done)
         if done == 20 then
           sandbox.fault{ path = "/blacklist", method = "POST", status = 500, times = 1 }
@@ -183,7 +183,7 @@ describe("blacklist", function()
     assert(c:add_to_blacklist({ "a@mordor.me", "b@mordor.me", "c@mordor.me" }))
     sandbox.fault{ path = "/blacklist", method = "DELETE", status = 500, times = 1 }
     local res, err = c:remove_from_blacklist({ "a@mordor.me", "b@mordor.me", "c@mordor.me" },
-                                             { chunk = 2 })
+                                             { concurrency = 1, chunk = 2 })
     assert.is_nil(res)
     assert.equal(1, err.chunk)
     assert.equal(0, err.done)

@@ -11,7 +11,7 @@ local unbase64 = core.base64_decode
 -- nothing reached the sandbox.
 local raises = sandbox.raises
 
-describe("campaigns", function()
+describe("campaigns #sandbox", function()
   local client, book
 
   -- A mailing list with contacts, through the generic verbs.

@@ -65,7 +65,7 @@ local function run(lua, args)
   return code, slurp(out), slurp(err)
 end
 
-describe("bin/sendpulse under each interpreter", function()
+describe("bin/sendpulse under each interpreter #sandbox", function()
   before_each(function()
     sandbox.reset()
   end)

@@ -93,7 +93,7 @@ local function new_books(n)
   end
 end
 
-describe("sendpulse.cli.main", function()
+describe("sendpulse.cli.main #sandbox", function()
   before_each(function()
     sandbox.reset()
   end)

@@ -156,7 +156,7 @@ local function contacts_by_email(id)
   return out
 end
 
-describe("the sendpulse command", function()
+describe("the sendpulse command #sandbox", function()
   before_each(function()
     sandbox.reset()
   end)

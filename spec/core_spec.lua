@@ -1,7 +1,7 @@
 -- The core's call protocol, as a Lua transport or driver sees it.
 local sandbox = require "support.sandbox"
 
-describe("the core's calls", function()
+describe("the core's calls #sandbox", function()
   it("leave the I/O to the driver: next() never does any, run() does", function()
     local c = sandbox.client{ api_key = sandbox.api_key, base_url = "http://127.0.0.1:9" }
     local cc = c._core

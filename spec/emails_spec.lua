@@ -10,7 +10,7 @@ local function raises(name, fn)
   sandbox.bad_argument(name, fn, true)
 end
 
-describe("emails across lists", function()
+describe("emails across lists #sandbox", function()
   local client, shire, gondor
 
   before_each(function()

@@ -9,7 +9,7 @@ local function one_line(err)
   return s
 end
 
-describe("errors", function()
+describe("errors #sandbox", function()
   local client
 
   before_each(function()

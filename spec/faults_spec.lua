@@ -16,7 +16,7 @@ local function url(name)
   return u
 end
 
-describe("fault matrix", function()
+describe("fault matrix #sandbox", function()
   before_each(function()
     sandbox.reset()
   end)

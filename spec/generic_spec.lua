@@ -2,7 +2,7 @@
 local sendpulse = require "sendpulse"
 local sandbox = require "support.sandbox"
 
-describe("generic verbs", function()
+describe("generic verbs #sandbox", function()
   local client
 
   before_each(function()

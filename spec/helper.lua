@@ -52,6 +52,19 @@ function Client.batch(...)
   end
   return results
 end
+-- Chunked bulk methods send on the transport's stream, not through request.
+local bulk = require "sendpulse.bulk"
+local bulk_run = bulk.run
+function bulk.run(...)
+  local res, err = bulk_run(...)
+  if res == nil then
+    record_error(err)
+    for _, e in pairs(err.chunk_errors or {}) do
+      record_error(e)
+    end
+  end
+  return res, err
+end
 local tostring_client = Client.__tostring
 function Client.__tostring(self)
   local s = tostring_client(self)

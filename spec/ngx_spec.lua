@@ -5,7 +5,7 @@ local sandbox = require "support.sandbox"
 local app = require "support.ngx_app"
 local json = require("sendpulse").json
 
-describe("inside nginx #ngx", function()
+describe("inside nginx #ngx #sandbox", function()
   after_each(function()
     app.stop()
   end)
@@ -122,7 +122,7 @@ describe("inside nginx #ngx", function()
     app.start(2)
     local root = io.popen("pwd"):read("*l")
     local status, body = app.get("/t/parity?root=" .. root)
-    assert.equal(200, status, body)
+    assert.equal(200, status, body .. app.error_lines())
     local with_ngx = json.decode(body)
     local n = 0
     for name, expected in pairs(with_curl) do

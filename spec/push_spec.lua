@@ -16,7 +16,7 @@ local function task(minute, extra)
                        extra)
 end
 
-describe("push", function()
+describe("push #sandbox", function()
   local client
 
   before_each(function()

@@ -9,7 +9,7 @@ local pacers_redis = require "sendpulse.pacers.redis"
 
 local servers
 
-describe("Redis inside nginx #redis #ngx", function()
+describe("Redis inside nginx #redis #ngx #sandbox", function()
   setup(function()
     servers = support.servers()
   end)

@@ -37,7 +37,7 @@ local function elapsed(f)
   return monotime() - t, a, b, c
 end
 
-describe("Redis #redis", function()
+describe("Redis #redis #sandbox", function()
   setup(function()
     servers = support.servers()
   end)

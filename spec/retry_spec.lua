@@ -2,7 +2,7 @@
 local sendpulse = require "sendpulse"
 local sandbox = require "support.sandbox"
 
-describe("retries", function()
+describe("retries #sandbox", function()
   local client
 
   before_each(function()
@@ -83,7 +83,7 @@ describe("retries", function()
   end)
 end)
 
-describe("rate limits", function()
+describe("rate limits #sandbox", function()
   before_each(function()
     sandbox.reset()
   end)

@@ -111,7 +111,7 @@ local function logged(path)
   return false
 end
 
-describe("the sandbox page", function()
+describe("the sandbox page #sandbox", function()
   local client, id
 
   setup(function()
@@ -245,7 +245,7 @@ describe("the sandbox page", function()
   end)
 end)
 
-describe("the sandbox page in a browser #browser", function()
+describe("the sandbox page in a browser #browser #sandbox", function()
   if not cdp.available() then
     pending("Chromium is not installed (" .. cdp.EXECUTABLE .. "; apt-get install chromium): "
             .. "the page was not checked in a browser")

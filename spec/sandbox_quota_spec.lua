@@ -24,7 +24,7 @@ local function calls(client, n)
   return ok, errs
 end
 
-describe("sandbox quotas", function()
+describe("sandbox quotas #sandbox", function()
   after_each(function()
     sandbox.reset()
   end)

@@ -7,7 +7,7 @@ local ID = "secrets-spec-client"
 local SECRET = "SECRET-c1ient-s3cret-of-the-spec"
 local APIKEY = "APIKEY-r3cognisable-k3y-of-the-spec"
 
-describe("secrets", function()
+describe("secrets #sandbox", function()
   local seen, token
 
   local function capture(x)

@@ -11,7 +11,7 @@ local raises = sandbox.raises
 -- The sandbox's activation code (see sandbox/lua/sandbox/areas/senders.lua).
 local CODE = "123456"
 
-describe("senders", function()
+describe("senders #sandbox", function()
   local client
 
   before_each(function()

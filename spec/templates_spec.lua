@@ -9,7 +9,7 @@ local json = sendpulse.json
 -- fn must raise an error holding `text`, and send nothing.
 local raises = sandbox.raises
 
-describe("templates", function()
+describe("templates #sandbox", function()
   local client
 
   before_each(function()

@@ -2,7 +2,7 @@
 local sendpulse = require "sendpulse"
 local sandbox = require "support.sandbox"
 
-describe("OAuth token", function()
+describe("OAuth token #sandbox", function()
   before_each(function()
     sandbox.reset()
   end)
@@ -132,7 +132,7 @@ describe("OAuth token", function()
   end)
 end)
 
-describe("API key mode", function()
+describe("API key mode #sandbox", function()
   before_each(function()
     sandbox.reset()
   end)
@@ -156,7 +156,7 @@ describe("API key mode", function()
   end)
 end)
 
-describe("token stores", function()
+describe("token stores #sandbox", function()
   local dir
 
   before_each(function()

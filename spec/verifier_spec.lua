@@ -11,7 +11,7 @@ local function raises(name, fn, at_caller)
   sandbox.bad_argument(name, fn, at_caller ~= false)
 end
 
-describe("verifier", function()
+describe("verifier #sandbox", function()
   local client
 
   before_each(function()

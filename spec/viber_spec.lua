@@ -14,7 +14,7 @@ local function campaign(extra)
                          recipients = { "380931111111" } }, extra)
 end
 
-describe("viber", function()
+describe("viber #sandbox", function()
   local client
 
   before_each(function()

@@ -10,7 +10,7 @@ local raises = sandbox.raises
 
 local HOOK = "https://example.com/sendpulse/hook"
 
-describe("webhooks", function()
+describe("webhooks #sandbox", function()
   local client
 
   before_each(function()

@@ -233,12 +233,12 @@ function _M:add_emails(id, contacts, opts)
     check_id(m, "opts.template_id", opts.template_id)
   end
   local p = path("addressbooks", id, "emails")
-  return bulk.run(contacts, opts, 1000, function(chunk)
-    return self:request("POST", p, nil, {
+  return bulk.run(self, contacts, opts, 1000, function(chunk)
+    return "POST", p, nil, {
       emails = contact_objects(chunk), confirmation = opts.confirmation,
       sender_email = opts.sender_email, message_lang = opts.message_lang,
       template_id = opts.template_id,
-    })
+    }
   end)
 end
 
@@ -267,8 +267,8 @@ function _M:remove_emails(id, emails, opts)
   check_chunk(m, opts)
   util.emails(m, "emails", emails)
   local p = path("addressbooks", id, "emails")
-  return bulk.run(emails, opts, MAX_REMOVE, function(chunk)
-    return self:request("DELETE", p, nil, { emails = chunk })
+  return bulk.run(self, emails, opts, MAX_REMOVE, function(chunk)
+    return "DELETE", p, nil, { emails = chunk }
   end)
 end
 
@@ -288,8 +288,8 @@ function _M:unsubscribe_emails(id, emails, opts)
   check_chunk(m, opts)
   util.emails(m, "emails", emails)
   local p = path("addressbooks", id, "emails", "unsubscribe")
-  return bulk.run(emails, opts, MAX_REMOVE, function(chunk)
-    return self:request("POST", p, nil, { emails = chunk })
+  return bulk.run(self, emails, opts, MAX_REMOVE, function(chunk)
+    return "POST", p, nil, { emails = chunk }
   end)
 end
 

@@ -72,9 +72,9 @@ function _M:add_to_blacklist(emails, opts)
   opts = bulk.options(m, opts, { comment = true })
   check_addresses(m, emails)
   util.string(m, "opts.comment", opts.comment, true)
-  return bulk.run(emails, opts, 1000, function(chunk)
-    return self:request("POST", "/blacklist", nil,
-                        { emails = encoded(chunk), comment = opts.comment })
+  return bulk.run(self, emails, opts, 1000, function(chunk)
+    return "POST", "/blacklist", nil,
+           { emails = encoded(chunk), comment = opts.comment }
   end)
 end
 
@@ -90,8 +90,8 @@ function _M:remove_from_blacklist(emails, opts)
   local m = "remove_from_blacklist"
   opts = bulk.options(m, opts)
   check_addresses(m, emails)
-  return bulk.run(emails, opts, 1000, function(chunk)
-    return self:request("DELETE", "/blacklist", nil, { emails = encoded(chunk) })
+  return bulk.run(self, emails, opts, 1000, function(chunk)
+    return "DELETE", "/blacklist", nil, { emails = encoded(chunk) }
   end)
 end
 

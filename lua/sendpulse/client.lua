@@ -5,6 +5,7 @@
 -- @classmod sendpulse.Client
 local core = require "sendpulse.core"
 local transport = require "sendpulse.transport"
+local util = require "sendpulse.util"
 
 local error = error
 local getmetatable = getmetatable
@@ -15,6 +16,8 @@ local rawget = rawget
 local setmetatable = setmetatable
 local tostring = tostring
 local type = type
+
+local raise = util.raise
 
 local Client = {}
 
@@ -163,13 +166,13 @@ end
 -- @raise on bad arguments (nothing is sent)
 function Client:request(method, path, query, body, opts)
   if type(path) ~= "string" then
-    error("sendpulse: bad argument 'path' (a string expected, got "
-          .. type(path) .. ")", 3)
+    raise("sendpulse: bad argument 'path' (a string expected, got "
+          .. type(path) .. ")")
   end
   local cc = self._core
   local ok, call = pcall(cc.call, cc, method, path, query, body, opts)
   if not ok then
-    error(call, 3)
+    raise(call)
   end
   if self._dry_run then
     return dry(self, method, path, query, body)
@@ -280,7 +283,7 @@ function Client:batch(calls, opts)
     end
     return results
   end
-  return self._transport.batch(self, prepared, concurrency, on_progress)
+  return transport.batch(self._transport, self, prepared, concurrency, on_progress)
 end
 
 --- Releases the connections and wipes the credentials. Idempotent; also

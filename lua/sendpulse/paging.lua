@@ -17,6 +17,7 @@
 local core = require "sendpulse.core"
 local util = require "sendpulse.util"
 
+local getmetatable = getmetatable
 local pairs = pairs
 local setmetatable = setmetatable
 local type = type
@@ -29,6 +30,27 @@ local function copy(t)
     c[k] = v
   end
   return c
+end
+
+-- A page is a JSON array: decoded, it carries the array marker; built in
+-- Lua, it is a non-empty sequence. An object where a page belongs (the
+-- decoder's plain table) is a failure, not an empty last page.
+local function is_page(t)
+  if type(t) ~= "table" then
+    return false
+  end
+  if getmetatable(t) == core.array_mt then
+    return true
+  end
+  if t[1] == nil then
+    return false
+  end
+  for k in pairs(t) do
+    if type(k) ~= "number" then
+      return false
+    end
+  end
+  return true
 end
 
 -- A page that is not a list is reported like any other failure.
@@ -114,7 +136,7 @@ function _M.iterate(spec)
         return false, err
       end
       local list, total = extract(res)
-      if type(list) ~= "table" then
+      if not is_page(list) then
         finished, n, i = true, 0, 0
         return false, decode_failure(method, path)
       end

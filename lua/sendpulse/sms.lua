@@ -60,9 +60,10 @@ local function sum_counters(results)
   return sums
 end
 
--- bulk.run, plus the chunks' counters added up in `counters`.
-local function run_counted(list, opts, send)
-  local res, err = bulk.run(list, opts, 1000, send)
+-- bulk.run, plus the chunks' counters added up in `counters`; each chunk's
+-- answer unwrapped when it is a one-element array.
+local function run_counted(client, list, opts, build)
+  local res, err = bulk.run(client, list, opts, 1000, build, unwrap)
   if res then
     res.counters = sum_counters(res.results)
   end
@@ -88,9 +89,8 @@ function _M:sms_add_phones(book_id, phones, opts)
   check_id(m, "book_id", book_id)
   opts = bulk.options(m, opts)
   local list = phone_list(m, "phones", phones)
-  return run_counted(list, opts, function(chunk)
-    return unwrap_request(self, "POST", "/sms/numbers", nil,
-                          { addressBookId = book_id, phones = chunk })
+  return run_counted(self, list, opts, function(chunk)
+    return "POST", "/sms/numbers", nil, { addressBookId = book_id, phones = chunk }
   end)
 end
 
@@ -216,7 +216,7 @@ function _M:sms_add_phones_with_variables(book_id, contacts, opts)
   check_id(m, "book_id", book_id)
   opts = bulk.options(m, opts)
   local list = phone_variables(m, contacts)
-  return run_counted(list, opts, function(chunk)
+  return run_counted(self, list, opts, function(chunk)
     local phones = {}
     for _, c in ipairs(chunk) do
       local sets = phones[c.phone]
@@ -226,8 +226,8 @@ function _M:sms_add_phones_with_variables(book_id, contacts, opts)
       end
       sets[#sets + 1] = c.variables
     end
-    return unwrap_request(self, "POST", "/sms/numbers/variables", nil,
-                          { addressBookId = book_id, phones = phones })
+    return "POST", "/sms/numbers/variables", nil,
+           { addressBookId = book_id, phones = phones }
   end)
 end
 
@@ -263,9 +263,8 @@ function _M:sms_delete_phones(book_id, phones, opts)
   check_id(m, "book_id", book_id)
   opts = bulk.options(m, opts)
   local list = phone_list(m, "phones", phones)
-  return run_counted(list, opts, function(chunk)
-    return unwrap_request(self, "DELETE", "/sms/numbers", nil,
-                          { addressBookId = book_id, phones = chunk })
+  return run_counted(self, list, opts, function(chunk)
+    return "DELETE", "/sms/numbers", nil, { addressBookId = book_id, phones = chunk }
   end)
 end
 
@@ -321,9 +320,9 @@ function _M:sms_blacklist_add(phones, opts)
   opts = bulk.options(m, opts, { description = true })
   check_string(m, "opts.description", opts.description, true)
   local list = phone_list(m, "phones", phones)
-  return run_counted(list, opts, function(chunk)
-    return self:request("POST", "/sms/black_list", nil,
-                        { phones = chunk, description = opts.description })
+  return run_counted(self, list, opts, function(chunk)
+    return "POST", "/sms/black_list", nil,
+           { phones = chunk, description = opts.description }
   end)
 end
 
@@ -338,8 +337,8 @@ function _M:sms_blacklist_remove(phones, opts)
   local m = "sms_blacklist_remove"
   opts = bulk.options(m, opts)
   local list = phone_list(m, "phones", phones)
-  return run_counted(list, opts, function(chunk)
-    return self:request("DELETE", "/sms/black_list", nil, { phones = chunk })
+  return run_counted(self, list, opts, function(chunk)
+    return "DELETE", "/sms/black_list", nil, { phones = chunk }
   end)
 end
 

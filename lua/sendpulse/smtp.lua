@@ -379,8 +379,8 @@ function _M:smtp_unsubscribe(emails, opts)
       util.fail(m, name, "an email or a table expected")
     end
   end
-  return bulk.run(entries, opts, 1000, function(chunk)
-    return self:request("POST", "/smtp/unsubscribe", nil, { emails = chunk })
+  return bulk.run(self, entries, opts, 1000, function(chunk)
+    return "POST", "/smtp/unsubscribe", nil, { emails = chunk }
   end)
 end
 
@@ -399,8 +399,8 @@ function _M:smtp_remove_unsubscribed(emails, opts)
   for i, e in ipairs(emails) do
     check_email(m, "emails[" .. i .. "]", e)
   end
-  return bulk.run(emails, opts, 1000, function(chunk)
-    return self:request("DELETE", "/smtp/unsubscribe", nil, { emails = chunk })
+  return bulk.run(self, emails, opts, 1000, function(chunk)
+    return "DELETE", "/smtp/unsubscribe", nil, { emails = chunk }
   end)
 end
 

@@ -7,6 +7,7 @@ local core = require "sendpulse.core"
 
 local error = error
 local floor = math.floor
+local math_type = math.type     -- (nil before 5.3)
 local os_date = os.date
 local os_time = os.time
 local pairs = pairs
@@ -27,8 +28,17 @@ local _M = {}
 _M.base64 = base64
 
 -- The error points at the caller's line: the first stack frame outside
--- this library's own files, however deep the check was made.
+-- this library's own files, however deep the check was made. The library's
+-- files are those in this file's own directory and below it (a user's
+-- application in a folder that happens to be called "sendpulse" is not
+-- the library).
 local getinfo = debug.getinfo
+local LIBRARY_DIR = (getinfo(1, "S").source or ""):match("^(@.*[/\\])[^/\\]*$")
+
+local function is_library(src)
+  return src == "=[C]" or (LIBRARY_DIR ~= nil
+    and src:sub(1, #LIBRARY_DIR) == LIBRARY_DIR)
+end
 
 local function caller_level()
   local level = 3           -- 1: caller_level, 2: fail, 3: fail's caller
@@ -37,12 +47,18 @@ local function caller_level()
     if not info then
       return 2
     end
-    local src = info.source
-    if src ~= "=[C]" and not src:find("[/\\]sendpulse[/\\][%w_/\\]+%.lua$") then
+    if not is_library(info.source) then
       return level - 1      -- as seen from fail()
     end
     level = level + 1
   end
+end
+
+--- Raises message (a string without position) at the caller's line, the
+-- first frame outside the library (tail calls and checks made deep inside
+-- it included).
+function _M.raise(message)
+  error(message, caller_level())
 end
 
 local function fail(method, name, what)
@@ -70,13 +86,18 @@ function _M.string(method, name, v, optional)
 end
 
 --- An integer (a float with an integral value counts: LuaJIT has no
--- integer subtype).
+-- integer subtype; up to 2^53, beyond which a float is not exact).
 function _M.integer(method, name, v, optional, min)
   if v == nil and optional then
     return nil
   end
   if type(v) ~= "number" or v ~= v or floor(v) ~= v then
     fail(method, name, "an integer expected, " .. got(v))
+  end
+  if (math_type == nil or math_type(v) == "float")
+     and (v > 9007199254740992 or v < -9007199254740992) then
+    fail(method, name, "an integer expected, got a float beyond 2^53, "
+         .. "which cannot be exact")
   end
   if min and v < min then
     fail(method, name, "must be at least " .. min)

@@ -50,6 +50,11 @@ function M.start(workers)
   -- an nginx a crashed run left behind would keep its workers forever
   sh("test -s '" .. dir .. "/nginx.pid' && kill -QUIT \"$(cat '" .. dir
      .. "/nginx.pid')\" && sleep 0.3")
+  -- the previous run's log survives, for a failure found later: the last
+  -- 20 are kept in build/ngx-app-logs (see M.error_lines)
+  sh("mkdir -p '" .. root .. "/build/ngx-app-logs' && test -s '" .. dir .. "/error.log' && "
+     .. "mv '" .. dir .. "/error.log' '" .. root .. "/build/ngx-app-logs/'$(date +%s%N)'.log'; "
+     .. "ls -t '" .. root .. "/build/ngx-app-logs'/*.log | tail -n +21 | xargs -r rm -f")
   sh("rm -rf '" .. dir .. "' && mkdir -p '" .. dir .. "/conf' '" .. dir .. "/tmp'")
   local port = free_port()
   local conf = read("examples/openresty/nginx.conf")
@@ -168,6 +173,19 @@ end
 
 function M.error_log()
   return read(M.dir .. "/error.log")
+end
+
+-- The log lines that tell what went wrong ([error], [crit], [alert] and
+-- Lua tracebacks), for a failing assertion's message.
+function M.error_lines()
+  local out = {}
+  for line in (M.dir and read(M.dir .. "/error.log") or ""):gmatch("[^\n]+") do
+    if line:find("%[error%]") or line:find("%[crit%]") or line:find("%[alert%]")
+       or line:find("stack traceback") or line:find("^%s+") then
+      out[#out + 1] = line
+    end
+  end
+  return "\n--- nginx error.log ---\n" .. table.concat(out, "\n", math.max(1, #out - 30))
 end
 
 return M

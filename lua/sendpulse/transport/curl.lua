@@ -46,154 +46,169 @@ local function callback_error(message)
 end
 
 --[[
-  Many calls at once over the batch's multi handle. Each entry is
-  { call, index, key, wake = time or nil, sending = bool }. A call advances
-  until it sends (its transfer joins the multi handle), sleeps (it wakes
-  at `wake`) or ends; then the loop polls libcurl until a transfer ends
-  or the next sleeper wakes.
+  Many calls at once over a multi handle of their own. next_call() gives
+  the next call to start (nil: none for now, and the stream ends once
+  those in flight finish); on_done(i, action, value) hears of each end,
+  in the order they end. A stream's state `st` holds its entries by call
+  key: { call, index, key, wake = time or nil, sending = bool }. A call
+  advances until it sends (its transfer joins the multi handle), sleeps
+  (it wakes at `wake`) or ends; then the loop polls libcurl until a
+  transfer ends or the next sleeper wakes. An on_done that raises ends the
+  stream early: every call still running is let go of and reported to
+  on_done as failed with that error, which the stream returns.
 ]]
-function _M.batch(client, calls, concurrency, on_progress)
-  local cc = client._core
-  local total = #calls
-  local results = {}
-  local active = {}
-  local nactive, nsending, started, finished = 0, 0, 0, 0
-  local aborted          -- the error that ended the batch early
-  local batch = cc:batch_open()
-  local domain = cc:new_domain()
 
-  local function finish(entry, action, value)
-    results[entry.index] = action == "done" and { value } or { nil, value }
-    active[entry.key] = nil
-    nactive = nactive - 1
-    finished = finished + 1
-    if on_progress and not aborted then
-      local ok, err = pcall(on_progress, finished, total)
-      if not ok then
-        aborted = callback_error("on_progress failed: " .. tostring(err))
-      end
+local function finish(st, entry, action, value)
+  st.active[entry.key] = nil
+  st.nactive = st.nactive - 1
+  if not st.aborted then
+    local ok, err = pcall(st.on_done, entry.index, action, value)
+    if not ok then
+      st.aborted = callback_error("a progress callback failed: " .. tostring(err))
     end
   end
+end
 
-  -- Steps the entry with (x, y, z) until it waits on something.
-  local function advance(entry, x, y, z)
-    local call = entry.call
-    local action, a, b, c = call:next(x, y, z)
-    while true do
-      if action == "done" or action == "fail" then
-        return finish(entry, action, a)
-      elseif action == "send" then
-        if cc:is_closed() then
-          action, a, b, c = call:next()     -- the core reports it
-        elseif batch:start(call) then
-          entry.sending = true
-          nsending = nsending + 1
-          return
-        else
-          -- could not start: the failure is in the call, let it decide
-          action, a, b, c = call:next()
-        end
-      elseif action == "sleep" or action == "wait" then
-        entry.wake = monotime() + a
-        return
-      elseif action == "pace" then
-        local how, d, e = engine.pace(client, a, b, c)
-        if how == "abort" then
-          action, a, b, c = call:abort("callback", d)
-        elseif how == "paced" then
-          if d > 0 then
-            entry.wake = monotime() + d
-            entry.resume = "paced"
-            return
-          end
-          action, a, b, c = call:next("paced")
-        else
-          action, a, b, c = call:next(how, d, e)
-        end
+-- Steps the entry with (x, y, z) until it waits on something.
+local function advance(st, entry, x, y, z)
+  local client, call = st.client, entry.call
+  local action, a, b, c = call:next(x, y, z)
+  while true do
+    if action == "done" or action == "fail" then
+      return finish(st, entry, action, a)
+    elseif action == "send" then
+      if st.cc:is_closed() or not st.batch:start(call) then
+        -- closed, or could not start: the call itself reports it
+        action, a, b, c = call:next()
       else
-        action, a, b, c = call:next(engine.store_action(client, action, a, b, c))
+        entry.sending = true
+        st.nsending = st.nsending + 1
+        return
+      end
+    elseif action == "sleep" or action == "wait" then
+      entry.wake = monotime() + a
+      return
+    elseif action == "pace" then
+      local how, d, e = engine.pace(client, a, b, c)
+      if how == "abort" then
+        action, a, b, c = call:abort("callback", d)
+      elseif how == "paced" and d > 0 then
+        entry.wake, entry.resume = monotime() + d, "paced"
+        return
+      elseif how == "paced" then
+        action, a, b, c = call:next("paced")
+      else
+        action, a, b, c = call:next(how, d, e)
+      end
+    else
+      action, a, b, c = call:next(engine.store_action(client, action, a, b, c))
+    end
+  end
+end
+
+local function start_more(st)
+  while st.nactive < st.concurrency and not st.exhausted and not st.aborted do
+    local call = st.next_call()
+    if call == nil then
+      st.exhausted = true
+      return
+    end
+    st.started = st.started + 1
+    call:join(st.domain)
+    local entry = { call = call, index = st.started, key = call:key() }
+    st.active[entry.key] = entry
+    st.nactive = st.nactive + 1
+    advance(st, entry)
+  end
+end
+
+-- Wakes the sleepers that are due; returns when the next one is.
+local function wake_due(st)
+  local now, next_wake = monotime(), huge
+  for _, entry in pairs(st.active) do
+    if entry.wake and not st.aborted then
+      if entry.wake <= now then
+        local resume = entry.resume
+        entry.wake, entry.resume = nil, nil
+        advance(st, entry, resume)
+      end
+      -- (one just woken may sleep again: its new wake counts too, or the
+      -- poll would wait for a transfer instead)
+      if entry.wake and entry.wake < next_wake then
+        next_wake = entry.wake
       end
     end
   end
+  return next_wake
+end
 
-  -- Ends every unfinished call with the batch's error, releasing what
-  -- each holds (its transfer, a store lock: abort may ask for an unlock).
-  local function abort_all()
-    for _, entry in pairs(active) do
-      local action, a, b, c = entry.call:abort("callback", aborted.message)
-      while action ~= "done" and action ~= "fail" do
-        action, a, b, c = entry.call:next(engine.store_action(client, action, a, b, c))
+-- One turn of the loop: transfers that finished, or the wait for one.
+local function turn(st, next_wake)
+  if st.cc:is_closed() then
+    -- closed from a callback: every call learns it at its next step
+    for _, entry in pairs(st.active) do
+      entry.wake = nil
+      if entry.sending then
+        entry.sending = false
+        st.nsending = st.nsending - 1
       end
-      results[entry.index] = { nil, a }
+      advance(st, entry)
     end
-    for i = started + 1, total do
-      local _, err = calls[i]:abort("callback", aborted.message)
-      results[i] = { nil, err }
+  elseif st.nsending > 0 then
+    local timeout = next_wake == huge and 1 or next_wake - monotime()
+    for _, key in ipairs(st.batch:poll(timeout > 0 and timeout or 0)) do
+      local entry = st.active[key]
+      entry.sending = false
+      st.nsending = st.nsending - 1
+      if not st.aborted then
+        advance(st, entry)
+      end
+    end
+  elseif next_wake < huge then
+    local wait = next_wake - monotime()
+    if wait > 0 then
+      sleep(wait)
     end
   end
+end
 
+-- Lets go of every call still running (an abort may ask for an unlock).
+local function abandon(st)
+  for _, entry in pairs(st.active) do
+    local action, a, b, c = entry.call:abort("callback", st.aborted.message)
+    while action ~= "done" and action ~= "fail" do
+      action, a, b, c = entry.call:next(engine.store_action(st.client, action, a, b, c))
+    end
+    pcall(st.on_done, entry.index, "fail", a)
+  end
+end
+
+function _M.stream(client, next_call, concurrency, on_done)
+  local cc = client._core
+  local st = {
+    client = client, cc = cc, next_call = next_call, on_done = on_done,
+    concurrency = concurrency, batch = cc:batch_open(), domain = cc:new_domain(),
+    active = {}, nactive = 0, nsending = 0, started = 0,
+  }
   local ok, err = pcall(function()
-    while finished < total and not aborted do
-      while nactive < concurrency and started < total and not aborted do
-        started = started + 1
-        local call = calls[started]
-        call:join(domain)
-        local entry = { call = call, index = started, key = call:key() }
-        active[entry.key] = entry
-        nactive = nactive + 1
-        advance(entry)
-      end
-      local now, next_wake = monotime(), huge
-      for _, entry in pairs(active) do
-        if entry.wake and not aborted then
-          if entry.wake <= now then
-            local resume = entry.resume
-            entry.wake, entry.resume = nil, nil
-            advance(entry, resume)
-          elseif entry.wake < next_wake then
-            next_wake = entry.wake
-          end
-        end
-      end
-      if aborted or finished >= total then
+    start_more(st)
+    while st.nactive > 0 and not st.aborted do
+      local next_wake = wake_due(st)
+      if st.aborted then
         break
       end
-      if nsending > 0 and not cc:is_closed() then
-        local timeout = next_wake == huge and 1 or next_wake - monotime()
-        for _, key in ipairs(batch:poll(timeout > 0 and timeout or 0)) do
-          local entry = active[key]
-          entry.sending = false
-          nsending = nsending - 1
-          if not aborted then
-            advance(entry)
-          end
-        end
-      elseif cc:is_closed() then
-        -- closed from a callback: every call learns it at its next step
-        for _, entry in pairs(active) do
-          entry.wake = nil
-          if entry.sending then
-            entry.sending = false
-            nsending = nsending - 1
-          end
-          advance(entry)
-        end
-      elseif next_wake < huge then
-        local wait = next_wake - monotime()
-        if wait > 0 then
-          sleep(wait)
-        end
-      end
+      turn(st, next_wake)
+      start_more(st)
     end
   end)
   if not ok then
-    aborted = aborted or callback_error("the batch failed: " .. tostring(err))
+    st.aborted = st.aborted or callback_error("the batch failed: " .. tostring(err))
   end
-  if aborted then
-    abort_all()
+  if st.aborted then
+    abandon(st)
   end
-  batch:close()
-  return results, aborted
+  st.batch:close()
+  return st.aborted
 end
 
 return _M

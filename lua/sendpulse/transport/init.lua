@@ -6,10 +6,13 @@
 -- * `name`: a string
 -- * `call(client, call)` -> result | nil, err: drives one call (a call
 --   object of the C core, created by the client) to its end
--- * `batch(client, calls, concurrency, on_progress)` -> results [, err]:
---   drives many, at most `concurrency` in flight; `results[i]` is
---   `{result}` or `{nil, err}`; `err` (kind `"callback"`) when a progress
---   callback failed and the batch ended early
+-- * `stream(client, next_call, concurrency, on_done)` -> err|nil: drives
+--   many calls, at most `concurrency` in flight: `next_call()` gives the
+--   next one to start (nil: no more), `on_done(i, action, value)` hears of
+--   each end in the order they end (`action` "done" or "fail", `i` the
+--   order it was started in); a raising `on_done` ends the stream early,
+--   with that error (kind `"callback"`) returned. Batches
+--   (`sendpulse.transport.batch`) and chunked bulk methods run on it.
 -- * `sleep(seconds)`, `now()` -> seconds on a monotonic clock
 -- * `yields`: true when user callbacks may yield under it (nginx)
 -- * optionally `check(core_client)`: raise for options it cannot honour
@@ -31,6 +34,7 @@ local core = require "sendpulse.core"
 local engine = require "sendpulse.engine"
 
 local error = error
+local ipairs = ipairs
 local pcall = pcall
 local rawget = rawget
 local setmetatable = setmetatable
@@ -52,8 +56,33 @@ local function callback_error(message)
                       core.error_mt)
 end
 
+--- A batch, on any transport's stream: every call of the list, results
+-- in order; calls never started (the stream ended early) fail with the
+-- error that ended it.
+function _M.batch(t, client, calls, concurrency, on_progress)
+  local total, results, i, finished = #calls, {}, 0, 0
+  local aborted = t.stream(client, function()
+    i = i + 1
+    return calls[i]
+  end, concurrency, function(index, action, value)
+    results[index] = action == "done" and { value } or { nil, value }
+    finished = finished + 1
+    if on_progress then
+      on_progress(finished, total)
+    end
+  end)
+  for j = 1, total do
+    if not results[j] then
+      local _, err = calls[j]:abort("callback", aborted and aborted.message
+                                    or "the batch ended early")
+      results[j] = { nil, err }
+    end
+  end
+  return results, aborted
+end
+
 --- Completes a transport that only knows how to send one request: its
--- batches step every call in turn, one action at a time (so that calls
+-- streams step every call in turn, one action at a time (so that calls
 -- wait for each other's token fetch as they would in flight together).
 function _M.wrap(t)
   local send = t.send
@@ -63,20 +92,24 @@ function _M.wrap(t)
   function w.call(client, call)
     return engine.run(client, call, next_step, send, sleep)
   end
-  function w.batch(client, calls, concurrency, on_progress)
-    local total, results, finished, started = #calls, {}, 0, 0
-    local active, aborted = {}, nil
+  function w.stream(client, next_call, concurrency, on_done)
+    local active, aborted, exhausted, started = {}, nil, false, 0
     local domain = client._core:new_domain()
     local monotime = core.monotime
-    while finished < total and not aborted do
-      while #active < concurrency and started < total do
-        started = started + 1
-        calls[started]:join(domain)
-        active[#active + 1] = { call = calls[started], index = started }
+    repeat
+      while #active < concurrency and not exhausted and not aborted do
+        local call = next_call()
+        if call == nil then
+          exhausted = true
+        else
+          started = started + 1
+          call:join(domain)
+          active[#active + 1] = { call = call, index = started }
+        end
       end
       local earliest
-      for i = #active, 1, -1 do
-        local e = active[i]
+      for k = #active, 1, -1 do
+        local e = active[k]
         local action, a, b, c
         if e.wake and e.wake > monotime() then
           earliest = (not earliest or e.wake < earliest) and e.wake or earliest
@@ -90,14 +123,11 @@ function _M.wrap(t)
           end
           e.pending = nil
           if action == "done" or action == "fail" then
-            results[e.index] = action == "done" and { a } or { nil, a }
-            table.remove(active, i)
-            finished = finished + 1
-            if on_progress and not aborted then
-              local ok, err = pcall(on_progress, finished, total)
-              if not ok then
-                aborted = callback_error("on_progress failed: " .. tostring(err))
-              end
+            table.remove(active, k)
+            local ok, err = pcall(on_done, e.index, action, a)
+            if not ok and not aborted then
+              aborted = callback_error("a progress callback failed: "
+                                       .. tostring(err))
             end
           elseif action == "sleep" or action == "wait" then
             e.wake = monotime() + a
@@ -106,21 +136,23 @@ function _M.wrap(t)
           end
         end
       end
-      if earliest and not aborted and #active > 0 then
+      if aborted then
+        for _, e in ipairs(active) do
+          local action, a, b, c = e.call:abort("callback", aborted.message)
+          while action ~= "done" and action ~= "fail" do
+            action, a, b, c = e.call:next(engine.store_action(client, action, a, b, c))
+          end
+          pcall(on_done, e.index, "fail", a)
+        end
+        active = {}
+      elseif earliest and #active > 0 then
         local d = earliest - monotime()
         if d > 0 then
           sleep(d)
         end
       end
-    end
-    for i = 1, total do
-      if not results[i] then
-        local _, err = calls[i]:abort("callback", aborted and aborted.message
-                                      or "the batch ended early")
-        results[i] = { nil, err }
-      end
-    end
-    return results, aborted
+    until #active == 0 and (exhausted or aborted)
+    return aborted
   end
   return w
 end
@@ -136,12 +168,12 @@ function _M.pick(choice)
   elseif choice == "ngx" then
     return require "sendpulse.transport.ngx"
   elseif type(choice) == "table" then
-    if type(choice.call) == "function" and type(choice.batch) == "function" then
+    if type(choice.call) == "function" and type(choice.stream) == "function" then
       return choice
     end
     if type(choice.send) ~= "function" then
       error("sendpulse.new: option 'transport' needs a method 'send' (or "
-            .. "'call' and 'batch')", 4)
+            .. "'call' and 'stream')", 4)
     end
     return _M.wrap(choice)
   end

@@ -86,9 +86,12 @@ local function endpoint(client)
       max_body = s.max_body_size,
       pool = ("sendpulse:%s:%d:%s"):format(host, port,
              tls and (s.ssl_verify and "tls" or "tls-noverify") or "plain"),
-      -- SNI and certificate names want a host name, not an IP address
-      server_name = not str_find(host, "^[%d.]+$") and not str_find(host, ":")
-                    and host or nil,
+      -- nginx verifies the certificate against this name (and sends it as
+      -- SNI): a host name, or an address, which nginx can only match
+      -- against a DNS name written as that address (it does not read IP
+      -- address names); never left out, or any certificate of a trusted
+      -- CA would pass for any address
+      server_name = host,
     }
     client._ngx_endpoint = ep
   end
@@ -205,13 +208,9 @@ local function close(sock)
   pcall(sock.close, sock)
 end
 
--- One exchange on one connection. Returns true when the call got its
--- outcome; false, "stale" when a reused connection turned out dead before
--- any response byte (the caller may resend on a fresh one), with `written`
--- telling whether the request had gone out on it.
-local function exchange(call, ep, may_resend)
-  local req = call:request()
-  local deadline = now() + req.timeout
+-- A connection to the endpoint (from the pool, or new with its TLS
+-- handshake); nil, code, message when there is none.
+local function connect(ep, req)
   local sock = socket_tcp()
   pcall(sock.settimeouts, sock, req.connect_timeout * 1000, req.timeout * 1000,
         req.timeout * 1000)
@@ -219,10 +218,8 @@ local function exchange(call, ep, may_resend)
                               { pool = ep.pool }))
   if not ok then
     close(sock)
-    call:set_failure(err == "timeout" and E.timeout or E.couldnt_connect,
-                     "cannot connect to " .. ep.host .. ":" .. ep.port .. ": "
-                     .. tostring(err), false)
-    return true
+    return nil, err == "timeout" and E.timeout or E.couldnt_connect,
+           "cannot connect to " .. ep.host .. ":" .. ep.port .. ": " .. tostring(err)
   end
   local reused = (guard(pcall(sock.getreusedtimes, sock)) or 0) > 0
   if ep.tls and not reused then
@@ -231,19 +228,80 @@ local function exchange(call, ep, may_resend)
                                ep.server_name, ep.ssl_verify))
     if not session then
       close(sock)
-      call:set_failure(tls_failure(tostring(err), ep.ssl_verify),
-                       "TLS handshake failed: " .. tostring(err), false)
-      return true
+      return nil, tls_failure(tostring(err), ep.ssl_verify),
+             "TLS handshake failed: " .. tostring(err)
     end
     if session ~= true then
       ep.session = session  -- resume TLS sessions on the next connection
     end
   end
+  return sock, reused
+end
 
-  local bytes
+local function too_large(ep)
+  return E.filesize_exceeded, "the response body exceeds max_body_size ("
+         .. ep.max_body .. " bytes)"
+end
+
+-- The body after the head: body, keepalive | nil, code, message.
+local function read_body(sock, deadline, ep, status, headers)
+  local keepalive = not str_find(str_lower(headers.connection or ""), "close",
+                                 1, true)
+  local te = headers["transfer-encoding"]
+  if te and str_find(str_lower(te), "chunked", 1, true) then
+    local body, code, msg = read_chunked(sock, deadline, ep.max_body)
+    return body or nil, body and keepalive or code, msg
+  end
+  if headers["content-length"] then
+    local n = tonumber(headers["content-length"])
+    if not n or n < 0 then
+      return nil, E.recv_error, "malformed Content-Length"
+    elseif n > ep.max_body then
+      return nil, too_large(ep)
+    elseif n == 0 then
+      return "", keepalive
+    elseif not set_deadline(sock, deadline) then
+      return nil, E.timeout, "timed out reading the body"
+    end
+    local body, err = receive(sock, n)
+    if not body then
+      return nil, err == "timeout" and E.timeout or E.partial_file,
+             "the body ended early: " .. tostring(err)
+    end
+    return body, keepalive
+  end
+  if status == 204 or status == 304 or status < 200 then
+    return "", keepalive
+  end
+  -- no length: the body runs to the end of the connection
+  if not set_deadline(sock, deadline) then
+    return nil, E.timeout, "timed out reading the body"
+  end
+  local body, err = receive(sock, "*a")
+  if not body then
+    return nil, err == "timeout" and E.timeout or E.recv_error, tostring(err)
+  elseif #body > ep.max_body then
+    return nil, too_large(ep)
+  end
+  return body, false
+end
+
+-- One exchange on one connection. Returns true when the call got its
+-- outcome; false, "stale", written when a reused connection turned out
+-- dead before any response byte (the caller may resend on a fresh one),
+-- `written` telling whether the request had gone out on it.
+local function exchange(call, ep, may_resend)
+  local req = call:request()
+  local deadline = now() + req.timeout
+  local sock, reused, msg = connect(ep, req)
+  if not sock then
+    call:set_failure(reused, msg, false)
+    return true
+  end
+
   local wire = call:wire()
   call:leaving()
-  bytes, err = guard(pcall(sock.send, sock, wire))
+  local bytes, err = guard(pcall(sock.send, sock, wire))
   if not bytes then
     close(sock)
     if reused and may_resend then
@@ -254,29 +312,25 @@ local function exchange(call, ep, may_resend)
     return true
   end
 
-  if not set_deadline(sock, deadline) then
-    close(sock)
-    call:set_failure(E.timeout, "timed out waiting for the response", true)
-    return true
+  local head
+  if set_deadline(sock, deadline) then
+    head, err = read_head(sock)
+  else
+    err = "timeout"
   end
-  local head, code
-  head, err = read_head(sock)
   if not head then
     close(sock)
     if err == "timeout" then
       call:set_failure(E.timeout, "timed out waiting for the response", true)
-      return true
-    end
-    if err == "too large" then
+    elseif err == "too large" then
       call:set_failure(E.weird_server_reply, "the response head is too large "
                        .. "(more than 64 KiB)", true)
-      return true
-    end
-    if reused and may_resend then
+    elseif reused and may_resend then
       return false, "stale", true
+    else
+      call:set_failure(E.got_nothing, "the server closed the connection "
+                       .. "without answering", true)
     end
-    call:set_failure(E.got_nothing, "the server closed the connection "
-                     .. "without answering", true)
     return true
   end
   local status, headers = parse_head(head .. "\r\n\r\n")
@@ -286,58 +340,14 @@ local function exchange(call, ep, may_resend)
     return true
   end
 
-  local body, msg
-  local keepalive = not str_find(str_lower(headers.connection or ""), "close",
-                                 1, true)
-  local te = headers["transfer-encoding"]
-  if te and str_find(str_lower(te), "chunked", 1, true) then
-    body, code, msg = read_chunked(sock, deadline, ep.max_body)
-  elseif headers["content-length"] then
-    local n = tonumber(headers["content-length"])
-    if not n or n < 0 then
-      body, code, msg = nil, E.recv_error, "malformed Content-Length"
-    elseif n > ep.max_body then
-      body, code, msg = nil, E.filesize_exceeded, "the response body exceeds "
-                        .. "max_body_size (" .. ep.max_body .. " bytes)"
-    elseif n == 0 then
-      body = ""
-    elseif not set_deadline(sock, deadline) then
-      body, code, msg = nil, E.timeout, "timed out reading the body"
-    else
-      body, err = receive(sock, n)
-      if not body then
-        code = err == "timeout" and E.timeout or E.partial_file
-        msg = "the body ended early: " .. tostring(err)
-      end
-    end
-  elseif status == 204 or status == 304 or status < 200 then
-    body = ""
-  else
-    -- no length: the body runs to the end of the connection
-    keepalive = false
-    if set_deadline(sock, deadline) then
-      body, err = receive(sock, "*a")
-      if not body then
-        code, msg = err == "timeout" and E.timeout or E.recv_error, tostring(err)
-      elseif #body > ep.max_body then
-        body, code, msg = nil, E.filesize_exceeded, "the response body exceeds "
-                          .. "max_body_size (" .. ep.max_body .. " bytes)"
-      end
-    else
-      code, msg = E.timeout, "timed out reading the body"
-    end
-  end
-
+  local body, keepalive, why = read_body(sock, deadline, ep, status, headers)
   if not body then
     close(sock)
-    call:set_failure(code, msg, true, status)
+    call:set_failure(keepalive, why, true, status)
     return true
   end
-  if keepalive then
-    if not pcall(sock.setkeepalive, sock, KEEPALIVE_IDLE_MS, POOL_SIZE) then
-      close(sock)
-    end
-  else
+  if not keepalive or not pcall(sock.setkeepalive, sock, KEEPALIVE_IDLE_MS,
+                                POOL_SIZE) then
     close(sock)
   end
   call:set_response(status, body, headers["retry-after"])
@@ -372,28 +382,35 @@ local function callback_error(message)
 end
 
 --- Many calls at once with nginx light threads, each running one call at
--- a time. A failing on_progress stops new calls from starting; those in
--- flight finish, the others fail with `kind = "callback"`.
-function _M.batch(client, calls, concurrency, on_progress)
-  local total, results, next_index, finished = #calls, {}, 0, 0
-  local aborted
+-- a time: next_call() gives the next (nil: no more), on_done(i, action,
+-- value) hears of each end. A raising on_done stops new calls from
+-- starting; those in flight finish (and are still reported). Returns that
+-- error, if any.
+function _M.stream(client, next_call, concurrency, on_done)
+  local started, aborted, exhausted = 0, nil, false
   local function worker()
-    while next_index < total and not aborted do
-      next_index = next_index + 1
-      local i = next_index
-      local res, err = _M.call(client, calls[i])
-      results[i] = res ~= nil and { res } or { nil, err }
-      finished = finished + 1
-      if on_progress and not aborted then
-        local ok, perr = pcall(on_progress, finished, total)
-        if not ok then
-          aborted = callback_error("on_progress failed: " .. tostring(perr))
-        end
+    while not aborted and not exhausted do
+      local call = next_call()
+      if call == nil then
+        exhausted = true
+        return
+      end
+      started = started + 1
+      local i = started
+      local res, err = _M.call(client, call)
+      local ok, perr
+      if res ~= nil then
+        ok, perr = pcall(on_done, i, "done", res)
+      else
+        ok, perr = pcall(on_done, i, "fail", err)
+      end
+      if not ok and not aborted then
+        aborted = callback_error("a progress callback failed: " .. tostring(perr))
       end
     end
   end
   local threads = {}
-  for _ = 1, concurrency < total and concurrency or total do
+  for _ = 1, concurrency do
     local ok, th = pcall(ngx.thread.spawn, worker)
     if ok then
       threads[#threads + 1] = th
@@ -405,14 +422,7 @@ function _M.batch(client, calls, concurrency, on_progress)
   for t = 1, #threads do
     pcall(ngx.thread.wait, threads[t])
   end
-  for i = 1, total do
-    if not results[i] then
-      local _, err = calls[i]:abort("callback", aborted and aborted.message
-                                    or "the batch ended early")
-      results[i] = { nil, err }
-    end
-  end
-  return results, aborted
+  return aborted
 end
 
 return _M

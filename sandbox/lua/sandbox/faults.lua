@@ -12,6 +12,9 @@
 --   pass       handle the request normally (useful with `delay`)
 --   big        answer `status` (200) with valid JSON of `size` bytes
 --   deep       answer `status` (200) with JSON arrays nested `depth` deep
+--   pattern    answer `status` (200) with `prefix`, `unit` repeated
+--              `count` times, `suffix` (large bodies of a chosen shape,
+--              e.g. 16 MiB of "[]," without a 16 MiB admin request)
 -- `delay` seconds (ngx.sleep, never blocking the worker) apply before any
 -- action.
 
@@ -36,10 +39,11 @@ local _M = {}
 local ACTIONS = {
     respond = true, html = true, malformed = true, drop = true,
     truncated = true, drip = true, pass = true, big = true, deep = true,
+    pattern = true,
 }
 
 local DEFAULT_STATUS = { respond = 500, html = 502, malformed = 200, truncated = 200,
-                         drip = 200, big = 200, deep = 200 }
+                         drip = 200, big = 200, deep = 200, pattern = 200 }
 
 _M.MALFORMED_BODY = '{"id": 1, "name": "bro'
 _M.TRUNCATED_BODY = '{"id": 1, "name": "truncated response", "items": [1, 2, 3, 4, 5]}'
@@ -93,7 +97,7 @@ local function build(spec)
     local action = spec.action == nil and "respond" or spec.action
     if not ACTIONS[action] then
         return fail('"action" must be one of respond, html, malformed, drop, '
-                    .. 'truncated, drip, pass, big, deep')
+                    .. 'truncated, drip, pass, big, deep, pattern')
     end
     fault.action = action
 
@@ -148,6 +152,19 @@ local function build(spec)
             return fail('"' .. field .. '" must be an integer from 16 to 268435456')
         end
         fault[field] = v
+    end
+    if action == "pattern" then
+        for _, field in ipairs({ "prefix", "unit", "suffix" }) do
+            if spec[field] ~= nil and type(spec[field]) ~= "string" then
+                return fail('"' .. field .. '" must be a string')
+            end
+            fault[field] = spec[field] or ""
+        end
+        if not is_integer(spec.count) or spec.count < 1
+                or #fault.unit * spec.count > 256 * 1024 * 1024 then
+            return fail('"count" must be a positive integer (at most 256 MiB in all)')
+        end
+        fault.count = spec.count
     end
     if spec.chunk_size ~= nil then
         if not is_integer(spec.chunk_size) or spec.chunk_size < 1 then
@@ -328,6 +345,10 @@ function _M.apply(fault, ctx)
         local size = fault.size or 1024 * 1024
         local body = '{"data":"' .. string.rep("x", size - 11) .. '"}'
         return ctx.send(fault.status, body, fault.headers)
+
+    elseif action == "pattern" then
+        return ctx.send(fault.status, fault.prefix .. string.rep(fault.unit, fault.count)
+                        .. fault.suffix, fault.headers)
 
     elseif action == "deep" then
         local depth = fault.depth or 10000
