@@ -45,6 +45,8 @@ for _, area in ipairs(AREAS) do
   Client.mixin(require("sendpulse." .. area), area)
 end
 
+-- luacheck: push ignore 631 (a Markdown table has one line per row)
+
 --- Creates a client. No network I/O happens until the first call (the
 -- first API call fetches the OAuth token).
 --
@@ -83,6 +85,7 @@ end
 -- A missing, contradictory, unknown or mistyped option raises, naming it
 -- (`sendpulse.new: unknown option 'timout'`); so does a value that would
 -- end up in a header (API key, user agent, proxy) with CR, LF or NUL.
+-- @function new
 -- @tparam table opts the options above
 -- @treturn sendpulse.Client the client
 -- @raise on a missing, contradictory, unknown or mistyped option
@@ -92,6 +95,7 @@ end
 --   plan = "standard", max_retries = 3,
 -- }
 _M.new = Client.new
+-- luacheck: pop
 
 --- Marks a table as a JSON array, so that an empty one encodes as `[]`.
 -- @tparam[opt] table t
@@ -103,8 +107,9 @@ end
 --- Builds a path from segments, percent-encoding each one.
 -- `sendpulse.path("addressbooks", 42, "emails", "a+b@example.com")` gives
 -- `"/addressbooks/42/emails/a%2Bb%40example.com"`.
--- @param ... strings or integers
--- @treturn string
+-- @function path
+-- @param ... the segments: strings or integers
+-- @treturn string the path
 _M.path = util.path
 
 --- A file for a multipart upload (the file manager's and CRM's upload
