@@ -5,7 +5,9 @@
 -- Every one of the 633 operations is called once through its named method
 -- (client.crm:..., client:email_tags(), client:add_emails(), ...) with
 -- arguments the spec accepts, and Prism must accept each request: no 4xx,
--- no violation in its log. The older areas' hand-written methods are also
+-- no violation in its log. The two multipart uploads go to a Prism of
+-- their own (see contract.prism_uploads), the verifier's report download
+-- comes back as bytes. The older areas' hand-written methods are also
 -- held against the fields the spec declares (Prism lets undeclared query
 -- parameters and body fields through). A second pass gives the generated
 -- methods wrong arguments and checks that they raise before anything is
@@ -16,7 +18,6 @@ local contract = require "support.contract"
 local calls = require "support.contract_calls"
 local services = require "sendpulse.services"
 local index = require "sendpulse.api.index"
-local Client = require "sendpulse.client"
 
 local OLD = { "email", "smtp", "sms", "viber", "push", "verifier", "automation" }
 
@@ -78,14 +79,24 @@ describe("contract with SendPulse's specs #contract", function()
   local dirs = { all = "build/prism-contract-all", dup = "build/prism-contract-dup" }
   local url, dup_url, stop_all, stop_dup
   local client, dup_client
-  local sent           -- what the last call sent: { verb, path, query, body }
+  local sent = {}      -- what the last call asked the core to send:
+                       -- { verb, path, query, body, opts } each
   local log_at = { [dirs.all] = 0, [dirs.dup] = 0 }
+  -- The spy sits where every request is made, in the C core's client
+  -- methods (shared by all clients): client:request and the chunked
+  -- methods' streams (sendpulse.bulk) both open their calls there.
+  local core_methods, core_call
 
   local function spy(c)
-    rawset(c, "request", function(self, verb, path, query, body, opts)
-      sent[#sent + 1] = { verb, path, query, body }
-      return Client.request(self, verb, path, query, body, opts)
-    end)
+    if core_methods then
+      return
+    end
+    core_methods = debug.getmetatable(rawget(c, "_core")).__index
+    core_call = core_methods.call
+    core_methods.call = function(cc, verb, path, query, body, opts)
+      sent[#sent + 1] = { verb, path, query, body, opts }
+      return core_call(cc, verb, path, query, body, opts)
+    end
   end
 
   setup(function()
@@ -104,6 +115,9 @@ describe("contract with SendPulse's specs #contract", function()
   end)
 
   teardown(function()
+    if core_methods then
+      core_methods.call = core_call
+    end
     if client then
       client:close()
       dup_client:close()
@@ -416,21 +430,116 @@ describe("contract with SendPulse's specs #contract", function()
                                                              kinds.enum))
   end)
 
-  it("the verifier's report download asks for its binary body as JSON until the core can "
-     .. "return a raw body", function()
-    -- GET /verifier-service/get-report answers application/octet-stream;
-    -- the client's requests say Accept: application/json, so Prism answers
-    -- 406. The row says raw = true; client:request's opts.raw (the lead's
-    -- core) is what makes it work.
+  it("the verifier's report download returns the file's bytes (opts.raw)", function()
+    -- GET /verifier-service/get-report answers application/octet-stream:
+    -- the row says raw = true, so the request accepts any type and the
+    -- body comes back as a string, not decoded
+    assert.is_true(services.table("verifier").ops.download_verification_report.raw)
+    local _, from = contract.violations(dirs.all, 0)
     local o = call(dirs.all, function()
       return client:download_verification_report{ id = 1001, format = 2 }
     end)
-    assert.is_nil(o.raised)
-    assert.equal(406, o.err and o.err.status)
-    assert.matches("Unable to find content for application/json", o.err.body, 1, true)
-    assert.is_true(services.table("verifier").ops.download_verification_report.raw)
+    assert.is_true(accepted(o))
+    assert.equal("string", type(o.res))
+    assert.is_true(#o.res > 0)
+    assert.same({ raw = true }, o.sent[1][5])
+    -- what Prism saw: a request that accepts any type
+    local log = assert(io.open(dirs.all .. "/log", "rb"))
+    log:seek("set", from)
+    local text = log:read("*a")
+    log:close()
+    assert.matches("get /verifier-service/get-report", text, 1, true)
+    assert.matches("Request contains an accept header: */*", text, 1, true)
   end)
 
-  pending("the two multipart uploads (crm:upload_files, files:upload_file): waiting for the "
-          .. "core's multipart support (client:request opts.multipart, sendpulse.file)")
+  describe("the two multipart uploads", function()
+    local up_dir = "build/prism-contract-upload"
+    local up_url, stop_up, up
+    local fixture = "build/prism-contract-upload/report.csv"
+    log_at[up_dir] = 0
+
+    setup(function()
+      up_url, stop_up = contract.prism_uploads(up_dir, { "crm", "files" })
+      local f = assert(io.open(fixture, "wb"))
+      f:write("email,name\r\nfrodo@shire.example,Frodo\r\n")
+      f:close()
+      up = sendpulse.new{ api_key = "contract-key", base_url = up_url, rate_limit = false,
+                          max_retries = 0 }
+      spy(up)
+    end)
+
+    teardown(function()
+      if up then
+        up:close()
+      end
+      if stop_up then
+        stop_up()
+      end
+    end)
+
+    local function upload(fn)
+      local o = call(up_dir, function() return fn(up) end)
+      local ok, why = accepted(o)
+      assert(ok, why)
+      assert.same({ multipart = true }, o.sent[1][5])
+      return o
+    end
+
+    it("crm:upload_files from a path and from data", function()
+      local o = upload(function(c)
+        return c.crm:upload_files{ ["files[]"] = { sendpulse.file{ path = fixture } } }
+      end)
+      assert.equal("POST", o.sent[1][1])
+      assert.equal("/crm/v1/files/upload", o.sent[1][2])
+      assert.equal("table", type(o.res.data))
+      upload(function(c)
+        return c.crm:upload_files{ ["files[]"] = {
+          sendpulse.file{ data = "%PDF-1.4 not really", filename = "offer.pdf",
+                          content_type = "application/pdf" },
+          sendpulse.file{ path = fixture, content_type = "text/csv" },
+        } }
+      end)
+    end)
+
+    it("files:upload_file from a path and from data, with its text fields", function()
+      local o = upload(function(c)
+        return c.files:upload_file{ pathToStore = "/imports",
+                                    ["content[]"] = { sendpulse.file{ path = fixture } } }
+      end)
+      assert.equal("/fm/public/v1/file", o.sent[1][2])
+      assert.is_true(o.res.success)
+      upload(function(c)
+        return c.files:upload_file{
+          pathToStore = "/images", width = 1920, height = 1080,
+          ["content[]"] = { sendpulse.file{ data = "\137PNG\r\n\26\n", filename = "a.png",
+                                            content_type = "image/png" } },
+        }
+      end)
+    end)
+
+    it("Prism checks the multipart bodies: it rejects what the methods refuse", function()
+      -- sent with client:request, past the methods' own checks
+      local o = call(up_dir, function()
+        return up:request("POST", "/fm/public/v1/file", nil,
+                          { ["content[]"] = { sendpulse.file{ data = "x" } } },
+                          { multipart = true })
+      end)
+      assert.same({ "Request body must have required property 'pathToStore'" }, o.violations)
+      o = call(up_dir, function()
+        return up:request("POST", "/fm/public/v1/file", nil,
+                          { pathToStore = "/x", width = "wide",
+                            ["content[]"] = { sendpulse.file{ data = "x" } } },
+                          { multipart = true })
+      end)
+      assert.same({ "Request body property width must be integer" }, o.violations)
+      -- and the methods refuse both before sending
+      assert.has_error(function()
+        up.files:upload_file{ ["content[]"] = { sendpulse.file{ data = "x" } } }
+      end, "sendpulse: bad argument 'args.pathToStore' to files:upload_file (required)")
+      assert.has_error(function()
+        up.files:upload_file{ pathToStore = "/x", width = "wide",
+                              ["content[]"] = { sendpulse.file{ data = "x" } } }
+      end)
+    end)
+  end)
 end)

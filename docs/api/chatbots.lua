@@ -9,7 +9,7 @@
 -- an enum or an unknown field raises before anything is sent:
 -- `sendpulse: bad argument 'args.name' to chatbots:... (required)`.
 -- Lists that come in pages have an iterator (`each_...`) too.
--- @module client.chatbots
+-- @service client.chatbots
 
 --- The chatbot account: plan, limits and what is used of them.
 -- @http GET /chatbots/account

@@ -9,7 +9,7 @@
 -- an enum or an unknown field raises before anything is sent:
 -- `sendpulse: bad argument 'args.name' to courses:... (required)`.
 -- Lists that come in pages have an iterator (`each_...`) too.
--- @module client.courses
+-- @service client.courses
 
 --- Enrols a student (a new or existing contact) in courses.
 -- @http POST /edu/public/v1/students

@@ -9,7 +9,7 @@
 -- an enum or an unknown field raises before anything is sent:
 -- `sendpulse: bad argument 'args.name' to crm:... (required)`.
 -- Lists that come in pages have an iterator (`each_...`) too.
--- @module client.crm
+-- @service client.crm
 
 --- Sets the value of an attribute on one contact.
 -- @http POST /crm/v1/contacts/{contactId}/attributes

@@ -9,7 +9,7 @@
 -- an enum or an unknown field raises before anything is sent:
 -- `sendpulse: bad argument 'args.name' to files:... (required)`.
 -- Lists that come in pages have an iterator (`each_...`) too.
--- @module client.files
+-- @service client.files
 
 --- Whether a file exists at a path.
 -- @http POST /fm/public/v1/file/exist

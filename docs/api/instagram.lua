@@ -12,7 +12,7 @@
 --
 -- The operations every chatbot channel has carry the same name in all
 -- of them (docs/chatbot-names.md lists the specs' own names).
--- @module client.instagram
+-- @service client.instagram
 
 --- Hands a contact's chat to an operator.
 -- @http POST /instagram/contacts/operators/assign

@@ -12,7 +12,7 @@
 --
 -- The operations every chatbot channel has carry the same name in all
 -- of them (docs/chatbot-names.md lists the specs' own names).
--- @module client.messenger
+-- @service client.messenger
 
 --- Hands a contact's chat to an operator.
 -- @http POST /messenger/contacts/operators/assign

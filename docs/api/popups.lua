@@ -9,7 +9,7 @@
 -- an enum or an unknown field raises before anything is sent:
 -- `sendpulse: bad argument 'args.name' to popups:... (required)`.
 -- Lists that come in pages have an iterator (`each_...`) too.
--- @module client.popups
+-- @service client.popups
 
 --- Creates a project (a website's set of pop-ups).
 -- @http POST /v2/pop-ups/public/api/widgets

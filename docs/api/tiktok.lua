@@ -12,7 +12,7 @@
 --
 -- The operations every chatbot channel has carry the same name in all
 -- of them (docs/chatbot-names.md lists the specs' own names).
--- @module client.tiktok
+-- @service client.tiktok
 
 --- Hands a contact's chat to an operator.
 -- @http POST /tiktok/contacts/operators/assign

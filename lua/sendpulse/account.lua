@@ -1,5 +1,5 @@
 --- Account: the user's profile, team members and balance.
--- @module sendpulse.account
+-- @area sendpulse.account
 local util = require "sendpulse.util"
 
 local string_format = string.format

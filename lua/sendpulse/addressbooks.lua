@@ -3,7 +3,7 @@
 -- Contacts are given as email strings or as `{ email = "...", variables =
 -- { name = "Frodo" } }` tables. Large lists are sent in chunks (see
 -- `add_emails`).
--- @module sendpulse.addressbooks
+-- @area sendpulse.addressbooks
 local bulk = require "sendpulse.bulk"
 local paging = require "sendpulse.paging"
 local util = require "sendpulse.util"

@@ -1,5 +1,5 @@
 --- Automation 360: events that start flows, and flow statistics.
--- @module sendpulse.automation
+-- @area sendpulse.automation
 local util = require "sendpulse.util"
 
 local pairs = pairs

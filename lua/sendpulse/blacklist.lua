@@ -2,7 +2,7 @@
 --
 -- The API wants the addresses as base64 of a comma-separated list; the
 -- methods take a plain Lua list and encode it, chunk by chunk.
--- @module sendpulse.blacklist
+-- @area sendpulse.blacklist
 local bulk = require "sendpulse.bulk"
 local paging = require "sendpulse.paging"
 local util = require "sendpulse.util"

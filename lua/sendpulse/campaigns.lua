@@ -9,7 +9,7 @@
 -- `attachments_binary` (`{["logo.png"] = raw bytes}`, encoded here),
 -- `type` (only `"draft"`) and `is_test`. The service allows 4 new campaigns per hour
 -- (error 791 for the fifth).
--- @module sendpulse.campaigns
+-- @area sendpulse.campaigns
 local paging = require "sendpulse.paging"
 local util = require "sendpulse.util"
 

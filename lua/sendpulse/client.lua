@@ -88,8 +88,8 @@ local function pace_limits(settings)
 end
 
 --- Creates a client (no network I/O: the first call authenticates).
--- See the README for the options.
--- @tparam table opts
+-- The same function as @{sendpulse.new}, whose page lists the options.
+-- @tparam table opts the options (see @{sendpulse.new})
 -- @treturn Client
 -- @raise on missing, contradictory, unknown or mistyped options
 function Client.new(opts)
@@ -152,17 +152,23 @@ local function dry(self, method, path, query, body)
 end
 
 --- Sends any request and returns the decoded JSON response.
--- @tparam string method "GET", "POST", "PUT", "PATCH" or "DELETE"
--- @tparam string path an absolute path such as "/addressbooks"; build
---   paths with values in them through `sendpulse.path`
--- @tparam[opt] table query query parameters (percent-encoded, sorted)
--- @tparam[opt] table body sent as JSON (or as multipart form data with
---   `opts.multipart`)
+-- @tparam string method `"GET"`, `"POST"`, `"PUT"`, `"PATCH"` or `"DELETE"`
+-- @tparam string path the endpoint, from the base URL: an absolute path
+--   such as `"/addressbooks"`, checked and not rewritten (no `?`, `#`,
+--   spaces, `..` or empty segments); put values in with `sendpulse.path`
+-- @tparam[opt] table query the query parameters (as for `get`)
+-- @tparam[opt] table body the request body: sent as JSON, or as multipart
+--   form data with `opts.multipart`
 -- @tparam[opt] table opts `multipart = true`: the body's fields are form
---   fields, `sendpulse.file{...}` values are file parts
--- @return the result, mirroring the JSON
+--   fields (strings, numbers; a list is one part per item) and
+--   `sendpulse.file{...}` values file parts, at most `max_upload_size`
+--   bytes; `raw = true`: the answer is a file, returned as its bytes (a
+--   string) instead of decoded
+-- @return the decoded JSON result (`true` for an answer without content),
+--   or the body's bytes with `opts.raw`
 -- @treturn[2] nil
--- @treturn[2] table the error object
+-- @treturn[2] table the error object (`kind`, `status`, `code`, `message`,
+--   `body`, ...)
 -- @raise on bad arguments (nothing is sent)
 function Client:request(method, path, query, body, opts)
   if type(path) ~= "string" then
@@ -180,38 +186,79 @@ function Client:request(method, path, query, body, opts)
   return self._transport.call(self, call)
 end
 
---- GET `path` with optional query parameters.
--- @tparam string path
--- @tparam[opt] table query
+--- GET `path`, with query parameters.
+-- @tparam string path the endpoint, from the base URL: an absolute path
+--   such as `"/addressbooks"`, checked and not rewritten (no `?`, `#`,
+--   spaces, `..` or empty segments); put values in with `sendpulse.path`
+-- @tparam[opt] table query the query parameters: `{ limit = 10 }` is
+--   `?limit=10`; keys sorted, values percent-encoded, a list value
+--   repeated as `key[]=v1&key[]=v2`
+-- @return the decoded JSON result (`true` for an answer without content)
+-- @treturn[2] nil
+-- @treturn[2] table the error object (`kind`, `status`, `code`, `message`,
+--   `body`, ...)
+-- @raise on a bad path or query (nothing is sent)
 -- @usage local books = assert(client:get("/addressbooks", { limit = 10 }))
 function Client:get(path, query)
   return self:request("GET", path, query, nil)
 end
 
---- POST a JSON body.
--- @tparam string path
--- @tparam[opt] table body
+--- POST a JSON body to `path`.
+-- @tparam string path the endpoint, from the base URL: an absolute path
+--   such as `"/addressbooks"`, checked and not rewritten (no `?`, `#`,
+--   spaces, `..` or empty segments); put values in with `sendpulse.path`
+-- @tparam[opt] table body the request body, sent as JSON (an empty table
+--   is `{}`; `sendpulse.array{}` is `[]`)
+-- @return the decoded JSON result (`true` for an answer without content)
+-- @treturn[2] nil
+-- @treturn[2] table the error object (`kind`, `status`, `code`, `message`,
+--   `body`, ...)
+-- @raise on a bad path or body (nothing is sent)
 function Client:post(path, body)
   return self:request("POST", path, nil, body)
 end
 
---- PUT a JSON body.
--- @tparam string path
--- @tparam[opt] table body
+--- PUT a JSON body to `path`.
+-- @tparam string path the endpoint, from the base URL: an absolute path
+--   such as `"/addressbooks"`, checked and not rewritten (no `?`, `#`,
+--   spaces, `..` or empty segments); put values in with `sendpulse.path`
+-- @tparam[opt] table body the request body, sent as JSON (an empty table
+--   is `{}`; `sendpulse.array{}` is `[]`)
+-- @return the decoded JSON result (`true` for an answer without content)
+-- @treturn[2] nil
+-- @treturn[2] table the error object (`kind`, `status`, `code`, `message`,
+--   `body`, ...)
+-- @raise on a bad path or body (nothing is sent)
 function Client:put(path, body)
   return self:request("PUT", path, nil, body)
 end
 
---- PATCH with a JSON body.
--- @tparam string path
--- @tparam[opt] table body
+--- PATCH `path` with a JSON body.
+-- @tparam string path the endpoint, from the base URL: an absolute path
+--   such as `"/addressbooks"`, checked and not rewritten (no `?`, `#`,
+--   spaces, `..` or empty segments); put values in with `sendpulse.path`
+-- @tparam[opt] table body the request body, sent as JSON (an empty table
+--   is `{}`; `sendpulse.array{}` is `[]`)
+-- @return the decoded JSON result (`true` for an answer without content)
+-- @treturn[2] nil
+-- @treturn[2] table the error object (`kind`, `status`, `code`, `message`,
+--   `body`, ...)
+-- @raise on a bad path or body (nothing is sent)
 function Client:patch(path, body)
   return self:request("PATCH", path, nil, body)
 end
 
---- DELETE, with a JSON body when the endpoint wants one.
--- @tparam string path
--- @tparam[opt] table body
+--- DELETE `path`, with a JSON body when the endpoint wants one.
+-- @tparam string path the endpoint, from the base URL: an absolute path
+--   such as `"/addressbooks"`, checked and not rewritten (no `?`, `#`,
+--   spaces, `..` or empty segments); put values in with `sendpulse.path`
+-- @tparam[opt] table body the request body some endpoints want (the
+--   addresses to remove, ...), sent as JSON; none when nil
+-- @return the decoded JSON result (`true` for an answer without content)
+-- @treturn[2] nil
+-- @treturn[2] table the error object (`kind`, `status`, `code`, `message`,
+--   `body`, ...)
+-- @raise on a bad path or body (nothing is sent)
 function Client:delete(path, body)
   return self:request("DELETE", path, nil, body)
 end

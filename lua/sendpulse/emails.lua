@@ -2,7 +2,7 @@
 --
 -- These calls look an address up in every mailing list at once; the
 -- per-list calls are in `sendpulse.addressbooks`.
--- @module sendpulse.emails
+-- @area sendpulse.emails
 local util = require "sendpulse.util"
 
 local path = util.path

@@ -45,15 +45,57 @@ for _, area in ipairs(AREAS) do
   Client.mixin(require("sendpulse." .. area), area)
 end
 
---- Creates a client. No network I/O happens until the first call.
--- @tparam table opts `client_id` + `client_secret`, or `api_key`;
---   `base_url`, `timeout`, `connect_timeout`, `ca_file`, `ssl_verify`,
---   `proxy`, `user_agent`, `token_store`, `max_retries`, `rate_limit`,
---   `retry_delay`, `max_retry_wait`, `max_body_size`, `transport`,
---   `pacer`, `on_store_error`
--- @treturn sendpulse.Client
+-- luacheck: push ignore 631 (a Markdown table has one line per row)
+
+--- Creates a client. No network I/O happens until the first call (the
+-- first API call fetches the OAuth token).
+--
+-- Give `client_id` and `client_secret`, or `api_key`; every other option
+-- is optional:
+--
+-- | option | type | default | meaning |
+-- |---|---|---|---|
+-- | `client_id`, `client_secret` | string | none | OAuth credentials of the account (SendPulse: Settings > API); always together, the secret at least 8 characters |
+-- | `api_key` | string | none | a static API key instead of the two above, sent as `Authorization: Bearer KEY`; the token endpoint is never called |
+-- | `base_url` | string | `"https://api.sendpulse.com"` | where the API is; plain `http://` only for loopback addresses (the sandbox) |
+-- | `timeout` | number, seconds | 30 | one attempt: connecting, sending and receiving |
+-- | `connect_timeout` | number, seconds | 10 | connecting (TCP and TLS) within an attempt |
+-- | `call_timeout` | number, seconds | 60 | the whole call: every attempt, backoff and token fetch; also bounds the waits it would start |
+-- | `ca_file` | string, a path | the system's store | PEM bundle of the CAs to trust (libcurl only: under nginx, `lua_ssl_trusted_certificate`) |
+-- | `ssl_verify` | boolean | `true` | `false` turns certificate checks off |
+-- | `proxy` | string | none | an HTTP proxy, e.g. `"http://proxy:3128"`; the `*_proxy` environment variables are ignored |
+-- | `user_agent` | string | `"lua-sendpulse/VERSION libcurl/VERSION"` | the `User-Agent` header |
+-- | `max_retries` | integer, 0 to 10 | 2 | retries after the first attempt, only of what is safe to send again |
+-- | `rate_limit` | number or `false` | 10 | requests per second this client sends (SendPulse allows 10); `false` turns pacing off |
+-- | `retry_delay` | number, seconds | 0.5 | the first backoff step (it doubles on each retry, with jitter) |
+-- | `max_retry_wait` | number, seconds | 60 | a `Retry-After` longer than this is returned as the error instead of waited for |
+-- | `max_body_size` | integer, bytes | 32 MiB | larger responses are refused (`kind = "transport"`, code 63) |
+-- | `max_upload_size` | integer, bytes | 32 MiB | a multipart upload larger than this raises before anything is sent |
+-- | `plan` | `"free"`, `"standard"` or `"enterprise"` | none | the account's pricing plan: sets `quota_per_minute` and `quota_per_day` to its quotas (1000/500,000, 2000/1,000,000, 3000/3,000,000) unless they are given |
+-- | `quota_per_minute` | integer | none | requests per minute the plan allows; the client keeps under it (a shared pacer counts for every process) |
+-- | `quota_per_day` | integer | none | requests per UTC day the plan allows; once spent, calls fail without sending (`err.quota = "per_day"`) until midnight UTC |
+-- | `fleet_size` | integer, 1 to 10000 | 1 | how many processes share the `pacer`; while it fails, each paces itself at `rate_limit / fleet_size` (and its share of the minute quota) |
+-- | `token_store` | a store | memory, per client | where the OAuth token is kept: `sendpulse.stores.memory()`, `file(dir)`, `ngx_shared(dict)` or `redis(opts)` (see @{sendpulse.stores}) |
+-- | `pacer` | a pacer | none (each client paces itself) | an object with `reserve(key, cap, window)` holding one rate budget for several processes: `sendpulse.pacers.ngx_shared(dict)` or `redis(opts)` (see @{sendpulse.pacers}) |
+-- | `transport` | `"auto"`, `"curl"`, `"ngx"` or a table | `"auto"` | how requests go out: libcurl, or nginx cosockets (`"auto"`: cosockets inside nginx) |
+-- | `on_store_error` | function | none | `function(operation, message)`, told when the token store or the pacer fails (the call goes on) |
+-- | `on_request` | function | none | called after every attempt with `{ method, path, token, attempt, status, code, kind, seconds }` (`token`: true for the token fetch); what it raises is ignored |
+-- | `dry_run` | `true` or function | none | nothing is sent: a call returns `{ dry_run = true, method, path, query, body }`, or what the function returns for `{ method, path, query, body }` |
+--
+-- A missing, contradictory, unknown or mistyped option raises, naming it
+-- (`sendpulse.new: unknown option 'timout'`); so does a value that would
+-- end up in a header (API key, user agent, proxy) with CR, LF or NUL.
+-- @function new
+-- @tparam table opts the options above
+-- @treturn sendpulse.Client the client
 -- @raise on a missing, contradictory, unknown or mistyped option
+-- @usage local client = sendpulse.new{
+--   client_id = os.getenv("SENDPULSE_CLIENT_ID"),
+--   client_secret = os.getenv("SENDPULSE_CLIENT_SECRET"),
+--   plan = "standard", max_retries = 3,
+-- }
 _M.new = Client.new
+-- luacheck: pop
 
 --- Marks a table as a JSON array, so that an empty one encodes as `[]`.
 -- @tparam[opt] table t
@@ -65,8 +107,9 @@ end
 --- Builds a path from segments, percent-encoding each one.
 -- `sendpulse.path("addressbooks", 42, "emails", "a+b@example.com")` gives
 -- `"/addressbooks/42/emails/a%2Bb%40example.com"`.
--- @param ... strings or integers
--- @treturn string
+-- @function path
+-- @param ... the segments: strings or integers
+-- @treturn string the path
 _M.path = util.path
 
 --- A file for a multipart upload (the file manager's and CRM's upload

@@ -3,7 +3,7 @@
 -- Dates are `"YYYY-MM-DD HH:MM:SS"` strings or `os.time()` numbers; the
 -- list filters also take a bare `"YYYY-MM-DD"`. Push images and icons are
 -- given as raw file contents and sent base64-encoded.
--- @module sendpulse.push
+-- @area sendpulse.push
 local paging = require "sendpulse.paging"
 local util = require "sendpulse.util"
 

@@ -3,7 +3,7 @@
 -- A new sender must be activated with the code the service mails to it.
 -- Addresses at free mail services (gmail.com, ...) are refused (error 20
 -- or 97).
--- @module sendpulse.senders
+-- @area sendpulse.senders
 local util = require "sendpulse.util"
 
 local type = type

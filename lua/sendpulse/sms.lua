@@ -9,7 +9,7 @@
 -- Normalised: where some versions of the API answer an object wrapped in
 -- a one-element array (`[{result, counters}]`), the methods return the
 -- object; campaign info's one-element `data` array becomes the object.
--- @module sendpulse.sms
+-- @area sendpulse.sms
 local bulk = require "sendpulse.bulk"
 local util = require "sendpulse.util"
 

@@ -4,7 +4,7 @@
 -- Messages are sent in the modern form, a nested JSON object under
 -- `email`. The HTML part and binary attachments are given as plain
 -- strings and base64-encoded here. Message ids are strings.
--- @module sendpulse.smtp
+-- @area sendpulse.smtp
 local bulk = require "sendpulse.bulk"
 local paging = require "sendpulse.paging"
 local util = require "sendpulse.util"

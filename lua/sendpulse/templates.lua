@@ -6,7 +6,7 @@
 -- Note the API's PHP heritage: a template without a category has
 -- `category_info = []` and one without tags `tags = []`, i.e. an empty
 -- table where a filled one is an object; test with `next(t.category_info)`.
--- @module sendpulse.templates
+-- @area sendpulse.templates
 local paging = require "sendpulse.paging"
 local util = require "sendpulse.util"
 

@@ -7,7 +7,7 @@
 -- `offset`/`limit`. Verification statuses: 0 unverified, 1 valid,
 -- 2 unconfirmed, 3 invalid; per-status counts come in `data` under the
 -- string keys "0" to "3", as sent.
--- @module sendpulse.verifier
+-- @area sendpulse.verifier
 local paging = require "sendpulse.paging"
 local util = require "sendpulse.util"
 

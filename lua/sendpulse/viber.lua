@@ -3,7 +3,7 @@
 -- A campaign goes either to a mailing list (`address_book`) or to a list
 -- of phone numbers (`recipients`, at most 1000, sent as JSON numbers as
 -- the API documents them).
--- @module sendpulse.viber
+-- @area sendpulse.viber
 local paging = require "sendpulse.paging"
 local util = require "sendpulse.util"
 

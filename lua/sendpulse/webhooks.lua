@@ -5,7 +5,7 @@
 -- in `res.data`. Each webhook is one (url, action) pair; actions are
 -- event names such as `"open"`, `"redirect"` (a link click), `"spam"`,
 -- `"unsubscribe"`, `"delivered"`.
--- @module sendpulse.webhooks
+-- @area sendpulse.webhooks
 local util = require "sendpulse.util"
 
 local ipairs = ipairs

@@ -60,6 +60,51 @@ function M.prism(dir, services)
   end
 end
 
+--- Starts Prism for the multipart uploads: the given services' documents,
+-- each multipart/form-data array property given an explicit encoding
+-- (style form, exploded, reserved characters allowed). That is what
+-- OpenAPI 3.0 means for such a property without one (one part per item),
+-- but Prism 5.16 reads a multipart field as a single string unless the
+-- document names a style, and then reports every upload's array as "must
+-- be array". With the style it wraps the field in a list (of its last
+-- part: Prism keeps one part per name), so it checks names, required
+-- fields and types; spec/upload_spec.lua checks the parts themselves.
+-- Returns the URL and a stop function.
+function M.prism_uploads(dir, services)
+  local json = sendpulse.json
+  sh("mkdir -p '" .. dir .. "'")
+  local files = {}
+  for i, s in ipairs(services) do
+    local doc = assert(json.decode(read("api/openapi/" .. s .. ".json")))
+    for _, item in pairs(doc.paths) do
+      for _, op in pairs(item) do
+        local media = type(op) == "table" and op.requestBody
+                      and op.requestBody.content
+                      and op.requestBody.content["multipart/form-data"]
+        local schema = media and M.deref(doc, media.schema)
+        if schema and schema.properties then
+          media.encoding = media.encoding or {}
+          for name, prop in pairs(schema.properties) do
+            if M.deref(doc, prop).type == "array" then
+              media.encoding[name] = { style = "form", explode = true, allowReserved = true }
+            end
+          end
+        end
+      end
+    end
+    files[i] = dir .. "/" .. s .. ".json"
+    local f = assert(io.open(files[i], "wb"))
+    f:write(json.encode(doc))
+    f:close()
+  end
+  local out, ok = sh("tools/prism start " .. dir .. " " .. table.concat(files, " ") .. " 2>&1")
+  assert(ok, "Prism did not start:\n" .. out)
+  local url = assert(out:match("(http://127%.0%.0%.1:%d+)"), out)
+  return url, function()
+    sh("tools/prism stop " .. dir)
+  end
+end
+
 local docs = {}
 function M.doc(service)
   local d = docs[service]
