@@ -30,7 +30,10 @@ DEB_PACKAGES := gcc make pkg-config curl openssl ca-certificates \
 	lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted \
 	luarocks lua-check nginx libnginx-mod-http-lua luajit2 \
 	libluajit2-5.1-dev lua-socket lua-ldoc libssl-dev redis-server faketime \
-	lua-nginx-redis
+	lua-nginx-redis lua-discount chromium
+# Prism (the contract tests) runs on Node.js: installed from Debian only
+# where no node and npm are on the PATH (a machine may have them otherwise)
+NODE_PACKAGES := nodejs npm
 
 .PHONY: all jit test demo lint lint-files deps sandbox sandbox-stop clean install \
 	asan test-asan valgrind soak docs fuzz fuzz-deps fuzz-regressions bench
@@ -60,6 +63,9 @@ deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
+	if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then \
+	  missing="$$missing $(NODE_PACKAGES)"; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
