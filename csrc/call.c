@@ -463,7 +463,8 @@ dispatch:
 		/* A slot is taken only when it is free now, never ahead: calls
 		 * waiting together (a batch) then count from the real send times
 		 * of those before them, which the transport stamps. */
-		d = sp_pacer_local_wait(c, sp_monotime());
+		d = sp_pacer_wait(c->pace_ring, c->pace_cap, c->pace_head,
+			c->pace_window, sp_monotime());
 		if (d > 0) {
 			k->state = ST_PACE_WAIT;
 			if (!x->inline_io) {
@@ -474,13 +475,14 @@ dispatch:
 			sp_sleep(d);
 			goto dispatch;
 		}
-		sp_pacer_local_take(c, k);
+		k->pace_slot = c->pace_head;
+		sp_pacer_reserve(c->pace_ring, c->pace_cap, &c->pace_head,
+			c->pace_window, sp_monotime());
 	}
 
 transmit:
 	/* pacing may have waited past the token's expiry: check it again */
 	if (!k->req_is_token && !sp_token_usable(c, sp_walltime())) {
-		sp_pacer_local_untake(c, k);	/* EXPERIMENT: not sent after all */
 		k->state = ST_ACQUIRE;
 		goto top;
 	}
@@ -508,8 +510,6 @@ static int call_set_response(lua_State *L)
 	const char *body = luaL_optlstring(L, 3, "", &n);
 
 	luaL_argcheck(L, status >= 100 && status <= 999, 2, "invalid status");
-	if (k->client)
-		sp_pacer_finished(k->client, k);
 	reset_response(k);
 	k->status = (int)status;
 	k->sent = 1;
@@ -533,8 +533,6 @@ static int call_set_failure(lua_State *L)
 	const char *msg = luaL_optlstring(L, 3, "", &n);
 
 	luaL_argcheck(L, code > 0, 2, "failure code must be positive");
-	if (k->client)
-		sp_pacer_finished(k->client, k);
 	reset_response(k);
 	k->failure = (int)code;
 	k->sent = lua_toboolean(L, 4);
@@ -562,16 +560,6 @@ static int call_resendable(lua_State *L)
 	sp_call *k = sp_check_call(L, 1);
 	lua_pushboolean(L, k->req_is_token || idempotent(k->method));
 	return 1;
-}
-
-/* call:sending(): EXPERIMENT - a Lua transport is writing the request now
- * (after its connect and TLS handshake): the pacer counts from here. */
-static int call_sending(lua_State *L)
-{
-	sp_call *k = sp_check_call(L, 1);
-	if (k->client && !k->client->closed)
-		sp_pacer_sent(k->client, k);
-	return 0;
 }
 
 /* call:key() -> a light userdata naming this call in client:poll() */
@@ -602,8 +590,6 @@ static int call_gc(lua_State *L)
 	if (k->client) {
 		release_fetch(k->client, k);
 		sp_http_detach(k);
-		if (!k->client->closed)
-			sp_pacer_finished(k->client, k);
 	}
 	sp_buf_free(&k->target);
 	sp_buf_wipe(&k->body);
@@ -672,7 +658,6 @@ int sp_call_open(lua_State *L)
 	k->method = method;
 	k->retry_after = -1;
 	k->pace_slot = -1;
-	k->pace_done_slot = -1;
 	x->inline_io = inline_io;
 	x->fail_kind = -1;
 
@@ -706,7 +691,6 @@ void sp_call_register(lua_State *L)
 		{ "wire", call_wire },
 		{ "resendable", call_resendable },
 		{ "key", call_key },
-		{ "sending", call_sending },
 		{ NULL, NULL }
 	};
 	luaL_newmetatable(L, SP_CALL_MT);

@@ -348,7 +348,6 @@ static void collect(sp_xfer *t)
 	if (curl_easy_getinfo(t->easy, CURLINFO_ACTIVESOCKET, &t->last_fd) !=
 			CURLE_OK)
 		t->last_fd = CURL_SOCKET_BAD;
-	sp_pacer_finished(t->client, k);
 	k->status = (int)status;
 	k->sent = reqsize > 0;
 	k->retry_after = t->retry_after;

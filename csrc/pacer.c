@@ -80,104 +80,19 @@ double sp_pacer_reserve(double *ring, int cap, int *head, double window,
 }
 
 /*
- * EXPERIMENT (issue 15): the local pacer as a true sliding-window log.
- * A slot taken but not yet sent holds +inf (it may leave any moment, so
- * it is in every window until it has left); the stamp at the real send
- * replaces it by the send time; the slot that frees first is the oldest
- * entry, wherever it sits in the ring. With SP_PACE_ADAPTIVE, once the
- * response is in, the entry moves later by how much slower than the
- * fastest recent exchange this one was: an upper bound on how much later
- * than usual it may have reached the server (jitter on the way there).
+ * The request reserved at slot k->pace_slot is leaving now. A request that
+ * left later than its slot (a new connection, a slow machine) must count
+ * from when it really left, or the next ones would crowd it.
  */
-#ifndef SP_PACE_ADAPTIVE
-#define SP_PACE_ADAPTIVE 1
-#endif
-#define PACE_PENDING HUGE_VAL
-#define PACE_ALL_PENDING_POLL 0.005
-#define PACE_MARGIN_MAX 0.5
-
-static int oldest_slot(const sp_client *c)
-{
-	int i, best = 0;
-	for (i = 1; i < c->pace_cap; i++)
-		if (c->pace_ring[i] < c->pace_ring[best])
-			best = i;
-	return best;
-}
-
-double sp_pacer_local_wait(sp_client *c, double now)
-{
-	double t = c->pace_ring[oldest_slot(c)];
-	if (t == PACE_PENDING)
-		return PACE_ALL_PENDING_POLL;
-	t += c->pace_window;
-	return t > now ? t - now : 0;
-}
-
-void sp_pacer_local_take(sp_client *c, sp_call *k)
-{
-	int slot = oldest_slot(c);
-	k->pace_prev = c->pace_ring[slot];
-	c->pace_ring[slot] = PACE_PENDING;
-	k->pace_slot = slot;
-	k->pace_done_slot = -1;
-}
-
-/* A slot taken for a request that is not sent after all. */
-void sp_pacer_local_untake(sp_client *c, sp_call *k)
-{
-	if (k->pace_slot < 0 || k->pace_slot >= c->pace_cap || !c->pace_ring)
-		return;
-	c->pace_ring[k->pace_slot] = k->pace_prev;
-	k->pace_slot = -1;
-}
-
 void sp_pacer_sent(sp_client *c, sp_call *k)
 {
 	double now;
 	if (k->pace_slot < 0 || k->pace_slot >= c->pace_cap || !c->pace_ring)
 		return;
 	now = sp_monotime();
-	c->pace_ring[k->pace_slot] = now;
-	k->pace_done_slot = k->pace_slot;
-	k->pace_sent_at = now;
+	if (c->pace_ring[k->pace_slot] < now)
+		c->pace_ring[k->pace_slot] = now;
 	k->pace_slot = -1;
-}
-
-/* The exchange is over (answered or failed), or the call is going away. */
-void sp_pacer_finished(sp_client *c, sp_call *k)
-{
-	double now, lat, min;
-	int i, n;
-	if (!c->pace_ring)
-		return;
-	if (k->pace_slot >= 0) {
-		/* never sent: count it as leaving now, to be safe */
-		sp_pacer_sent(c, k);
-		k->pace_done_slot = -1;
-		return;
-	}
-	if (k->pace_done_slot < 0 || k->pace_done_slot >= c->pace_cap)
-		return;
-	now = sp_monotime();
-	lat = now - k->pace_sent_at;
-	i = c->pace_nlat++ % 32;
-	c->pace_lat[i] = lat;
-	n = c->pace_nlat < 32 ? c->pace_nlat : 32;
-	min = lat;
-	for (i = 0; i < n; i++)
-		if (c->pace_lat[i] < min)
-			min = c->pace_lat[i];
-#if SP_PACE_ADAPTIVE
-	/* the slot is still this request's (not handed out again) */
-	if (c->pace_ring[k->pace_done_slot] == k->pace_sent_at) {
-		double margin = lat - min;
-		if (margin > PACE_MARGIN_MAX)
-			margin = PACE_MARGIN_MAX;
-		c->pace_ring[k->pace_done_slot] = k->pace_sent_at + margin;
-	}
-#endif
-	k->pace_done_slot = -1;
 }
 
 /* How long until the ring has a free slot (0: now), reserving nothing. */

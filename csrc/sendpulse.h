@@ -108,8 +108,6 @@ typedef struct sp_client {
 	double *pace_ring;
 	int pace_cap, pace_head;
 	double pace_window;
-	double pace_lat[32];		/* EXPERIMENT: recent latencies */
-	int pace_nlat;
 
 	uint64_t rng;			/* xorshift state for backoff jitter */
 
@@ -140,9 +138,6 @@ typedef struct sp_call {
 	int req_is_token;		/* the request in flight is the token fetch */
 	double last_delay;
 	int pace_slot;			/* its entry in the pacer's ring, or -1 */
-	int pace_done_slot;		/* EXPERIMENT: sent from this slot */
-	double pace_sent_at;		/* EXPERIMENT: when */
-	double pace_prev;		/* EXPERIMENT: the slot's value before */
 
 	sp_buf target;			/* path?query, base path included */
 	sp_buf body;
@@ -250,10 +245,6 @@ int sp_pacer_init(sp_client *c, double rate);
 double sp_pacer_reserve(double *ring, int cap, int *head, double window,
 	double now);
 void sp_pacer_sent(sp_client *c, sp_call *k);
-double sp_pacer_local_wait(sp_client *c, double now);
-void sp_pacer_local_take(sp_client *c, sp_call *k);
-void sp_pacer_local_untake(sp_client *c, sp_call *k);
-void sp_pacer_finished(sp_client *c, sp_call *k);
 double sp_pacer_wait(const double *ring, int cap, int head, double window,
 	double now);
 void sp_pacer_shape(double rate, int *cap, double *window);

@@ -157,9 +157,7 @@ function _M.run_batch(client, calls, concurrency, on_progress)
         if entry.wake <= now then
           entry.wake = nil
           advance(entry)
-        end
-        -- (advance may have put it to sleep again: count that wake too)
-        if entry.wake and entry.wake < next_wake then
+        elseif entry.wake < next_wake then
           next_wake = entry.wake
         end
       end

@@ -177,7 +177,6 @@ local function exchange(call, ep, may_resend)
   end
 
   local bytes
-  call:sending()    -- EXPERIMENT: the pacer counts from the real send
   bytes, err = sock:send(call:wire())
   if not bytes then
     sock:close()
