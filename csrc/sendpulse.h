@@ -17,7 +17,7 @@
 
 #include "compat.h"
 
-#define SP_VERSION "0.1.0"
+#define SP_VERSION "0.2.0"
 
 #define SP_CLIENT_MT "sendpulse.core.Client"
 #define SP_CALL_MT "sendpulse.core.Call"

@@ -65,6 +65,7 @@ build = {
     ["sendpulse.api.whatsapp"] = "lua/sendpulse/api/whatsapp.lua",
     ["sendpulse.automation"] = "lua/sendpulse/automation.lua",
     ["sendpulse.blacklist"] = "lua/sendpulse/blacklist.lua",
+    ["sendpulse.build"] = "lua/sendpulse/build.lua",
     ["sendpulse.bulk"] = "lua/sendpulse/bulk.lua",
     ["sendpulse.campaigns"] = "lua/sendpulse/campaigns.lua",
     ["sendpulse.cli"] = "lua/sendpulse/cli/init.lua",
@@ -136,5 +137,9 @@ build = {
     bin = { sendpulse = "bin/sendpulse" },
   },
 }
+-- `luarocks test` (offline on Debian: LUAROCKS_CONFIG=rockspec/config-offline.lua)
+-- runs tools/luarocks-test under the configured Lua: it starts a sandbox of
+-- its own, runs the suite for that Lua and stops the sandbox, or says what
+-- it needs (nginx with its Lua module, openssl, busted, make and a compiler).
 test_dependencies = { "busted" }
-test = { type = "busted" }
+test = { type = "command", script = "tools/luarocks-test" }

@@ -8,7 +8,16 @@
 -- Every API method returns its result, or `nil` and an error object with
 -- `kind`, `status`, `code`, `message`, `retry_after` and `body`.
 -- @module sendpulse
-local core = require "sendpulse.core"
+-- A core built for another Lua fails in dlopen with an undefined symbol:
+-- say which build this Lua needs and how to make it.
+local core
+do
+  local loaded, core_or_err = pcall(require, "sendpulse.core")
+  if not loaded then
+    error(require("sendpulse.build").load_error(core_or_err) or core_or_err, 0)
+  end
+  core = core_or_err
+end
 local Client = require "sendpulse.client"
 local util = require "sendpulse.util"
 

@@ -1,6 +1,11 @@
 -- Runs examples/openresty/nginx.conf (the README's configuration) as a
 -- real nginx with several workers, pointed at the sandbox, plus the test
--- locations of spec/support/ngx_locations.conf.
+-- locations of spec/support/ngx_locations.conf, the way the README says:
+-- on the tree of `make install-jit` (here in build/ngx-tree), started with
+-- `nginx -p DIR -c CONF`. Only what a test must change is replaced (the
+-- README's OpenResty section lists it): the tree's path, the number of
+-- workers, the port, the CA bundle (the sandbox's) and the placeholder
+-- for other locations (the test locations).
 local sandbox = require "support.sandbox"
 
 local M = {}
@@ -44,6 +49,20 @@ local function free_port()
   error("no free port")
 end
 
+-- make install-jit into build/ngx-tree, once per run
+local tree
+local function install_tree(root)
+  if not tree then
+    local t = root .. "/build/ngx-tree"
+    sh("rm -rf '" .. t .. "'")
+    local out, ok = sh("env -u LUA_PATH -u LUA_CPATH -u LUA_INIT make -s --no-print-directory "
+                       .. "install-jit PREFIX='" .. t .. "'")
+    assert(ok, "make install-jit failed: " .. out)
+    tree = t
+  end
+  return tree
+end
+
 function M.start(workers)
   local root = sh("pwd"):gsub("%s+$", "")
   local dir = root .. "/build/ngx-app"
@@ -55,21 +74,18 @@ function M.start(workers)
   sh("mkdir -p '" .. root .. "/build/ngx-app-logs' && test -s '" .. dir .. "/error.log' && "
      .. "mv '" .. dir .. "/error.log' '" .. root .. "/build/ngx-app-logs/'$(date +%s%N)'.log'; "
      .. "ls -t '" .. root .. "/build/ngx-app-logs'/*.log | tail -n +21 | xargs -r rm -f")
-  sh("rm -rf '" .. dir .. "' && mkdir -p '" .. dir .. "/conf' '" .. dir .. "/tmp'")
+  local prefix = install_tree(root)
+  sh("rm -rf '" .. dir .. "' && mkdir -p '" .. dir .. "/conf'")
   local port = free_port()
   local conf = read("examples/openresty/nginx.conf")
-  conf = replace_once(conf, "worker_processes auto;",
-    ("worker_processes %d;\npid %s/nginx.pid;\nerror_log %s/error.log warn;")
-      :format(workers, dir, dir))
-  conf = conf:gsub("/opt/lua%-sendpulse", root)
+  local n
+  conf, n = conf:gsub("/opt/lua%-sendpulse/", prefix .. "/")
+  assert(n >= 3, "examples/openresty/nginx.conf: /opt/lua-sendpulse/ is no longer the tree")
+  conf = replace_once(conf, "worker_processes auto;", ("worker_processes %d;"):format(workers))
   conf = replace_once(conf, "lua_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;",
                       "lua_ssl_trusted_certificate " .. sandbox.ca .. ";")
-  conf = replace_once(conf, "listen 8080 reuseport;",
+  conf = replace_once(conf, "listen 127.0.0.1:8080 reuseport;",
                       ("listen 127.0.0.1:%d reuseport;"):format(port))
-  conf = replace_once(conf, "http {", ("http {\n    access_log off;\n"
-    .. "    client_body_temp_path %s/tmp/body;\n    proxy_temp_path %s/tmp/proxy;\n"
-    .. "    fastcgi_temp_path %s/tmp/fastcgi;\n    uwsgi_temp_path %s/tmp/uwsgi;\n"
-    .. "    scgi_temp_path %s/tmp/scgi;\n"):format(dir, dir, dir, dir, dir))
   conf = replace_once(conf, "# (your other locations)",
                       "include " .. root .. "/spec/support/ngx_locations.conf;")
   write(dir .. "/conf/nginx.conf", conf)
@@ -77,8 +93,8 @@ function M.start(workers)
   -- (no LUA_PATH/LUA_CPATH: paths exported for Lua 5.4 would mislead LuaJIT)
   local out, ok = sh(("env -u LUA_PATH -u LUA_CPATH -u LUA_INIT "
     .. "SENDPULSE_CLIENT_ID=%s SENDPULSE_CLIENT_SECRET=%s "
-    .. "SENDPULSE_BASE_URL=%s nginx -p %s -c %s/conf/nginx.conf -e %s/error.log")
-    :format(sandbox.client_id, sandbox.client_secret, sandbox.url, dir, dir, dir))
+    .. "SENDPULSE_BASE_URL=%s nginx -p %s -c %s/conf/nginx.conf")
+    :format(sandbox.client_id, sandbox.client_secret, sandbox.url, dir, dir))
   assert(ok, "nginx did not start: " .. out)
   M.dir, M.port = dir, port
   M.base = ("http://127.0.0.1:%d"):format(port)
