@@ -235,15 +235,26 @@ describe("sendpulse.cli.main", function()
     it("shows each request on standard error, without secrets", function()
       local r = ok{ "user-info", "-v" }
       assert.equal("Frodo Baggins", r.json.name)
+      -- one line per HTTP request: the token fetch, then the call
       local shown = lines(r.err)
-      local last = shown[#shown]
-      assert.truthy(last:find("^sendpulse: GET /user/info: %S+.*, [%d.]+ ms, attempt 1$"), last)
+      assert.equal(2, #shown, r.err)
+      assert.truthy(shown[1]:find("^sendpulse: POST /oauth/access_token %(token%): 200, "
+                                  .. "[%d.]+ ms, attempt 1$"), shown[1])
+      assert.truthy(shown[2]:find("^sendpulse: GET /user/info: 200, [%d.]+ ms, attempt 1$"),
+                    shown[2])
       r = run({ "address-books", "get", "999" }, { env = { SENDPULSE_DEBUG = "http" } })
       assert.equal(1, r.code)
       shown = lines(r.err)
-      assert.truthy(shown[#shown - 1]:find("^sendpulse: GET /addressbooks/999: 404 "),
-                    shown[#shown - 1])
+      assert.truthy(shown[#shown - 1]:find("^sendpulse: GET /addressbooks/999: 404, "
+                                           .. "[%d.]+ ms, attempt 1$"), shown[#shown - 1])
       assert.truthy(shown[#shown]:find("^sendpulse api error 213"), shown[#shown])
+      -- each attempt of a retried request has its line
+      sandbox.fault{ path = "/user/info", status = 503 }
+      r = ok({ "user-info", "-v" })
+      shown = lines(r.err)
+      assert.truthy(shown[#shown - 1]:find("^sendpulse: GET /user/info: 503, .*attempt 1$"),
+                    r.err)
+      assert.truthy(shown[#shown]:find("^sendpulse: GET /user/info: 200, .*attempt 2$"), r.err)
       for _, secret in ipairs{ sandbox.client_secret, "SANDBOXTOKEN", "Bearer" } do
         assert.falsy(has(r.err, secret), secret)
       end
@@ -331,12 +342,13 @@ describe("sendpulse.cli.main", function()
          { env = env{ SENDPULSE_BASE_URL = "https://127.0.0.1:1" } })
       -- the environment's credentials, taken whole, over the profile's
       r = run({ "user-info" }, { env = env{ SENDPULSE_CLIENT_ID = sandbox.client_id,
-                                            SENDPULSE_CLIENT_SECRET = "wrong" } })
+                                            SENDPULSE_CLIENT_SECRET = "wrong-secret" } })
       assert.equal(1, r.code)
       assert.truthy(r.err:find("^sendpulse auth error"), r.err)
       -- a profile named on the command line wins over the environment
       ok({ "user-info", "--profile", "default" },
-         { env = env{ SENDPULSE_CLIENT_ID = sandbox.client_id, SENDPULSE_CLIENT_SECRET = "wrong",
+         { env = env{ SENDPULSE_CLIENT_ID = sandbox.client_id,
+                      SENDPULSE_CLIENT_SECRET = "wrong-secret",
                       SENDPULSE_BASE_URL = "https://127.0.0.1:1" } })
     end)
 
@@ -353,7 +365,7 @@ describe("sendpulse.cli.main", function()
       ok({ "user-info" }, { env = env() })
       -- one token, kept in token_dir between runs
       assert.equal(before + 1, sandbox.token_requests())
-      write_config(profile("default", { timeout = "soon", api_key = "k" }))
+      write_config(profile("default", { timeout = "soon", api_key = "profile-key" }))
       local r = run({ "user-info" }, { env = env() })
       assert.equal(2, r.code)
       assert.equal("sendpulse: timeout in profile 'default' (" .. path .. "): a number of "
