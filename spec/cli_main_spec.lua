@@ -1,10 +1,9 @@
 -- The command-line tool run inside this process (sendpulse.cli.main),
 -- with its streams and environment replaced, against the sandbox:
 -- output formats, --all printed as it arrives, --dry-run, -v, profiles,
--- configure, and commands made from operation rows.
+-- configure.
 local sendpulse = require "sendpulse"
 local cli = require "sendpulse.cli"
-local registry = require "sendpulse.cli.registry"
 local sandbox = require "support.sandbox"
 
 local json = sendpulse.json
@@ -235,15 +234,26 @@ describe("sendpulse.cli.main #sandbox", function()
     it("shows each request on standard error, without secrets", function()
       local r = ok{ "user-info", "-v" }
       assert.equal("Frodo Baggins", r.json.name)
+      -- one line per HTTP request: the token fetch, then the call
       local shown = lines(r.err)
-      local last = shown[#shown]
-      assert.truthy(last:find("^sendpulse: GET /user/info: %S+.*, [%d.]+ ms, attempt 1$"), last)
+      assert.equal(2, #shown, r.err)
+      assert.truthy(shown[1]:find("^sendpulse: POST /oauth/access_token %(token%): 200, "
+                                  .. "[%d.]+ ms, attempt 1$"), shown[1])
+      assert.truthy(shown[2]:find("^sendpulse: GET /user/info: 200, [%d.]+ ms, attempt 1$"),
+                    shown[2])
       r = run({ "address-books", "get", "999" }, { env = { SENDPULSE_DEBUG = "http" } })
       assert.equal(1, r.code)
       shown = lines(r.err)
-      assert.truthy(shown[#shown - 1]:find("^sendpulse: GET /addressbooks/999: 404 "),
-                    shown[#shown - 1])
+      assert.truthy(shown[#shown - 1]:find("^sendpulse: GET /addressbooks/999: 404, "
+                                           .. "[%d.]+ ms, attempt 1$"), shown[#shown - 1])
       assert.truthy(shown[#shown]:find("^sendpulse api error 213"), shown[#shown])
+      -- each attempt of a retried request has its line
+      sandbox.fault{ path = "/user/info", status = 503 }
+      r = ok({ "user-info", "-v" })
+      shown = lines(r.err)
+      assert.truthy(shown[#shown - 1]:find("^sendpulse: GET /user/info: 503, .*attempt 1$"),
+                    r.err)
+      assert.truthy(shown[#shown]:find("^sendpulse: GET /user/info: 200, .*attempt 2$"), r.err)
       for _, secret in ipairs{ sandbox.client_secret, "SANDBOXTOKEN", "Bearer" } do
         assert.falsy(has(r.err, secret), secret)
       end
@@ -331,12 +341,13 @@ describe("sendpulse.cli.main #sandbox", function()
          { env = env{ SENDPULSE_BASE_URL = "https://127.0.0.1:1" } })
       -- the environment's credentials, taken whole, over the profile's
       r = run({ "user-info" }, { env = env{ SENDPULSE_CLIENT_ID = sandbox.client_id,
-                                            SENDPULSE_CLIENT_SECRET = "wrong" } })
+                                            SENDPULSE_CLIENT_SECRET = "wrong-secret" } })
       assert.equal(1, r.code)
       assert.truthy(r.err:find("^sendpulse auth error"), r.err)
       -- a profile named on the command line wins over the environment
       ok({ "user-info", "--profile", "default" },
-         { env = env{ SENDPULSE_CLIENT_ID = sandbox.client_id, SENDPULSE_CLIENT_SECRET = "wrong",
+         { env = env{ SENDPULSE_CLIENT_ID = sandbox.client_id,
+                      SENDPULSE_CLIENT_SECRET = "wrong-secret",
                       SENDPULSE_BASE_URL = "https://127.0.0.1:1" } })
     end)
 
@@ -353,7 +364,7 @@ describe("sendpulse.cli.main #sandbox", function()
       ok({ "user-info" }, { env = env() })
       -- one token, kept in token_dir between runs
       assert.equal(before + 1, sandbox.token_requests())
-      write_config(profile("default", { timeout = "soon", api_key = "k" }))
+      write_config(profile("default", { timeout = "soon", api_key = "profile-key" }))
       local r = run({ "user-info" }, { env = env() })
       assert.equal(2, r.code)
       assert.equal("sendpulse: timeout in profile 'default' (" .. path .. "): a number of "
@@ -467,129 +478,6 @@ describe("sendpulse.cli.main #sandbox", function()
       assert.truthy(has(s, "tty-client-id"), s)         -- the id is echoed
       assert.falsy(has(s, "tty-typed-secret"), s)       -- the secret is not
       assert.truthy(has(slurp(dir .. "/config"), "client_secret = tty-typed-secret"))
-    end)
-  end)
-
-  describe("operation rows", function()
-    -- Rows as the generated API operations will be: verb, path, parameters.
-    local function demo_registry()
-      local reg = registry.default(cli.GLOBAL_OPTIONS)
-      reg:load{
-        group = { "demo", "Generated operations (a test)" },
-        commands = {
-          { "create-book", verb = "POST", path = "/addressbooks",
-            summary = "Creates a mailing list.", example = "sendpulse demo create-book bookName=X",
-            params = { { "bookName", ["in"] = "body", type = "string", required = true } } },
-          { "get-book", verb = "GET", path = "/addressbooks/{id}",
-            summary = "One mailing list.", example = "sendpulse demo get-book id=1",
-            params = { { "id", ["in"] = "path", type = "integer" } } },
-          { "list-books", verb = "GET", path = "/addressbooks",
-            summary = "Mailing lists.", example = "sendpulse demo list-books limit:=1",
-            params = { { "limit", ["in"] = "query", type = "integer" },
-                       { "offset", ["in"] = "query", type = "integer" } } },
-          { "add-emails", verb = "POST", path = "/addressbooks/{id}/emails",
-            summary = "Adds contacts.", example = "sendpulse demo add-emails id=1 emails:=[]",
-            params = { { "id", ["in"] = "path", type = "integer" },
-                       { "emails", ["in"] = "body", type = "array", required = true },
-                       { "confirmation", ["in"] = "body", type = "string",
-                         enum = { "force", "none" } } } },
-        },
-      }
-      return reg
-    end
-
-    it("send what their parameters make", function()
-      local reg = demo_registry()
-      local r = ok({ "demo", "create-book", "bookName=Made by a row" }, { registry = reg })
-      local id = r.json.id
-      assert.equal("Made by a row", ok({ "demo", "get-book", "id=" .. id },
-                                       { registry = reg }).json[1].name)
-      ok({ "demo", "add-emails", "id:=" .. id, 'emails:=[{"email":"frodo@shire.me"}]',
-           "confirmation=none" }, { registry = reg })
-      assert.same({ confirmation = "none", emails = { { email = "frodo@shire.me" } } },
-                  json.decode(sandbox.last("POST /addressbooks/" .. id .. "/emails").body))
-      ok({ "demo", "list-books", "limit=1", "offset:=0" }, { registry = reg })
-      assert.equal("limit=1&offset=0", sandbox.last("GET /addressbooks").query)
-      -- a body from --json, a parameter given overriding its field
-      local body = os.tmpname()
-      spit(body, '{"bookName": "From JSON", "extra": 1}')
-      r = ok({ "demo", "create-book", "--json", "@" .. body, "--dry-run" }, { registry = reg })
-      assert.same({ bookName = "From JSON", extra = 1 }, r.json[1].body)
-      r = ok({ "demo", "create-book", "--json", "@" .. body, "bookName=Given", "--dry-run" },
-             { registry = reg })
-      assert.equal("Given", r.json[1].body.bookName)
-      os.remove(body)
-      -- path parameters are percent-encoded
-      r = ok({ "demo", "get-book", "id=12", "--dry-run" }, { registry = reg })
-      assert.equal("/addressbooks/12", r.json[1].path)
-    end)
-
-    it("check their parameters: required, types, enums, names", function()
-      local reg = demo_registry()
-      local function refused(argv)
-        local r = run(argv, { registry = reg })
-        assert.equal(2, r.code, show(r))
-        return r.err
-      end
-      assert.equal("sendpulse: missing parameter bookName (usage: sendpulse demo create-book "
-                   .. "bookName=VALUE [NAME=VALUE | NAME:=JSON ...] [--json BODY])\n",
-                   refused{ "demo", "create-book" })
-      assert.equal("sendpulse: missing parameters id, emails (usage: sendpulse demo "
-                   .. "add-emails id=VALUE emails:=JSON [NAME=VALUE | NAME:=JSON ...] "
-                   .. "[--json BODY])\n", refused{ "demo", "add-emails" })
-      assert.equal("sendpulse: id: an integer expected, got 'abc'\n",
-                   refused{ "demo", "get-book", "id=abc" })
-      assert.equal("sendpulse: emails: a JSON array expected: write emails:=JSON\n",
-                   refused{ "demo", "add-emails", "id=1", "emails=x" })
-      assert.truthy(refused{ "demo", "add-emails", "id=1", "emails:={}x" }
-                      :find("^sendpulse: emails: invalid JSON '{}x': "))
-      assert.equal("sendpulse: emails: a JSON array expected, got '{\"a\":1}'\n",
-                   refused{ "demo", "add-emails", "id=1", 'emails:={"a":1}' })
-      assert.equal("sendpulse: confirmation: one of force, none expected, got 'maybe'\n",
-                   refused{ "demo", "add-emails", "id=1", "emails:=[]", "confirmation=maybe" })
-      assert.equal("sendpulse: unknown parameter 'bookname' for 'sendpulse demo create-book'; "
-                   .. "did you mean 'bookName'?\n", refused{ "demo", "create-book", "bookname=x" })
-      assert.equal("sendpulse: NAME=VALUE or NAME:=JSON expected, got 'x' (usage: sendpulse demo "
-                   .. "get-book id=VALUE [NAME=VALUE | NAME:=JSON ...])\n",
-                   refused{ "demo", "get-book", "x" })
-      assert.equal(0, sandbox.stats().total)
-    end)
-
-    it("come in bulk: several services in one table, added to existing groups too", function()
-      local reg = registry.default(cli.GLOBAL_OPTIONS)
-      local function op(name)
-        return { name, verb = "GET", path = "/user/info", summary = "Reads " .. name .. ".",
-                 example = "sendpulse x " .. name }
-      end
-      reg:load{
-        { group = { "crm", "CRM (a test)" }, commands = { op("list-deals"), op("get-deal") } },
-        { group = { "telegram", "Telegram (a test)" }, commands = { op("send-text") } },
-        { group = { "smtp", "ignored: the group exists" }, commands = { op("list-ips-v2") } },
-      }
-      assert.equal("Frodo Baggins", ok({ "crm", "get-deal" }, { registry = reg }).json.name)
-      assert.equal("Frodo Baggins", ok({ "smtp", "list-ips-v2" }, { registry = reg }).json.name)
-      assert.truthy(has(ok({ "smtp", "--help" }, { registry = reg }).out, "\n  list-ips-v2 "))
-      assert.truthy(has(ok({ "--help" }, { registry = reg }).out, "\n  telegram "))
-      local taken = pcall(reg.load, reg, { group = { "crm" }, commands = { op("get-deal") } })
-      assert.is_false(taken)
-    end)
-
-    it("have help pages listing operations and parameters, required ones marked", function()
-      local reg = demo_registry()
-      local page = ok({ "demo", "--help" }, { registry = reg }).out
-      for _, name in ipairs{ "create-book", "get-book", "list-books", "add-emails" } do
-        assert.truthy(page:find("\n  " .. name:gsub("%-", "%%-") .. " "), page)
-      end
-      page = ok({ "demo", "add-emails", "--help" }, { registry = reg }).out
-      assert.truthy(page:find("\nParameters %(NAME=VALUE, or NAME:=JSON for any JSON "
-                              .. "value%):\n"), page)
-      assert.truthy(page:find("\n  id=VALUE +%(integer, in the path; required%)"), page)
-      assert.truthy(page:find("\n  emails:=JSON +%(array, in the body; required%)"), page)
-      assert.truthy(page:find("\n  confirmation=VALUE +%(string, in the body; one of force, "
-                              .. "none%)"), page)
-      assert.truthy(page:find("\n  %-%-json BODY "), page)
-      local comp = ok({ "completion", "bash" }, { registry = reg }).out
-      assert.truthy(has(comp, "'demo add-emails') REPLY='id= emails:= confirmation='"), comp)
     end)
   end)
 end)

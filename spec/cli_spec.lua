@@ -198,21 +198,38 @@ describe("the sendpulse command #sandbox", function()
         local page = ok{ g, "--help" }.out
         assert(page:find("^usage: sendpulse " .. g:gsub("%-", "%%-") .. " COMMAND"), page)
         for _, c in ipairs(list) do
-          assert(page:find("\n  " .. c:gsub("%-", "%%-") .. " "), g .. " help lacks " .. c)
+          -- a long name has a line of its own
+          assert(page:find("\n  " .. c:gsub("%-", "%%-") .. "[ \n]"), g .. " help lacks " .. c)
         end
         assert.equal(page, ok{ "help", g }.out)
         local line, r = fails(2, { g })
         assert.equal("sendpulse: missing a command after '" .. g .. "'", line)
         assert(has(r.err, "Commands:"), r.err)
       end
-      assert.equal(13, groups)
+      assert.equal(25, groups)     -- 13 of the tool's, 12 of the services
     end)
 
     it("every command has a help page: usage, arguments, options, example, exit status",
        function()
+      -- the commands of the operation tables: spec/cli_operations_spec.lua
+      -- checks all of their pages (in-process: there are hundreds), these
+      -- runs a sample of them
+      local generated, sample = {}, {}
+      for _, c in ipairs(require("sendpulse.cli").registry():all_commands()) do
+        if c.op then
+          generated[c.path] = true
+          local g = c.group.name
+          if not sample[g] then
+            sample[g] = true
+            generated[c.path] = false
+          end
+        end
+      end
       local list = {}
       for path in ok{ "commands" }.out:gmatch("[^\n]+") do
-        list[#list + 1] = path
+        if not generated[path] then
+          list[#list + 1] = path
+        end
       end
       assert.is_true(#list >= 100, #list .. " commands")
       local seen = {}

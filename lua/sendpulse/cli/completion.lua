@@ -4,6 +4,8 @@
 -- set (and file names where a file is expected).
 -- @module sendpulse.cli.completion
 -- @local
+local params = require "sendpulse.cli.params"
+
 local concat = table.concat
 local format = string.format
 local ipairs = ipairs
@@ -56,7 +58,7 @@ local function argument_words(c)
     end
   end
   for _, p in ipairs(c.params or {}) do
-    words[#words + 1] = p.name .. ((p.type == "array" or p.type == "object") and ":=" or "=")
+    words[#words + 1] = params.completion_word(p)
   end
   return words
 end
@@ -74,6 +76,7 @@ function _M.model(reg, globals)
     top.words[#top.words + 1] = { g.name, g.summary .. "." }
   end
   m.levels[1] = top
+  local every = reg:all_commands()     -- the groups filled in first
   for _, g in ipairs(reg.groups) do
     local level = { path = g.name, words = {} }
     for _, c in ipairs(g.commands) do
@@ -81,7 +84,7 @@ function _M.model(reg, globals)
     end
     m.levels[#m.levels + 1] = level
   end
-  for _, c in ipairs(reg.commands) do
+  for _, c in ipairs(every) do
     local set = option_sets(c.options)
     set.path, set.arguments, set.command = c.path, argument_words(c), c
     m.commands[#m.commands + 1] = set

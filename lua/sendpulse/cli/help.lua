@@ -4,6 +4,7 @@
 -- @module sendpulse.cli.help
 -- @local
 local args = require "sendpulse.cli.args"
+local params = require "sendpulse.cli.params"
 
 local concat = table.concat
 local ipairs = ipairs
@@ -170,20 +171,19 @@ end
 _M.EXIT_LINE = "Exit status: 0 success, 1 API or network error, 2 usage error "
   .. "(sendpulse --help tells more)."
 
--- The parameters of an operation row: NAME=VALUE words.
+-- The parameters of an operation: each word, its type, where it goes,
+-- whether it is required.
 local function parameter_rows(c)
   local rows = {}
   for _, p in ipairs(c.params) do
-    local notes = { p.type .. (p["in"] and (", in the " .. p["in"]) or "") }
+    local notes = { p.type, "in the " .. p.where }
     if p.required then
       notes[#notes + 1] = "required"
     end
-    if p.enum then
-      notes[#notes + 1] = "one of " .. concat(p.enum, ", ")
+    if p.list and not p.json then
+      notes[#notes + 1] = "may be repeated"
     end
-    local text = (p.help and (p.help .. " ") or "") .. "(" .. concat(notes, "; ") .. ")"
-    local word = p.name .. ((p.type == "array" or p.type == "object") and ":=JSON" or "=VALUE")
-    rows[#rows + 1] = { word, text }
+    rows[#rows + 1] = { params.word(p), concat(notes, ", ") }
   end
   return rows
 end
@@ -204,7 +204,7 @@ function _M.command(c, globals)
     out[#out + 1] = ""
     out[#out + 1] = paragraphs(c.description)
   end
-  if #c.args > 0 then
+  if #c.args > 0 and not c.params then
     local rows = {}
     for _, a in ipairs(c.args) do
       rows[#rows + 1] = { a.name, a.help }

@@ -34,6 +34,18 @@ local SECTIONS = {
       .. "command line, else the environment, else the profile (SENDPULSE_PROFILE, "
       .. "else 'default'); a profile chosen with --profile comes before the "
       .. "environment. Credentials are taken whole from one place." },
+  { title = "Commands of the API's operations",
+    text = "The groups crm, chatbots, courses, files, instagram, live-chat, messenger, "
+      .. "popups, telegram, tiktok, viber-bots and whatsapp have one command per "
+      .. "operation, named after the library's method (client.crm:create_deal is "
+      .. "'sendpulse crm create-deal'); the older groups have such commands for their "
+      .. "newer operations too. Their parameters are NAME=VALUE words (the text read as "
+      .. "the parameter's type: a number, true or false, null, or the text), NAME:=JSON "
+      .. "for any JSON value, NAME=@PATH for a file to upload; a list parameter may be "
+      .. "repeated; path parameters may come alone, in order; --json @FILE gives them "
+      .. "as one object. The method checks them before anything is sent. 'sendpulse "
+      .. "GROUP COMMAND --help' lists them, required ones marked, and --all walks every "
+      .. "page of a paged operation." },
   { title = "Output",
     text = "The API's answer on standard output, as JSON by default: keys sorted, "
       .. "indented by two spaces (one line with --raw), integers exact, null as null, "
@@ -67,6 +79,9 @@ local SECTIONS = {
       "  sendpulse smtp send --from shop@example.com --from-name Shop \\",
       "      --to 'Frodo <frodo@example.com>' --subject Hello --html @mail.html",
       "  sendpulse campaigns create ... --dry-run",
+      "  sendpulse crm create-deal pipelineId=1 stepId=2 name='New order'",
+      "  sendpulse telegram get-contacts-by-tag bot_id=66b0... tag=vip --all",
+      "  sendpulse files upload-file pathToStore=/docs content=@report.pdf",
       "  sendpulse get /addressbooks limit=10 offset=20",
       "  sendpulse post /addressbooks '{\"bookName\": \"Customers\"}'",
       "  source <(sendpulse completion bash)",

@@ -12,9 +12,14 @@
 --      summary = "One sent message.", example = "sendpulse smtp get 1a2b" }
 --
 -- Rows that map onto one client method name the method and say how the
--- arguments and options make its arguments; rows of generated API
--- operations name the verb, path and parameters; only commands that need
--- more carry a `run` function.
+-- arguments and options make its arguments; rows of the API's operation
+-- tables name their service and method (`sendpulse.cli.operations` makes
+-- them); only commands that need more carry a `run` function.
+--
+-- A group may be filled later: `Registry:later(name, fn)` keeps `fn`
+-- until the group's commands are first needed (its help page, one of its
+-- commands not declared yet, the list of every command), so that a run
+-- loads only the operation tables it uses.
 -- @module sendpulse.cli.registry
 -- @local
 local errors = require "sendpulse.cli.errors"
@@ -23,6 +28,7 @@ local util = require "sendpulse.cli.util"
 
 local assert = assert
 local ipairs = ipairs
+local remove = table.remove
 local require = require
 local setmetatable = setmetatable
 
@@ -60,7 +66,7 @@ function Registry:group(spec)
     return g     -- more commands for a group declared before
   end
   g = { name = name, summary = spec[2] or spec.summary, description = spec.description,
-        commands = {} }
+        commands = {}, pending = {} }
   assert(not self.by_path[name], name .. ": a command and a group of the same name")
   self.groups[#self.groups + 1] = g
   self.group_by_name[name] = g
@@ -83,17 +89,10 @@ function Registry:add(g, row)
   return c
 end
 
---- Adds a module's rows: { group = {...} or nil, commands = { rows } },
--- or a list of such tables (a generated file covering several services).
+--- Adds a module's rows: { group = {...} or nil, commands = { rows } }.
 -- A group declared before gets the new commands too; a name already
 -- taken is an error.
 function Registry:load(module)
-  if module[1] then
-    for _, m in ipairs(module) do
-      self:load(m)
-    end
-    return self
-  end
   local g = module.group and self:group(module.group)
   for _, row in ipairs(module.commands) do
     self:add(g, row)
@@ -101,12 +100,47 @@ function Registry:load(module)
   return self
 end
 
---- The registry of the tool's own commands.
+--- Keeps `fn(registry, group)`, which adds commands to the group
+-- `name` (declared before), until they are needed.
+function Registry:later(name, fn)
+  local g = assert(self.group_by_name[name], name .. ": no such group")
+  g.pending[#g.pending + 1] = fn
+end
+
+--- Adds the commands kept for group `g` by `later`.
+function Registry:expand(g)
+  while g.pending[1] do
+    remove(g.pending, 1)(self, g)
+  end
+  return g
+end
+
+--- Every command: the top-level ones, then each group's in order (the
+-- groups filled first).
+function Registry:all_commands()
+  local list = {}
+  for _, c in ipairs(self.commands) do
+    if not c.group then
+      list[#list + 1] = c
+    end
+  end
+  for _, g in ipairs(self.groups) do
+    self:expand(g)
+    for _, c in ipairs(g.commands) do
+      list[#list + 1] = c
+    end
+  end
+  return list
+end
+
+--- The registry of the tool's own commands, then the commands of the
+-- API's operation tables (filled in when needed).
 function _M.default(globals)
   local reg = _M.new(globals)
   for _, name in ipairs(_M.MODULES) do
     reg:load(require("sendpulse.cli.commands." .. name))
   end
+  require("sendpulse.cli.operations").declare(reg)
   return reg
 end
 
@@ -132,6 +166,19 @@ local function sub_names(g)
   return names
 end
 
+-- "; did you mean ...?" for an unknown command word of group g: the
+-- nearest name, or the command whose client method `word` names
+-- (`smtp_sender_domains`, `smtp-sender-domains`).
+local function group_hint(g, word)
+  local method = word:lower():gsub("%-", "_")
+  for _, c in ipairs(g.commands) do
+    if c.method == method and c.name ~= word then
+      return "; did you mean '" .. c.name .. "'?"
+    end
+  end
+  return util.suggest(word, sub_names(g))
+end
+
 --- The command (or group) named by `words`: command, group, and how many
 -- words name it. Unknown words are a usage error with a suggestion.
 function Registry:find(words)
@@ -143,12 +190,16 @@ function Registry:find(words)
   if g then
     local second = words[2]
     if not second then
-      return nil, g
+      return nil, self:expand(g)
     end
     local c = self.by_path[first .. " " .. second]
+    if not c and g.pending[1] then
+      self:expand(g)
+      c = self.by_path[first .. " " .. second]
+    end
     if not c then
       usage("unknown command '%s %s'%s (sendpulse %s --help lists them)", first, second,
-            util.suggest(second, sub_names(g)), first)
+            group_hint(g, second), first)
     end
     return c, g, 2
   end

@@ -29,44 +29,38 @@
 -- of `call`. `page_keys`/`each_keys` rename limit/offset for the
 -- endpoint (`{ limit = "count", offset = "start" }`).
 --
--- **An API operation** (rows generated from SendPulse's OpenAPI
--- descriptions): `verb`, `path` (with `{name}` placeholders) and
--- `params`, a list of `{ name, in = "path"|"query"|"body", type =
--- "string"|"integer"|"number"|"boolean"|"array"|"object", required =
--- true, enum = {...}, help = "..." }`. Parameters are given as NAME=VALUE
--- (strings, and numbers or booleans written as text) or NAME:=JSON; a
--- body may come whole from --json @FILE (given parameters override its
--- fields). The request is `client:request(verb, path, query, body)`, or,
--- with `method` and `call`, that method called with the values of the
--- parameters by name (plus "@body" and "@query").
+-- **An API operation** (`sendpulse.cli.operations` makes these rows from
+-- the operation tables): `op` is the operation as
+-- `sendpulse.services.operations` describes it, `call(client, args)`
+-- calls its method (`client.crm:create_deal(args)`) and `each(client,
+-- args, opts)` its iterator, if it has one (then the command takes --all
+-- and --max). Parameters are NAME=VALUE or NAME:=JSON words
+-- (`sendpulse.cli.params`); --json gives them as one object (or the body,
+-- when that is not an object of fields). The method checks and encodes
+-- them: an argument it refuses is a usage error.
 --
---    { "create-deal", verb = "POST", path = "/crm/v1/deals",
---      summary = "Creates a deal.", example = "sendpulse crm create-deal ...",
---      params = { { "pipelineId", ["in"] = "body", type = "integer",
---                   required = true }, ... } }
+--    { "create-deal", op = op, summary = op.summary, example = "...",
+--      call = function(client, a) return client.crm:create_deal(a) end }
 --
 -- **Anything else**: `run = function(client, values, ctx)`.
 -- @module sendpulse.cli.rows
 -- @local
-local sendpulse = require "sendpulse"
 local core = require "sendpulse.core"
 local args = require "sendpulse.cli.args"
 local errors = require "sendpulse.cli.errors"
-local util = require "sendpulse.cli.util"
+local params = require "sendpulse.cli.params"
 
 local assert = assert
 local concat = table.concat
-local format = string.format
+local error = error
+local getmetatable = getmetatable
 local ipairs = ipairs
-local next = next
 local pairs = pairs
+local pcall = pcall
 local select = select
-local tostring = tostring
 local type = type
 local unpack = table.unpack or unpack   -- luacheck: ignore (Lua 5.1)
 
-local json_decode = sendpulse.json.decode
-local null = sendpulse.null
 local opt, param = args.opt, args.param
 local usage = errors.usage
 
@@ -108,7 +102,7 @@ local function resolve(source, values)
 end
 
 local function pack(...)
-  return { ... }, select("#", ...)
+  return { n = select("#", ...), ... }, select("#", ...)
 end
 
 -- The arguments of the method: a list and its length (values may be nil).
@@ -170,196 +164,124 @@ end
 ---------------------------------------------------------------------------
 -- Operation rows.
 
-local JSON_KINDS = {
-  integer = function(v) return type(v) == "number" and v % 1 == 0 end,
-  number = function(v) return type(v) == "number" end,
-  boolean = function(v) return type(v) == "boolean" end,
-  string = function(v) return type(v) == "string" end,
-  array = function(v) return type(v) == "table" and (v[1] ~= nil or next(v) == nil) end,
-  object = function(v) return type(v) == "table" and v[1] == nil end,
-}
-
-local TEXT_TYPES = { integer = "integer", number = "number", boolean = "boolean",
-                     string = "string" }
-
--- The value of parameter p from NAME=VALUE (text) or NAME:=JSON.
-local function parameter_value(p, raw, is_json)
-  local label = p.name
-  local v
-  if is_json then
-    local value, err = json_decode(raw)
-    if value == nil then
-      usage("%s: invalid JSON '%s': %s", label, raw, tostring(err))
-    end
-    if value ~= null and not JSON_KINDS[p.type](value) then
-      usage("%s: a JSON %s expected, got '%s'", label, p.type, raw)
-    end
-    v = value
-  elseif TEXT_TYPES[p.type] then
-    v = args.convert({ type = TEXT_TYPES[p.type] }, raw, label)
-  else
-    usage("%s: a JSON %s expected: write %s:=JSON", label, p.type, label)
+-- Calls fn(...): an argument the library refuses is a usage error that
+-- points to the command's help.
+local function library_call(c, fn, ...)
+  local res = pack(pcall(fn, ...))
+  if res[1] then
+    return unpack(res, 2, res.n)
   end
-  if p.enum and v ~= null then
-    local ok = false
-    for _, e in ipairs(p.enum) do
-      ok = ok or tostring(e) == tostring(v)
-    end
-    if not ok then
-      usage("%s: one of %s expected, got '%s'", label, concat(p.enum, ", "), tostring(v))
-    end
+  local msg = errors.library_error(res[2])
+  if msg then
+    usage("%s (sendpulse %s --help lists the parameters)", msg, c.path)
   end
-  return v
+  error(res[2], 0)
 end
 
-local function parameter_names(c)
-  local names = {}
-  for i, p in ipairs(c.params) do
-    names[i] = p.name
+-- The args of the operation: the parameters given, over the fields of
+-- --json (or, for an operation whose body is not an object of fields,
+-- --json is the body).
+local function operation_args(c, values)
+  local a = params.read(c, values.params)
+  local j = values.json
+  if j == nil then
+    return a
   end
-  return names
+  if c.op.body == "whole" then
+    if a.body == nil then
+      a.body = j
+    end
+    return a
+  end
+  if j[1] ~= nil or getmetatable(j) == core.array_mt then
+    usage("--json: a JSON object expected, not an array")
+  end
+  for k, v in pairs(j) do
+    if a[k] == nil then
+      a[k] = v
+    end
+  end
+  return a
 end
 
--- Values of the parameters given, by name.
-local function read_parameters(c, words)
-  local by_name, given = {}, {}
-  for _, p in ipairs(c.params) do
-    by_name[p.name] = p
+-- --all: the page size and start given as parameters become the
+-- iterator's options.
+local function walk_options(op, a, values)
+  local pg = op.row.pg or {}
+  local o = { max = values.max }
+  if pg.limit and a[pg.limit] ~= nil then
+    o.limit, a[pg.limit] = a[pg.limit], nil
   end
-  for _, w in ipairs(words or {}) do
-    local name, raw = w:match("^([^=:]+):=(.*)$")
-    local is_json = name ~= nil
-    if not name then
-      name, raw = w:match("^([^=]+)=(.*)$")
-    end
-    if not name then
-      usage("NAME=VALUE or NAME:=JSON expected, got '%s' (usage: %s)", w, args.usage_line(c))
-    end
-    local p = by_name[name]
-    if not p then
-      usage("unknown parameter '%s' for 'sendpulse %s'%s", name, c.path,
-            util.suggest(name, parameter_names(c)))
-    end
-    given[name] = parameter_value(p, raw, is_json)
+  if pg.offset and a[pg.offset] ~= nil then
+    o.offset, a[pg.offset] = a[pg.offset], nil
   end
-  return given
-end
-
-local function integer_text(v)
-  if type(v) == "number" and v % 1 == 0 then
-    return format("%d", v)
-  end
-  return tostring(v)
-end
-
--- The request of an operation: path, query, body.
-local function build_request(c, given, body)
-  local missing = {}
-  for _, p in ipairs(c.params) do
-    local v = given[p.name]
-    if v == nil and p["in"] == "body" and body then
-      v = body[p.name]
-    end
-    if v == nil and p.required then
-      missing[#missing + 1] = p.name
-    end
-  end
-  if #missing > 0 then
-    usage("missing %s %s (usage: %s)", #missing == 1 and "parameter" or "parameters",
-          concat(missing, ", "), args.usage_line(c))
-  end
-  local query
-  for _, p in ipairs(c.params) do
-    local v = given[p.name]
-    if v ~= nil and p["in"] == "query" then
-      query = query or {}
-      query[p.name] = v
-    elseif v ~= nil and p["in"] ~= "path" then
-      body = body or {}
-      body[p.name] = v
-    end
-  end
-  local path = c.path_template:gsub("{([^}]+)}", function(name)
-    return core.escape_segment(integer_text(given[name]))
-  end)
-  return path, query, body
+  return o
 end
 
 local function operation_runner(row)
   return function(client, values, ctx)
     local c = ctx.command
-    local given = read_parameters(c, values.params)
-    local body = values.json
-    if body ~= nil and body[1] ~= nil then
-      usage("--json: a JSON object expected, not an array")
+    if values.max and not values.all then
+      usage("--max goes with --all")
     end
-    local path, query, b = build_request(c, given, body)
-    if row.method and row.call then
-      local view = { ["@body"] = b, ["@query"] = query }
-      for k, v in pairs(given) do
-        view[k] = v
+    local a = operation_args(c, values)
+    if values.all then
+      local iter = library_call(c, row.each, client, a, walk_options(c.op, a, values))
+      if values.dry_run then
+        -- nothing comes back: the first page's request is what there is to show
+        for item in iter do
+          if item == false then
+            break
+          end
+        end
+        return ctx:requests()
       end
-      return method_runner(row.method, row.call)(client, view)
+      return ctx:stream(iter)
     end
-    return client:request(row.verb, path, query, b)
+    local res, err = library_call(c, row.call, client, a)
+    if type(res) == "string" and c.op.row.raw then
+      ctx.stdout:write(res)      -- a file: its bytes as they came
+      return ctx.PRINTED
+    end
+    return res, err
   end
-end
-
---- How a parameter is written: NAME=VALUE, or NAME:=JSON for lists and
--- objects.
-function _M.parameter_word(p)
-  return p.name .. ((p.type == "array" or p.type == "object") and ":=JSON" or "=VALUE")
 end
 
 local function operation_usage(c)
   local parts = {}
   for _, p in ipairs(c.params) do
-    if p.required and p["in"] ~= "body" then
-      parts[#parts + 1] = _M.parameter_word(p)
-    end
-  end
-  for _, p in ipairs(c.params) do
-    if p.required and p["in"] == "body" then
-      parts[#parts + 1] = _M.parameter_word(p)
+    if p.required then
+      parts[#parts + 1] = params.word(p)
     end
   end
   parts[#parts + 1] = "[NAME=VALUE | NAME:=JSON ...]"
-  return parts
+  for _, o in ipairs(c.options) do
+    parts[#parts + 1] = "[--" .. o.name .. (o.metavar and (" " .. o.metavar) or "") .. "]"
+  end
+  return concat(parts, " ")
 end
 
-local BODY_VERBS = { POST = true, PUT = true, PATCH = true, DELETE = true }
-
 local function compile_operation(row, c)
-  assert(type(row.path) == "string" and row.path:sub(1, 1) == "/",
-         c.name .. ": an operation needs a path")
-  c.params = {}
-  local has_body = BODY_VERBS[row.verb] or false
-  for i, p in ipairs(row.params or {}) do
-    local name = p[1] or p.name
-    assert(JSON_KINDS[p.type or "string"], c.name .. ": parameter " .. tostring(name)
-           .. ": unknown type " .. tostring(p.type))
-    local where = p["in"] or "body"
-    assert(where ~= "path" or row.path:find("{" .. name .. "}", 1, true),
-           c.name .. ": path parameter " .. name .. " is not in " .. row.path)
-    c.params[i] = { name = name, ["in"] = where, type = p.type or "string",
-                    required = p.required or where == "path", enum = p.enum,
-                    help = p.help }
-    has_body = has_body or where == "body"
-  end
-  c.path_template = row.path
-  c.verb = row.verb
+  local op = row.op
+  assert(type(row.call) == "function", c.name .. ": an operation row needs its call")
+  c.op = op
+  c.params = row.params or params.compile(op.params)
   c.args = { param("NAME=VALUE...", "string", "the operation's parameters (below)",
                    { optional = true, key = "params" }) }
-  if has_body then
-    c.options = concat_lists({ opt("json", "BODY", "json", "the request body: @FILE, - "
-                                   .. "for standard input, or the JSON text; parameters "
-                                   .. "given override its fields") }, c.options)
+  local extra = {}
+  if op.body then
+    extra[#extra + 1] = opt("json", "BODY", "json", op.body == "whole"
+                            and "the request body: @FILE, - for standard input, or the JSON text"
+                            or "the parameters as one JSON object: @FILE, - for standard "
+                            .. "input, or the JSON text; NAME=VALUE words override its fields")
   end
-  local words = operation_usage(c)
-  for _, o in ipairs(c.options) do
-    words[#words + 1] = "[--" .. o.name .. (o.metavar and (" " .. o.metavar) or "") .. "]"
+  if row.each then
+    extra[#extra + 1] = opt("all", nil, nil, "fetch every page, not only one, printing the "
+                            .. "items as they arrive")
+    extra[#extra + 1] = opt("max", "N", "count", "with --all: stop after N items")
   end
-  c.usage = c.usage or concat(words, " ")
+  c.options = concat_lists(extra, c.options)
+  c.usage = c.usage or operation_usage(c)
   c.run = operation_runner(row)
 end
 
@@ -381,7 +303,7 @@ function _M.compile(row, globals)
   c.method = method
   if row.run then
     c.run = row.run
-  elseif row.verb then
+  elseif row.op then
     compile_operation(row, c)
   elseif row.each then
     assert(method, name .. ": a list row needs its method")

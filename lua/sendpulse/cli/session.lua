@@ -12,7 +12,6 @@
 -- @module sendpulse.cli.session
 -- @local
 local sendpulse = require "sendpulse"
-local core = require "sendpulse.core"
 local args = require "sendpulse.cli.args"
 local config = require "sendpulse.cli.config"
 local errors = require "sendpulse.cli.errors"
@@ -234,28 +233,6 @@ function _M.dry_result(req)
   return { dry_run = true, method = req.method, path = req.path }
 end
 
--- Until the client has its own on_request and dry_run options, the same
--- is done around the client's request method, which every named method
--- and generic verb goes through: a dry run is then exact, -v shows each
--- call (not each attempt, nor the token request).
-local function emulate(client, hooks)
-  local request = client.request
-  client.request = function(self, method, path, query, body)
-    if hooks.dry_run then
-      return hooks.dry_run{ method = method, path = path, query = query, body = body }
-    end
-    if not hooks.on_request then
-      return request(self, method, path, query, body)
-    end
-    local t0 = core.monotime()
-    local res, err = request(self, method, path, query, body)
-    hooks.on_request{ method = method, path = path, status = err and err.status or nil,
-                      kind = err and err.kind or nil, code = err and err.code or nil,
-                      seconds = core.monotime() - t0, attempt = err and err.attempts or nil }
-    return res, err
-  end
-end
-
 --- The options of sendpulse.new for this run.
 function Session:options()
   local opts = self:credentials()
@@ -293,24 +270,9 @@ function Session:real_client()
   if self.real then
     return self.real
   end
-  local opts = self:options()
-  local hooks = { on_request = opts.on_request, dry_run = opts.dry_run }
-  local emulated = false
-  local ok, c
-  for _ = 1, 3 do
-    ok, c = pcall(sendpulse.new, opts)
-    local missing = not ok and tostring(c):match("unknown option '([%w_]+)'")
-    if missing ~= "on_request" and missing ~= "dry_run" then
-      break
-    end
-    opts[missing], emulated = nil, true
-  end
+  local ok, c = pcall(sendpulse.new, self:options())
   if not ok then
     usage(errors.library_error(c) or tostring(c))
-  end
-  if emulated then
-    emulate(c, { on_request = opts.on_request == nil and hooks.on_request or nil,
-                 dry_run = opts.dry_run == nil and hooks.dry_run or nil })
   end
   self.real = c
   return c

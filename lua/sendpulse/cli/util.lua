@@ -72,19 +72,26 @@ function _M.to_integer(s)
   return n
 end
 
--- Edit distance, for "did you mean".
+-- Edit distance, for "did you mean": insertions, deletions,
+-- substitutions and swaps of two neighbours ("cmr" is one from "crm").
 local function distance(a, b)
-  local prev = {}
+  local before, prev = nil, {}
   for j = 0, #b do
     prev[j] = j
   end
   for i = 1, #a do
     local cur = { [0] = i }
+    local ai = a:sub(i, i)
     for j = 1, #b do
-      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-      cur[j] = math_min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+      local bj = b:sub(j, j)
+      local d = math_min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ai == bj and 0 or 1))
+      if before and i > 1 and j > 1 and ai == b:sub(j - 1, j - 1)
+         and a:sub(i - 1, i - 1) == bj then
+        d = math_min(d, before[j - 2] + 1)
+      end
+      cur[j] = d
     end
-    prev = cur
+    before, prev = prev, cur
   end
   return prev[#b]
 end
