@@ -11,7 +11,8 @@
 -- On a failure the result is `nil, err`, `err` being the first failed
 -- chunk's error with:
 --
--- * `chunk`: that chunk's number (1-based), `chunks`: how many there are
+-- * `chunk`: that chunk's number (1-based), `chunks`: how many there are,
+--   `chunks_done`: how many the server accepted
 -- * `done`: items the server accepted (their chunks answered 2xx)
 -- * `not_sent`: items that surely never reached the server (chunks not
 --   started, or refused before sending): safe to send again
@@ -73,8 +74,11 @@ local function report(items, size, nchunks, results, errors, aborted, done_items
     end
   end
   local not_sent, maybe, refused, not_done = {}, {}, {}, {}
+  local chunks_done = 0
   for c = 1, nchunks do
-    if results[c] == nil then
+    if results[c] ~= nil then
+      chunks_done = chunks_done + 1
+    else
       local first, last = (c - 1) * size + 1, min(c * size, total)
       local e = errors[c]
       local fate = e and e.sent or "no"
@@ -90,6 +94,7 @@ local function report(items, size, nchunks, results, errors, aborted, done_items
   end
   local first, last = (first_failed - 1) * size + 1, min(first_failed * size, total)
   err.chunk, err.chunks, err.done = first_failed, nchunks, done_items
+  err.chunks_done = chunks_done
   err.not_sent, err.maybe_processed, err.refused = not_sent, maybe, refused
   err.not_done, err.chunk_errors = not_done, errors
   err.message = string_format("chunk %d of %d (items %d-%d) failed, %d of %d "

@@ -148,27 +148,54 @@ end
 
 -- After a failed request: what was not imported, on standard error and in
 -- the --failed file.
-local function report_failure(a, name, header, sep, file, err)
+local function report_failure(a, name, header, sep, file, failed_rows, err)
   local done = err.done or 0
-  local failed_rows = {}
-  for i = done + 1, #file.rows do
-    failed_rows[#failed_rows + 1] = file.rows[i]
-  end
   local missing = #failed_rows
+  local maybe = err.maybe_processed and #err.maybe_processed or 0
   say(one_line(err), "\n")
   say(format("%s: not imported: %s (line%s %s)\n", name, plural(missing, "row"),
              missing == 1 and "" or "s", util.ranges(line_list(failed_rows), 20)))
+  if maybe > 0 then
+    say(format("%s: %s of them may have been processed all the same (no answer, or "
+               .. "a server error): look before importing them again\n", name,
+               plural(maybe, "row")))
+  end
   if a.failed then
-    for _, r in ipairs(file.rejected) do
-      failed_rows[#failed_rows + 1] = r
+    local out = {}
+    for i, r in ipairs(failed_rows) do
+      out[i] = r
     end
-    sort(failed_rows, function(x, y) return x.line < y.line end)
-    if write_failed(a.failed, header, failed_rows, sep) then
+    for _, r in ipairs(file.rejected) do
+      out[#out + 1] = r
+    end
+    sort(out, function(x, y) return x.line < y.line end)
+    if write_failed(a.failed, header, out, sep) then
       say(format("rows not imported written to %s\n", a.failed))
     end
   end
   say(format("imported %d of %d rows into mailing list %d, %d not imported, %s\n",
              done, file.total, a.id, missing, rejected_summary(file.rejected)))
+end
+
+-- The rows whose contacts the failed import did not add: the contacts of
+-- err.not_done (chunks run several at once, so these need not be the last
+-- rows), or every row when the import failed before its first chunk.
+local function rows_not_done(file, err)
+  local rows = {}
+  if not err.not_done then
+    for i, r in ipairs(file.rows) do
+      rows[i] = r
+    end
+    return rows
+  end
+  local row_of = {}
+  for i, contact in ipairs(file.contacts) do
+    row_of[contact] = file.rows[i]
+  end
+  for _, contact in ipairs(err.not_done) do
+    rows[#rows + 1] = row_of[contact]
+  end
+  return rows
 end
 
 -- The error as the report gives it.
@@ -212,7 +239,9 @@ function _M.run(c, a, ctx)
   local report, finish = progress.reporter(a.dry_run and "none" or a.progress or "auto",
                                            #file.contacts)
   report(0)
-  local res, err = add_emails(c, a.id, file.contacts, { chunk = a.chunk, on_progress = report })
+  local res, err = add_emails(c, a.id, file.contacts, { chunk = a.chunk,
+                                                        concurrency = a.concurrency,
+                                                        on_progress = report })
   finish()
   if a.dry_run then
     say(format("dry run: %d of %d rows would be imported into mailing list %d in %s, %s\n",
@@ -223,13 +252,14 @@ function _M.run(c, a, ctx)
              requests = ctx:requests() }
   end
   if not res then
-    report_failure(a, name, header, sep, file, err)
+    local failed_rows = rows_not_done(file, err)
+    report_failure(a, name, header, sep, file, failed_rows, err)
     local not_imported = sendpulse.array()
-    for i = (err.done or 0) + 1, #file.rows do
-      not_imported[#not_imported + 1] = file.rows[i].line
+    for i, r in ipairs(failed_rows) do
+      not_imported[i] = r.line
     end
     return { address_book_id = a.id, rows = file.total, imported = err.done or 0,
-             requests = (err.chunk or 1) - 1, not_imported = not_imported,
+             requests = err.chunks_done or 0, not_imported = not_imported,
              rejected = rejected_report(rejected), error = error_report(err) }, err, "reported"
   end
   if a.failed and #rejected > 0 and write_failed(a.failed, header, rejected, sep) then
@@ -269,6 +299,7 @@ _M.command = {
            param("FILE", "string", "the CSV file (- for standard input)") },
   options = {
     opt("chunk", "N", "positive", "contacts per request (default 1000)"),
+    opt("concurrency", "N", "positive", "requests in flight at once (default 4)"),
     opt("delimiter", "C", "string", "the field separator (default ','; '\\t' for a tab)"),
     opt("progress", "MODE", "choice", "auto (the default), bar, lines or none",
         { choices = { "auto", "bar", "lines", "none" } }),
