@@ -11,7 +11,7 @@
  * The day's quota is a count per UTC day: once spent, calls stop until
  * the day renews. The same window arithmetic serves the in-process pacer
  * here and the pacer shared by nginx workers through a shared dict (state
- * passed as bytes, core.pacer_reserve).
+ * passed as bytes, core.pacer_take and core.pacer_stamp).
  */
 #include <errno.h>
 #include <math.h>
@@ -67,22 +67,6 @@ void sp_pacer_shape(double rate, int *cap, double *window)
 	*window = n / rate + SP_PACE_SLACK;
 }
 
-/*
- * Reserves the next send slot in ring (cap entries, head = the oldest) and
- * returns how long to wait before sending. Slots never decrease, so the
- * entry at head is always the oldest reservation.
- */
-double sp_window_reserve(double *ring, int cap, int *head, double span,
-	double now)
-{
-	double slot = ring[*head] + span;
-	if (slot < now)
-		slot = now;
-	ring[*head] = slot;
-	*head = (*head + 1) % cap;
-	return slot - now;
-}
-
 static int window_init(sp_window *w, int cap, double span)
 {
 	int i;
@@ -92,7 +76,6 @@ static int window_init(sp_window *w, int cap, double span)
 	for (i = 0; i < cap; i++)
 		w->ring[i] = -HUGE_VAL;
 	w->cap = cap;
-	w->head = 0;
 	w->span = span;
 	return 1;
 }
@@ -308,51 +291,100 @@ double sp_jitter(sp_client *c)
 
 /* ---- Lua functions ---------------------------------------------------- */
 
-/***
- * The pacer's arithmetic on a serialised ring, for pacers that keep their
- * state outside this process (an nginx shared dict).
- * @function pacer_reserve
- * @tparam string|nil state the previous state (nil: empty)
- * @tparam integer cap requests per window
- * @tparam number window seconds
- * @tparam number now a clock shared by every user of the state
- * @tparam[opt] boolean now_only take a slot only if one is free now
- * @return the new state and the delay before sending (with now_only and
- *   no free slot: the state unchanged and how long until one frees)
+/*
+ * A ring serialised for pacers that keep their state outside this process
+ * (an nginx shared dict): cap doubles, the send times (or, for a slot
+ * taken and not yet sent, the time until which it is held), then an int
+ * kept for the format's sake. Pending slots hold a time in the future
+ * rather than PENDING, so that a worker that died between taking a slot
+ * and sending frees it after a while.
  */
-static int core_pacer_reserve(lua_State *L)
+static double *ring_load(lua_State *L, int idx, lua_Integer cap, size_t *need)
 {
 	size_t n;
-	const char *state = luaL_optlstring(L, 1, NULL, &n);
-	lua_Integer cap = luaL_checkinteger(L, 2);
-	double window = (double)luaL_checknumber(L, 3);
-	double now = (double)luaL_checknumber(L, 4), delay, *ring;
-	int now_only = lua_toboolean(L, 5);
-	size_t need;
-	int head = 0, i;
+	const char *state = luaL_optlstring(L, idx, NULL, &n);
+	double *ring;
+	lua_Integer i;
 
-	luaL_argcheck(L, cap >= 1 && cap <= 10000, 2, "out of range");
-	need = sizeof(double) * (size_t)cap + sizeof(int);
-	ring = (double *)lua_newuserdata(L, need);
-	if (state && n == need) {
-		memcpy(ring, state, sizeof(double) * (size_t)cap);
-		memcpy(&head, state + sizeof(double) * (size_t)cap, sizeof head);
-		if (head < 0 || head >= cap)
-			head = 0;
+	luaL_argcheck(L, cap >= 1 && cap <= 10000, idx + 1, "out of range");
+	*need = sizeof(double) * (size_t)cap + sizeof(int);
+	ring = (double *)lua_newuserdata(L, *need);
+	if (state && n == *need) {
+		memcpy(ring, state, *need);
 	} else {
 		for (i = 0; i < cap; i++)
 			ring[i] = -HUGE_VAL;
+		memset((char *)ring + sizeof(double) * (size_t)cap, 0, sizeof(int));
 	}
-	if (now_only && ring[head] + window > now) {
+	return ring;
+}
+
+/***
+ * Takes a send slot in a serialised ring if one is free now: the oldest
+ * entry, once a window has passed since it. The slot is held until
+ * hold_until, or until pacer_stamp gives it its real send time.
+ * @function pacer_take
+ * @tparam string|nil state the ring (nil: empty)
+ * @tparam integer cap requests per window
+ * @tparam number window seconds
+ * @tparam number now a clock shared by every user of the state
+ * @tparam number hold_until when a slot never stamped counts as sent
+ * @return the new state, 0 and the slot (1-based); or the state unchanged
+ *   and how long until a slot frees
+ */
+static int core_pacer_take(lua_State *L)
+{
+	lua_Integer cap = luaL_checkinteger(L, 2);
+	double window = (double)luaL_checknumber(L, 3);
+	double now = (double)luaL_checknumber(L, 4);
+	double hold = (double)luaL_checknumber(L, 5);
+	size_t need;
+	double *ring = ring_load(L, 1, cap, &need);
+	lua_Integer i, best = 0;
+
+	for (i = 1; i < cap; i++)
+		if (ring[i] < ring[best])
+			best = i;
+	if (ring[best] + window > now) {
 		lua_pushlstring(L, (const char *)ring, need);
-		lua_pushnumber(L, ring[head] + window - now);
+		lua_pushnumber(L, ring[best] + window - now);
 		return 2;
 	}
-	delay = sp_window_reserve(ring, (int)cap, &head, window, now);
-	memcpy((char *)ring + sizeof(double) * (size_t)cap, &head, sizeof head);
+	ring[best] = hold > now ? hold : now;
 	lua_pushlstring(L, (const char *)ring, need);
-	lua_pushnumber(L, delay);
-	return 2;
+	lua_pushnumber(L, 0);
+	lua_pushinteger(L, best + 1);
+	return 3;
+}
+
+/***
+ * Gives a slot taken by pacer_take its send time, if it still holds what
+ * pacer_take put there (otherwise it was freed and taken again: left).
+ * @function pacer_stamp
+ * @tparam string|nil state the ring
+ * @tparam integer cap requests per window
+ * @tparam integer slot as pacer_take returned it
+ * @tparam number held the hold_until given to pacer_take
+ * @tparam number at the send time
+ * @return the new state, or nil when the slot is no longer this one's
+ */
+static int core_pacer_stamp(lua_State *L)
+{
+	lua_Integer cap = luaL_checkinteger(L, 2);
+	lua_Integer slot = luaL_checkinteger(L, 3);
+	double held = (double)luaL_checknumber(L, 4);
+	double at = (double)luaL_checknumber(L, 5);
+	size_t need;
+	double *ring = ring_load(L, 1, cap, &need);
+
+	if (slot < 1 || slot > cap || ring[slot - 1] != held) {
+		lua_pushnil(L);
+		return 1;
+	}
+	if (at < held)
+		ring[slot - 1] = at;
+	lua_pushlstring(L, (const char *)ring, need);
+	return 1;
 }
 
 /***
@@ -389,7 +421,8 @@ static int core_sleep(lua_State *L)
 }
 
 const luaL_Reg sp_pacer_funcs[] = {
-	{ "pacer_reserve", core_pacer_reserve },
+	{ "pacer_take", core_pacer_take },
+	{ "pacer_stamp", core_pacer_stamp },
 	{ "pacer_shape", core_pacer_shape },
 	{ "monotime", core_monotime },
 	{ "walltime", core_walltime },

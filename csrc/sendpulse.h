@@ -71,7 +71,7 @@ extern const char *const sp_kind_names[];
  * (a sliding-window log). */
 typedef struct sp_window {
 	double *ring;
-	int cap, head;
+	int cap;
 	double span;
 } sp_window;
 
@@ -171,6 +171,8 @@ typedef struct sp_client {
 	/* libcurl (http.c). */
 	CURLM *multi;			/* single calls, HTTP/1.1 */
 	CURLSH *share;
+	int tls_tickets;		/* TLS session tickets turned back on (http.c) */
+	int server_h2;			/* batches saw HTTP/2: 1, HTTP/1.1: -1, 0 not yet */
 	sp_xfer **xfers;
 	int nxfers;
 	sp_batch *idle_batches;		/* multi handles kept for reuse */
@@ -431,8 +433,6 @@ void sp_pacer_giveback(sp_pacer *p, sp_pace_ticket *t);
 void sp_pacer_sent(sp_pacer *p, sp_pace_ticket *t, double now);
 void sp_pacer_done(sp_pacer *p, sp_pace_ticket *t, double now);
 int sp_pacer_day_left(sp_pacer *p, double wall, double *renew_in);
-double sp_window_reserve(double *ring, int cap, int *head, double span,
-	double now);
 double sp_jitter(sp_client *c);
 
 /* ---- sha256.c ---------------------------------------------------------- */

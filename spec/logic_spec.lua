@@ -202,6 +202,40 @@ describe("the call logic", function()
       end
       assert.is_true(waited > 0.9 and waited < 1.1, "waited " .. waited)
     end)
+
+    it("a shared ring: slots held until stamped, the oldest freeing first", function()
+      local take, stamp = core.pacer_take, core.pacer_stamp
+      local state, wait, slot
+      local slots = {}
+      -- three slots per second, all taken at t=100 and held until 130
+      for i = 1, 3 do
+        state, wait, slots[i] = take(state, 3, 1, 100, 130)
+        assert.equal(0, wait)
+      end
+      assert.same({ 1, 2, 3 }, slots)
+      -- none free: the earliest hold ends at 130, the slot a second later
+      local unchanged
+      unchanged, wait, slot = take(state, 3, 1, 100.5, 130.5)
+      assert.equal(state, unchanged)
+      assert.is_nil(slot)
+      assert.equal(30.5, wait)
+      -- the second request left at 100.7, the first at 100.9: the second's
+      -- slot frees first
+      state = assert(stamp(state, 3, 2, 130, 100.7))
+      state = assert(stamp(state, 3, 1, 130, 100.9))
+      _, wait = take(state, 3, 1, 101.2, 131.2)
+      assert.is_true(math.abs(wait - 0.5) < 1e-9, wait)
+      state, wait, slot = take(state, 3, 1, 101.7, 131.7)
+      assert.equal(0, wait)
+      assert.equal(2, slot)
+      -- a stamp for a slot taken again since (or never this one's) is refused
+      assert.is_nil(stamp(state, 3, 2, 130, 102))
+      assert.is_nil(stamp(state, 3, 4, 130, 102))
+      -- a state of another size starts empty
+      _, wait, slot = take(state, 5, 1, 101.7, 131.7)
+      assert.equal(0, wait)
+      assert.equal(1, slot)
+    end)
   end)
 
   describe("user code that misbehaves", function()
@@ -240,6 +274,49 @@ describe("the call logic", function()
       assert(c:get("/q"))
       assert.same({ "pace: backend down" }, reported)    -- once per outage
       assert.equal(2, server:count("GET /q"))
+    end)
+
+    it("a pacer's slot handle goes back to its sent, once, as the request leaves", function()
+      local events = {}
+      local pacer = {
+        reserve = function(self, key)
+          self.key = key
+          events[#events + 1] = "reserve"
+          return 0, { n = #events }
+        end,
+        sent = function(self, key, handle)
+          events[#events + 1] = "sent " .. handle.n .. (key == self.key and "" or " wrong key")
+        end,
+      }
+      server.trace = function(what) events[#events + 1] = what end
+      local c = server:client{ api_key = "a-fake-api-key", pacer = pacer, rate_limit = 10 }
+      server:on("GET /s", function()
+        events[#events + 1] = "answer"
+        return { status = 200, body = "{}" }
+      end)
+      assert(c:get("/s"))
+      -- a transport that cannot tell when a request leaves: sent at once
+      assert.same({ "reserve", "sent 1", "send", "answer" }, events)
+      events = {}
+      server.stamps_sends = true
+      c = server:client{ api_key = "a-fake-api-key", pacer = pacer, rate_limit = 10 }
+      assert(c:get("/s"))
+      -- one that can (cosockets, once connected): sent as it leaves
+      assert.same({ "reserve", "send", "sent 1", "answer" }, events)
+    end)
+
+    it("a pacer's sent that raises is reported and the call goes on", function()
+      local reported = {}
+      local pacer = { reserve = function() return 0, "h" end,
+                      sent = function() error("sent bug") end }
+      local c = server:client{ api_key = "a-fake-api-key", pacer = pacer, rate_limit = 10,
+                               on_store_error = function(op, msg)
+                                 reported[#reported + 1] = op .. ": " .. msg
+                               end }
+      assert(c:get("/t"))
+      assert(c:get("/t"))
+      assert.equal(1, #reported)
+      assert.matches("^pace: the pacer's sent failed: .*sent bug", reported[1])
     end)
 
     it("a pacer's false, retry_after, name stops the call without sending", function()

@@ -20,6 +20,7 @@ local coroutine_resume = coroutine.resume
 local coroutine_status = coroutine.status
 local pcall = pcall
 local select = select
+local setmetatable = setmetatable
 local tostring = tostring
 local type = type
 
@@ -119,9 +120,54 @@ function _M.store_action(client, action, key, token, expires_at)
   end
 end
 
+-- A shared pacer's slot is counted from the moment its request leaves
+-- when the pacer can be told (it has `sent`) and the transport knows that
+-- moment (it stamps sends: cosockets, after connecting). Until then the
+-- slot's handle waits here, by call; a slot whose request never left
+-- (the connect failed) is stamped when the attempt ends.
+local pending = setmetatable({}, { __mode = "k" })
+
+local function stamp(client, call)
+  local p = pending[call]
+  if p then
+    pending[call] = nil
+    local pacer = client._pacer
+    local r = pack(guarded(client, pacer.sent, pacer, p[1], p[2]))
+    local why
+    if not r[1] then
+      why = "the pacer's sent failed: " .. tostring(r[2])
+    elseif r[2] == nil and r[3] ~= nil then
+      why = "the pacer's sent: " .. tostring(r[3])
+    end
+    -- (its own outage flag: reserve working would end the pacer's)
+    if why and not client._pace_sent_failing then
+      client._pace_sent_failing = true
+      local hook = client._on_store_error
+      if hook then
+        pcall(hook, "pace", why)
+      end
+    elseif not why then
+      client._pace_sent_failing = nil
+    end
+  end
+end
+
+--- The call's request is leaving now (the transport has connected): the
+-- local pacer and a shared pacer's slot count from this moment.
+function _M.leaving(client, call)
+  call:leaving()
+  if pending[call] then
+    stamp(client, call)
+  end
+end
+
 --- Asks the shared pacer for a slot. Returns how the call goes on:
 -- "paced", delay | "local" | "quota", retry_after, name | "abort", message.
-function _M.pace(client, key, cap, span)
+-- A pacer's reserve answers a delay (seconds to wait, the slot taken),
+-- optionally with a handle its `sent(key, handle)` is given when the
+-- request leaves; `nil, message` (unavailable: pace locally); or
+-- `false, retry_after, quota_name` (a quota spent).
+function _M.pace(client, key, cap, span, call)
   local pacer = client._pacer
   local r = pack(guarded(client, pacer.reserve, pacer, key, cap, span,
                          client._pace_limits))
@@ -131,6 +177,12 @@ function _M.pace(client, key, cap, span)
   local delay, a, b = r[2], r[3], r[4]
   if type(delay) == "number" and delay >= 0 and delay < 1e9 then
     recovered(client)
+    if a ~= nil and call and type(pacer.sent) == "function" then
+      pending[call] = { key, a }
+      if not client._transport.stamps_sends then
+        stamp(client, call)     -- (it leaves as the core goes on)
+      end
+    end
     return "paced", delay
   elseif delay == nil then
     report(client, "pace", a or "the pacer is unavailable")
@@ -160,6 +212,9 @@ end
 local function act(client, call, step, send, sleep, action, a, b, c)
   if action == "send" then
     local ok, err = pcall(send, call, client)
+    if pending[call] then
+      stamp(client, call)
+    end
     if not ok then
       return call:abort("transport", "the transport failed: " .. tostring(err))
     end
@@ -171,7 +226,7 @@ local function act(client, call, step, send, sleep, action, a, b, c)
     sleep(a)
     return step(call)
   elseif action == "pace" then
-    local how, d, e = _M.pace(client, a, b, c)
+    local how, d, e = _M.pace(client, a, b, c, call)
     if how == "abort" then
       return call:abort("callback", d)
     elseif how == "paced" then

@@ -54,7 +54,15 @@ function M:transport()
   local server = self
   return {
     name = "fake",
-    send = function(call)
+    -- (server.stamps_sends: it says when each request leaves, as cosockets do)
+    stamps_sends = server.stamps_sends,
+    send = function(call, client)
+      if server.trace then
+        server.trace("send")
+      end
+      if server.stamps_sends then
+        require("sendpulse.engine").leaving(client, call)
+      end
       local req = call:request()
       local wire = call:wire()
       req.authorization = wire:match("\r\nAuthorization: Bearer ([^\r]+)\r\n")

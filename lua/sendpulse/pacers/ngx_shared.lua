@@ -1,7 +1,7 @@
 --- A pacer whose state lives in an nginx `lua_shared_dict`, so that all
 -- workers together stay under the account's rate. The arithmetic is the
--- core's (`pacer_reserve`, the same sliding window as the in-process
--- pacer), on a ring kept in the dict as bytes.
+-- core's (`pacer_take`, `pacer_stamp`: the same sliding-window log as the
+-- in-process pacer), on a ring kept in the dict as bytes.
 -- @module sendpulse.pacers.ngx_shared
 local core = require "sendpulse.core"
 local lock = require "sendpulse.shdict_lock"
@@ -12,14 +12,22 @@ local setmetatable = setmetatable
 local type = type
 
 local monotime = core.monotime
-local pacer_reserve = core.pacer_reserve
+local pacer_stamp = core.pacer_stamp
+local pacer_take = core.pacer_take
+
+-- A slot taken counts as sent this long after it was taken until the
+-- transport says when the request really left (after the connect and the
+-- TLS handshake, which far from the server take round trips): a worker
+-- that died in between frees it then.
+local HOLD = 30
 
 local _M = {}
 
 local NgxShared = {}
 NgxShared.__index = NgxShared
 
---- Takes the next send slot for `key` and returns 0 (send now).
+--- Takes the next send slot for `key` and returns 0 (send now) and the
+-- slot's handle for `sent`.
 -- A slot is taken only when it is free now: waiting happens here, with
 -- ngx.sleep, never between taking a slot and sending (a worker that wakes
 -- late would otherwise send late into a window that others filled).
@@ -35,17 +43,37 @@ function NgxShared:reserve(key, cap, window)
     if not ok then
       return nil, err or "the shared pacer's lock was not released"
     end
-    local state, wait = pacer_reserve(dict:get(state_key), cap, window,
-                                      monotime(), true)
-    if wait <= 0 then
-      dict:set(state_key, state, window + 1)
+    local now = monotime()
+    local state, wait, slot = pacer_take(dict:get(state_key), cap, window, now,
+                                         now + HOLD)
+    if slot then
+      dict:set(state_key, state, window + HOLD + 1)
     end
     lock.unlock(dict, name)
-    if wait <= 0 then
-      return 0
+    if slot then
+      return 0, { cap = cap, window = window, slot = slot, held = now + HOLD }
     end
     ngx.sleep(wait)
   end
+end
+
+--- The request of the slot `handle` (from `reserve`) is leaving now: the
+-- slot counts from this moment. A slot already freed (held too long) is
+-- left as it is; a lock not taken leaves the slot held until it frees.
+function NgxShared:sent(key, handle)
+  local ngx, dict, name = self.ngx, self.dict, key .. ":pace-lock"
+  local state_key = key .. ":pace"
+  local ok, err = lock.lock(ngx, dict, name, 1, 2)
+  if not ok then
+    return nil, err or "the shared pacer's lock was not released"
+  end
+  local state = pacer_stamp(dict:get(state_key), handle.cap, handle.slot,
+                            handle.held, monotime())
+  if state then
+    dict:set(state_key, state, handle.window + HOLD + 1)
+  end
+  lock.unlock(dict, name)
+  return true
 end
 
 --- A pacer in the shared dict `dict_name`.

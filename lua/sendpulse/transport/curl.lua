@@ -89,7 +89,7 @@ local function advance(st, entry, x, y, z)
       entry.wake = monotime() + a
       return
     elseif action == "pace" then
-      local how, d, e = engine.pace(client, a, b, c)
+      local how, d, e = engine.pace(client, a, b, c, call)
       if how == "abort" then
         action, a, b, c = call:abort("callback", d)
       elseif how == "paced" and d > 0 then

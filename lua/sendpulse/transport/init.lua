@@ -15,6 +15,9 @@
 --   (`sendpulse.transport.batch`) and chunked bulk methods run on it.
 -- * `sleep(seconds)`, `now()` -> seconds on a monotonic clock
 -- * `yields`: true when user callbacks may yield under it (nginx)
+-- * `stamps_sends`: true when its sends call `engine.leaving(client, call)`
+--   as the request's bytes go out (after connecting): the pacers then
+--   count from that moment (libcurl's is stamped inside the core)
 -- * optionally `check(core_client)`: raise for options it cannot honour
 --
 -- Drivers step a call with `call:next(...)` and carry out the actions the
@@ -88,7 +91,8 @@ function _M.wrap(t)
   local send = t.send
   local sleep = t.sleep or core.sleep
   local w = { name = t.name or "custom", yields = t.yields or false,
-              sleep = sleep, now = t.now or core.monotime, check = t.check }
+              stamps_sends = t.stamps_sends or false, sleep = sleep,
+              now = t.now or core.monotime, check = t.check }
   function w.call(client, call)
     return engine.run(client, call, next_step, send, sleep)
   end

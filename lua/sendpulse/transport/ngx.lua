@@ -58,7 +58,7 @@ local function now()
   return ngx_now()
 end
 
-local _M = { name = "ngx", yields = true, sleep = sleep, now = now }
+local _M = { name = "ngx", yields = true, stamps_sends = true, sleep = sleep, now = now }
 
 --- Refuses options that nginx's cosockets cannot honour.
 function _M.check(cc)
@@ -290,7 +290,7 @@ end
 -- outcome; false, "stale", written when a reused connection turned out
 -- dead before any response byte (the caller may resend on a fresh one),
 -- `written` telling whether the request had gone out on it.
-local function exchange(call, ep, may_resend)
+local function exchange(client, call, ep, may_resend)
   local req = call:request()
   local deadline = now() + req.timeout
   local sock, reused, msg = connect(ep, req)
@@ -300,7 +300,7 @@ local function exchange(call, ep, may_resend)
   end
 
   local wire = call:wire()
-  call:leaving()
+  engine.leaving(client, call)    -- (the pacers count from here)
   local bytes, err = guard(pcall(sock.send, sock, wire))
   if not bytes then
     close(sock)
@@ -361,12 +361,12 @@ local function send(call, client)
   -- Like libcurl: a pooled connection the server closed while it sat idle
   -- fails before any response byte. Resending on a fresh connection is
   -- right for requests without side effects, never for POST and PATCH.
-  local done, _, written = exchange(call, ep, not req.send_once)
+  local done, _, written = exchange(client, call, ep, not req.send_once)
   if not done then
     if written then
       call:resent()       -- the first copy went out: it counts
     end
-    exchange(call, ep, false)
+    exchange(client, call, ep, false)
   end
 end
 
