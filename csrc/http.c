@@ -23,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+
 #include "sendpulse.h"
 
 #define SP_BATCH_MT "sendpulse.core.Batch"
@@ -79,6 +82,38 @@ int sp_http_global_init(void)
 		done = 1;
 	}
 	return 1;
+}
+
+/*
+ * libcurl 7.88 turns TLS session tickets off (SSL_OP_NO_TICKET) and
+ * resumes sessions by id only, which a server without a session cache
+ * (many, behind load balancers) cannot resume: every reconnect then pays
+ * a full handshake, a round trip more under TLS 1.2. With tickets on, the
+ * client's shared session cache resumes them. The context is an SSL_CTX
+ * only when libcurl's TLS is the OpenSSL this module is linked with.
+ */
+static CURLcode on_ssl_ctx(CURL *e, void *ctx, void *ud)
+{
+	(void)e;
+	(void)ud;
+	SSL_CTX_clear_options((SSL_CTX *)ctx, SSL_OP_NO_TICKET);
+	return CURLE_OK;
+}
+
+/* Is libcurl's TLS this OpenSSL ("OpenSSL/3.0.22" against "OpenSSL
+ * 3.0.22 ...")? */
+static int curl_tls_is_ours(void)
+{
+	curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	const char *ours = OpenSSL_version(OPENSSL_VERSION);
+	size_t n;
+	if (v == NULL || v->ssl_version == NULL || ours == NULL ||
+			strncmp(v->ssl_version, "OpenSSL/", 8) != 0 ||
+			strncmp(ours, "OpenSSL ", 8) != 0)
+		return 0;
+	n = strcspn(v->ssl_version + 8, " ");
+	return n > 0 && strncmp(v->ssl_version + 8, ours + 8, n) == 0 &&
+		(ours[8 + n] == ' ' || ours[8 + n] == '\0');
 }
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
@@ -209,6 +244,7 @@ static int setup_client(sp_client *c)
 		curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 		curl_share_setopt(c->share, CURLSHOPT_SHARE,
 			CURL_LOCK_DATA_SSL_SESSION);
+		c->tls_tickets = curl_tls_is_ours();
 	}
 	c->multi = new_multi(0);
 	return c->multi != NULL;
@@ -252,6 +288,8 @@ static sp_xfer *xfer_new(sp_client *c)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->ssl_verify ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->ssl_verify ? 2L : 0L);
+	if (c->tls_tickets)
+		curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
 	if (c->ca_file.len)
 		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file.data);
 	/* An explicit proxy option wins; otherwise none (libcurl would read
@@ -426,6 +464,13 @@ static void collect(sp_xfer *t)
 	if (curl_easy_getinfo(t->easy, CURLINFO_ACTIVESOCKET, &t->last_fd) !=
 			CURLE_OK)
 		t->last_fd = CURL_SOCKET_BAD;
+	if (status > 0 && t->in_multi && t->in_multi != t->client->multi) {
+		/* a batch's transfer, HTTP/2 offered: what the server chose */
+		long v = 0;
+		if (curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &v) ==
+				CURLE_OK && v != 0)
+			t->client->server_h2 = v >= CURL_HTTP_VERSION_2_0 ? 1 : -1;
+	}
 	k->status = (int)status;
 	k->sent = reqsize > 0;
 	k->retry_after = t->retry_after;
@@ -516,7 +561,12 @@ int sp_http_start(sp_client *c, sp_call *k, CURLM *multi)
 	}
 	curl_easy_setopt(t->easy, CURLOPT_HTTP_VERSION, multiplex
 		? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(t->easy, CURLOPT_PIPEWAIT, multiplex ? 1L : 0L);
+	/* Waiting for a connection being opened pays when the server
+	 * multiplexes; when it is known to speak HTTP/1.1 only, the
+	 * transfers waiting would open their own connections a handshake
+	 * later (two round trips at the start of every batch). */
+	curl_easy_setopt(t->easy, CURLOPT_PIPEWAIT,
+		multiplex && c->server_h2 >= 0 ? 1L : 0L);
 	if (curl_multi_add_handle(multi, t->easy) != CURLM_OK) {
 		t->call = NULL;
 		k->xfer = NULL;
