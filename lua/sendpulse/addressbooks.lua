@@ -208,13 +208,22 @@ function _M:add_emails(id, contacts, opts)
   check_id(m, "id", id)
   opts = bulk.options(m, opts, ADD_OPTIONS)
   util.list(m, "contacts", contacts)
+  local is_email = util.is_email
   for i = 1, #contacts do
     local c = contacts[i]
+    -- (names for the message made only for the contact that fails)
     if type(c) == "string" then
-      check_email(m, "contacts[" .. i .. "]", c)
+      if not is_email(c) then
+        check_email(m, "contacts[" .. i .. "]", c)
+      end
     elseif type(c) == "table" then
-      check_email(m, "contacts[" .. i .. "].email", c.email)
-      util.table(m, "contacts[" .. i .. "].variables", c.variables, true)
+      if not is_email(c.email) then
+        check_email(m, "contacts[" .. i .. "].email", c.email)
+      end
+      local vars = c.variables
+      if vars ~= nil and type(vars) ~= "table" then
+        util.table(m, "contacts[" .. i .. "].variables", vars, true)
+      end
     else
       util.fail(m, "contacts[" .. i .. "]", "an email or a table expected, got "
                 .. type(c))

@@ -43,8 +43,11 @@ local COMMA = "an address with a comma cannot go into a comma-separated list"
 -- address, so that the error names the first bad one.
 local function check_addresses(method, emails)
   util.list(method, "emails", emails)
+  local is_email = util.is_email
   for i = 1, #emails do
-    check_email(method, "emails[" .. i .. "]", emails[i])
+    if not is_email(emails[i]) then
+      check_email(method, "emails[" .. i .. "]", emails[i])
+    end
     if string_find(emails[i], ",", 1, true) then
       util.fail(method, "emails[" .. i .. "]", COMMA)
     end

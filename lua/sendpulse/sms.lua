@@ -32,8 +32,9 @@ local phone_digits = util.phone_digits
 local function phone_list(method, name, phones)
   util.list(method, name, phones)
   local out = {}
+  local as_digits = util.as_phone_digits
   for i, p in ipairs(phones) do
-    out[i] = phone_digits(method, name .. "[" .. i .. "]", p)
+    out[i] = as_digits(p) or phone_digits(method, name .. "[" .. i .. "]", p)
   end
   return out
 end

@@ -152,7 +152,15 @@ function _M.list(method, name, v, optional)
   return v
 end
 
---- An email address: one "@" with text on both sides, no spaces.
+--- Is v an email address: one "@" with text on both sides, no spaces?
+-- (Long lists are checked with this first, so that an item's name for the
+-- error message is made only for the item that fails.)
+local function is_email(v)
+  return type(v) == "string" and #v <= 254 and v:find("^[^@%s%c]+@[^@%s%c]+$") ~= nil
+end
+_M.is_email = is_email
+
+--- An email address (see is_email).
 function _M.email(method, name, v, optional)
   if v == nil and optional then
     return nil
@@ -160,10 +168,21 @@ function _M.email(method, name, v, optional)
   if type(v) ~= "string" then
     fail(method, name, "an email address expected, " .. got(v))
   end
-  if #v > 254 or not v:find("^[^@%s%c]+@[^@%s%c]+$") then
+  if not is_email(v) then
     fail(method, name, "not an email address: " .. string_format("%q", v))
   end
   return v
+end
+
+-- A phone number as a string (digits, optionally after a "+"), or nil.
+local function as_phone(v)
+  if type(v) == "number" and floor(v) == v and v > 0 then
+    v = string_format("%.0f", v)
+  end
+  if type(v) == "string" and #v <= 20 and v:find("^%+?%d%d%d%d+$") then
+    return v
+  end
+  return nil
 end
 
 --- A phone number: digits, optionally after a "+"; returned as a string.
@@ -171,18 +190,22 @@ function _M.phone(method, name, v, optional)
   if v == nil and optional then
     return nil
   end
-  if type(v) == "number" and floor(v) == v and v > 0 then
-    v = string_format("%.0f", v)
-  end
-  if type(v) ~= "string" or not v:find("^%+?%d%d%d%d+$") or #v > 20 then
+  local phone = as_phone(v)
+  if not phone then
     fail(method, name, "a phone number (digits) expected, "
          .. (type(v) == "string" and string_format("got %q", v) or got(v)))
   end
-  return v
+  return phone
 end
 
---- A phone number as checked by phone(), returned as its digits only
--- (without the "+"), the form the SMS and Viber APIs take.
+--- A phone number's digits (without the "+", the form the SMS and Viber
+-- APIs take), or nil when v is not a phone number.
+function _M.as_phone_digits(v)
+  local phone = as_phone(v)
+  return phone and (phone:gsub("^%+", "")) or nil
+end
+
+--- A phone number as checked by phone(), returned as its digits only.
 function _M.phone_digits(method, name, v)
   return (_M.phone(method, name, v):gsub("^%+", ""))
 end
@@ -191,7 +214,9 @@ end
 function _M.emails(method, name, list)
   _M.list(method, name, list)
   for i = 1, #list do
-    _M.email(method, name .. "[" .. i .. "]", list[i])
+    if not is_email(list[i]) then
+      _M.email(method, name .. "[" .. i .. "]", list[i])
+    end
   end
   return list
 end
