@@ -419,7 +419,7 @@ static int client_endpoint(lua_State *L)
 static int client_settings(lua_State *L)
 {
 	sp_client *c = sp_check_client(L, 1);
-	lua_createtable(L, 0, 10);
+	lua_createtable(L, 0, 14);
 	lua_pushnumber(L, c->timeout);
 	lua_setfield(L, -2, "timeout");
 	lua_pushnumber(L, c->connect_timeout);
@@ -438,6 +438,8 @@ static int client_settings(lua_State *L)
 	lua_setfield(L, -2, "oauth");
 	lua_pushboolean(L, c->shared_pacer);
 	lua_setfield(L, -2, "shared_pacer");
+	lua_pushnumber(L, c->rate);
+	lua_setfield(L, -2, "rate_limit");
 	if (c->shared_cap) {
 		lua_pushinteger(L, c->shared_cap);
 		lua_setfield(L, -2, "shared_cap");

@@ -3,9 +3,11 @@
 -- item.
 --
 -- The chunks run on the transport's stream (the engine of batches):
--- `concurrency` of them in flight (default 4: enough to keep the rate
--- budget full 300 ms away from the server), each built only when it
--- starts, so a million contacts are never held twice. The first failure
+-- `concurrency` of them in flight (by default a second's worth of the
+-- client's rate limit, 10: the pacer's whole window in flight, so the
+-- budget stays full up to a round trip of about a second; 4 without a
+-- rate limit), each built only when it starts, so a million contacts are
+-- never held twice. The first failure
 -- stops new chunks from starting; those in flight finish.
 --
 -- On a failure the result is `nil, err`, `err` being the first failed
@@ -35,8 +37,6 @@ local string_format = string.format
 local type = type
 
 local _M = {}
-
-local DEFAULT_CONCURRENCY = 4
 
 -- Items first..last of items, as a new list.
 local function slice(items, first, last)
@@ -159,7 +159,7 @@ function _M.run(client, items, opts, default_chunk, build, post)
     end
   end
   local aborted = client._transport.stream(client, next_call,
-                                           opts.concurrency or DEFAULT_CONCURRENCY,
+                                           opts.concurrency or client._bulk_concurrency,
                                            on_done)
   if aborted or next(errors) ~= nil then
     return report(items, size, nchunks, results, errors, aborted, done_items)

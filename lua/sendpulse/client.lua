@@ -9,7 +9,10 @@ local util = require "sendpulse.util"
 
 local error = error
 local getmetatable = getmetatable
+local floor = math.floor
 local ipairs = ipairs
+local max = math.max
+local min = math.min
 local pairs = pairs
 local pcall = pcall
 local rawget = rawget
@@ -87,6 +90,17 @@ local function pace_limits(settings)
   return limits
 end
 
+-- Chunks a bulk method keeps in flight by default: a second's worth of
+-- the rate limit, so that the pacer's whole window can be in flight and
+-- the budget stays full up to a round trip of about a second; 4 without
+-- a rate limit.
+local function bulk_concurrency(rate)
+  if not rate or rate <= 0 then
+    return 4
+  end
+  return max(4, min(floor(rate), 32))
+end
+
 --- Creates a client (no network I/O: the first call authenticates).
 -- The same function as @{sendpulse.new}, whose page lists the options.
 -- @tparam table opts the options (see @{sendpulse.new})
@@ -134,6 +148,7 @@ function Client.new(opts)
     _store = store,
     _pacer = settings.shared_pacer and pacer or nil,
     _pace_limits = pace_limits(settings),
+    _bulk_concurrency = bulk_concurrency(settings.rate_limit),
     _transport = t,
     _on_store_error = opts.on_store_error,
     _on_request = opts.on_request,
