@@ -34,37 +34,56 @@ local function record_error(err)
 end
 
 -- Every named method and generic verb returns through request or batch.
+-- The wrappers are compiled under the library's own directory name: the
+-- library raises argument errors at the first frame outside itself (the
+-- caller's line), and a recording wrapper must not become that frame.
 local Client = require "sendpulse.client"
-local request, batch = Client.request, Client.batch
-function Client.request(...)
-  local res, err = request(...)
-  if res == nil then
-    record_error(err)
-  end
-  return res, err
+local bulk = require "sendpulse.bulk"
+local library_dir = debug.getinfo(Client.request, "S").source:match("^(@.*[/\\])[^/\\]*$")
+local wrappers = assert(load([[
+local record_error, request, batch, bulk_run = ...
+local ipairs, pairs, select, type = ipairs, pairs, select, type
+local unpack = table.unpack or unpack
+-- every value returned is passed on, however many there are
+local function pack(...)
+  return { n = select("#", ...), ... }
 end
-function Client.batch(...)
-  local results = batch(...)
-  for _, r in ipairs(results) do
-    if r[1] == nil then
-      record_error(r[2])
+local function wrapped_request(...)
+  local r = pack(request(...))
+  if r[1] == nil then
+    record_error(r[2])
+  end
+  return unpack(r, 1, r.n)
+end
+local function wrapped_batch(...)
+  local r = pack(batch(...))
+  if type(r[1]) == "table" then
+    for _, result in ipairs(r[1]) do
+      if result[1] == nil then
+        record_error(result[2])
+      end
     end
   end
-  return results
+  if r[2] ~= nil then
+    record_error(r[2])
+  end
+  return unpack(r, 1, r.n)
 end
 -- Chunked bulk methods send on the transport's stream, not through request.
-local bulk = require "sendpulse.bulk"
-local bulk_run = bulk.run
-function bulk.run(...)
-  local res, err = bulk_run(...)
-  if res == nil then
-    record_error(err)
-    for _, e in pairs(err.chunk_errors or {}) do
+local function wrapped_bulk_run(...)
+  local r = pack(bulk_run(...))
+  if r[1] == nil and type(r[2]) == "table" then
+    record_error(r[2])
+    for _, e in pairs(r[2].chunk_errors or {}) do
       record_error(e)
     end
   end
-  return res, err
+  return unpack(r, 1, r.n)
 end
+return wrapped_request, wrapped_batch, wrapped_bulk_run
+]], library_dir .. "spec-helper-recorders.lua", "t"))
+Client.request, Client.batch, bulk.run =
+  wrappers(record_error, Client.request, Client.batch, bulk.run)
 local tostring_client = Client.__tostring
 function Client.__tostring(self)
   local s = tostring_client(self)

@@ -205,7 +205,7 @@ describe("the call logic", function()
 
     it("a shared ring: slots held until stamped, the oldest freeing first", function()
       local take, stamp = core.pacer_take, core.pacer_stamp
-      local state, wait, slot
+      local state, wait, slot, _
       local slots = {}
       -- three slots per second, all taken at t=100 and held until 130
       for i = 1, 3 do

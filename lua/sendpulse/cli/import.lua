@@ -299,7 +299,8 @@ _M.command = {
            param("FILE", "string", "the CSV file (- for standard input)") },
   options = {
     opt("chunk", "N", "positive", "contacts per request (default 1000)"),
-    opt("concurrency", "N", "positive", "requests in flight at once (default: the rate limit's, 10)"),
+    opt("concurrency", "N", "positive",
+        "requests in flight at once (default: the rate limit's, 10)"),
     opt("delimiter", "C", "string", "the field separator (default ','; '\\t' for a tab)"),
     opt("progress", "MODE", "choice", "auto (the default), bar, lines or none",
         { choices = { "auto", "bar", "lines", "none" } }),

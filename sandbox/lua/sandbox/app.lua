@@ -51,7 +51,13 @@ admin_routes:add_all(admin.routes)
 -- the web page for people (GET /__sandbox/ and /__sandbox/ui/...)
 admin_routes:add_all(page.routes)
 
+-- Bumped by every reset: a request still waiting out a fault's delay when
+-- the sandbox is reset belongs to the state before it, and must not count
+-- against (or be admitted by) the clean state a test has just asked for.
+local generation = 0
+
 local function reset_all()
+    generation = generation + 1
     local seen = {}
     for _, module in ipairs(STATEFUL) do
         if module.reset and not seen[module] then
@@ -199,6 +205,10 @@ local function process(req, delayed)
     if delayed then
         ngx.update_time()
         req.time = ngx.now() -- a fault's delay has passed since arrival
+        if req.generation ~= generation then
+            return 503, { error_code = 503,
+                          message = "the sandbox was reset while this request waited" }
+        end
     end
 
     local admitted, limit, retry_after = ratelimit.admit(req.time)
@@ -244,6 +254,7 @@ end
 function _M.handle()
     ngx.update_time()
     local req = build_request()
+    req.generation = generation
 
     if is_admin_path(req.path) then
         return handle_admin(req)
