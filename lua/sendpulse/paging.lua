@@ -79,96 +79,132 @@ end
   than it yields: a page with that extra item proves another page exists,
   so the walk never ends with a request that comes back empty.
 ]]
-function _M.iterate(spec)
-  local client, path = spec.client, spec.path
+-- The walk's settings and state, from a spec (see above).
+local function new_walk(spec)
   local limit_key = spec.limit_key
   if limit_key == nil then
     limit_key = "limit"
   end
-  local fetch = spec.fetch
-  local method = spec.method or "GET"
-  local offset_key = spec.offset_key or "offset"
   local page_max = spec.page_max or 100
   local page = spec.limit or page_max
   if page > page_max then
     page = page_max
   end
-  local max = spec.max
-  local offset = spec.offset or 0
-  local extract = spec.extract or function(res)
-    return res
-  end
-  local buf, n, i = nil, 0, 0
-  local yielded = 0
-  local finished = false
+  return {
+    spec = spec,
+    limit_key = limit_key,
+    offset_key = spec.offset_key or "offset",
+    method = spec.method or "GET",
+    page_max = page_max,
+    page = page,
+    max = spec.max,
+    offset = spec.offset or 0,
+    extract = spec.extract or function(res)
+      return res
+    end,
+    buf = nil, n = 0, i = 0,  -- the page being yielded: n of its items
+    yielded = 0,
+    finished = false,
+  }
+end
 
+-- How many items the next page should yield (want; nil: the server's page
+-- size) and how many to ask for (ask: one more, the probe item, when the
+-- page is below the endpoint's largest).
+local function page_size(w)
+  local want = w.page
+  if w.max and w.max - w.yielded < want then
+    want = w.max - w.yielded
+  end
+  local ask = want
+  if not w.limit_key then
+    want = nil
+  elseif ask < w.page_max then
+    ask = ask + 1
+  elseif want > 1 then
+    want = want - 1
+  end
+  return want, ask
+end
+
+local function fetch_page(w, ask)
+  local spec = w.spec
+  if spec.fetch then
+    return spec.fetch(w.limit_key and ask or nil, w.offset)
+  end
+  local q = copy(spec.query)
+  q[w.limit_key] = ask
+  q[w.offset_key] = w.offset
+  return spec.client:request("GET", spec.path, q)
+end
+
+-- Takes a page in: how many of its items to yield, and whether it is the
+-- last one.
+local function take_page(w, list, total, want, ask)
+  local got = #list
+  if w.limit_key and got > ask then
+    -- more than asked for: the server ignores the page size and sent
+    -- the whole list (GET /blacklist's spec has no limit/offset)
+    w.finished = true
+    want = got
+  elseif type(total) == "number" then
+    w.finished = got == 0 or w.offset + got >= total
+    want = got
+  elseif want == nil then
+    w.finished = got == 0
+    want = got
+  elseif got <= want then
+    w.finished = true
+    want = got
+  end
+  if w.max and want > w.max - w.yielded then
+    want = w.max - w.yielded
+  end
+  w.buf, w.n, w.i = list, want, 0
+  w.offset = w.offset + want
+  if want == 0 then
+    w.finished = true
+  end
+  return want
+end
+
+-- The next page, or nil, err: a failure ends the walk.
+local function next_page(w)
+  local want, ask = page_size(w)
+  local res, err = fetch_page(w, ask)
+  if res == nil then
+    w.finished, w.n, w.i = true, 0, 0
+    return nil, err
+  end
+  local list, total = w.extract(res)
+  if not is_page(list) then
+    w.finished, w.n, w.i = true, 0, 0
+    return nil, decode_failure(w.method, w.spec.path)
+  end
+  return take_page(w, list, total, want, ask)
+end
+
+function _M.iterate(spec)
+  local w = new_walk(spec)
   return function()
-    if max and yielded >= max then
+    if w.max and w.yielded >= w.max then
       return nil
     end
-    if i >= n then
-      if finished then
+    if w.i >= w.n then
+      if w.finished then
         return nil
       end
-      local want = page
-      if max and max - yielded < want then
-        want = max - yielded
-      end
-      local ask = want
-      if not limit_key then
-        want = nil             -- the server's page size
-      elseif ask < page_max then
-        ask = ask + 1          -- the probe item, see above
-      elseif want > 1 then
-        want = want - 1
-      end
-      local res, err
-      if fetch then
-        res, err = fetch(limit_key and ask or nil, offset)
-      else
-        local q = copy(spec.query)
-        q[limit_key] = ask
-        q[offset_key] = offset
-        res, err = client:request("GET", path, q)
-      end
-      if res == nil then
-        finished, n, i = true, 0, 0
+      local got, err = next_page(w)
+      if got == nil then
         return false, err
       end
-      local list, total = extract(res)
-      if not is_page(list) then
-        finished, n, i = true, 0, 0
-        return false, decode_failure(method, path)
-      end
-      local got = #list
-      if limit_key and got > ask then
-        -- more than asked for: the server ignores the page size and sent
-        -- the whole list (GET /blacklist's spec has no limit/offset)
-        finished = true
-        want = got
-      elseif type(total) == "number" then
-        finished = got == 0 or offset + got >= total
-        want = got
-      elseif want == nil then
-        finished = got == 0
-        want = got
-      elseif got <= want then
-        finished = true
-        want = got
-      end
-      if max and want > max - yielded then
-        want = max - yielded
-      end
-      buf, n, i = list, want, 0
-      offset = offset + want
-      if want == 0 then
-        finished = true
+      if got == 0 then
         return nil
       end
     end
-    i = i + 1
-    yielded = yielded + 1
-    return buf[i]
+    w.i = w.i + 1
+    w.yielded = w.yielded + 1
+    return w.buf[w.i]
   end
 end
 
