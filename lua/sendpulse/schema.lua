@@ -278,6 +278,156 @@ local function candidates(list, jt)
   return out
 end
 
+-- enum and const
+local function check_value(s, v, where)
+  local e = s.e
+  if e then
+    local found = false
+    for i = 1, #e do
+      if e[i] == v then
+        found = true
+        break
+      end
+    end
+    if not found then
+      return false, where, "one of " .. _M.enum_text(s) .. " expected, got " .. show(v)
+    end
+  end
+  if s.k ~= nil and s.k ~= v then
+    return false, where, show(s.k) .. " expected, got " .. show(v)
+  end
+  return true
+end
+
+local function check_string(s, v, where)
+  local f = s.f and FORMATS[s.f]
+  if f and not f(v) then
+    return false, where, FORMAT_HINT[s.f] .. " expected, got " .. show(v)
+  end
+  if s.minl or s.maxl then
+    local n = utf8_len(v)
+    if s.minl and n < s.minl then
+      return false, where, (s.minl == 1 and "must not be empty"
+                            or "at least " .. s.minl .. " characters expected")
+    end
+    if s.maxl and n > s.maxl then
+      return false, where, "at most " .. s.maxl .. " characters expected, got " .. n
+    end
+  end
+  return true
+end
+
+local function check_number(s, v, where)
+  if s.min and v < s.min then
+    return false, where, "must be at least " .. show(s.min) .. ", got " .. show(v)
+  end
+  if s.max and v > s.max then
+    return false, where, "must be at most " .. show(s.max) .. ", got " .. show(v)
+  end
+  if s.xmin and v <= s.xmin then
+    return false, where, "must be more than " .. show(s.xmin) .. ", got " .. show(v)
+  end
+  if s.xmax and v >= s.xmax then
+    return false, where, "must be less than " .. show(s.xmax) .. ", got " .. show(v)
+  end
+  return true
+end
+
+-- required fields, then each field against its property (or
+-- additionalProperties)
+local function check_object(s, v, where)
+  local p = s.p
+  local r = s.r
+  if r then
+    for i = 1, #r do
+      if v[r[i]] == nil then
+        return false, where .. "." .. r[i], "required"
+      end
+    end
+  end
+  for k, x in pairs(v) do
+    local sub = (p and p[k]) or s.ap
+    if sub == false then
+      return false, where .. "." .. tostring(k), "unknown field"
+    elseif sub then
+      local ok, w, why = check(sub, x, where .. "." .. k)
+      if not ok then
+        return false, w, why
+      end
+    end
+  end
+  return true
+end
+
+local function check_array(s, v, where)
+  local n = rawlen(v)
+  if s.mini and n < s.mini then
+    return false, where, (s.mini == 1 and "must not be empty"
+                          or "at least " .. s.mini .. " items expected")
+  end
+  if s.maxi and n > s.maxi then
+    return false, where, "at most " .. s.maxi .. " items expected, got " .. n
+  end
+  local items = s.i
+  if items then
+    for i = 1, n do
+      local ok, w, why = check(items, v[i], where .. "[" .. i .. "]")
+      if not ok then
+        return false, w, why
+      end
+    end
+  end
+  if s.uniq then
+    local seen = {}
+    for i = 1, n do
+      local x = v[i]
+      if type(x) ~= "table" then
+        if seen[x] then
+          return false, where .. "[" .. i .. "]", "a duplicate of item " .. seen[x]
+        end
+        seen[x] = i
+      end
+    end
+  end
+  return true
+end
+
+-- allOf, then oneOf (exactly one) or anyOf (at least one); when nothing
+-- matches and only one form fits by type, that form's complaint
+local function check_alternatives(s, v, where, jt)
+  if s.all then
+    for _, alt in ipairs(s.all) do
+      local ok, w, why = check(alt, v, where)
+      if not ok then
+        return false, w, why
+      end
+    end
+  end
+  local alts = s.one or s.any
+  if not alts then
+    return true
+  end
+  local matched = 0
+  for _, alt in ipairs(alts) do
+    if check(alt, v, where) then
+      matched = matched + 1
+    end
+  end
+  if matched == 0 then
+    local cands = candidates(alts, jt)
+    if #cands == 1 then
+      local _, w, why = check(cands[1], v, where)
+      return false, w, why
+    end
+    return false, where, "matches none of the " .. #alts .. " allowed forms ("
+           .. _M.describe(s) .. ")"
+  end
+  if s.one and matched > 1 then
+    return false, where, "matches " .. matched .. " of the forms where exactly one must match"
+  end
+  return true
+end
+
 function check(s, v, where)
   local jt = json_type(v)
   if jt == nil and not (_M.is_file(v) and s.f == "binary") then
@@ -295,141 +445,23 @@ function check(s, v, where)
     end
     return true
   end
-  local e = s.e
-  if e then
-    local found = false
-    for i = 1, #e do
-      if e[i] == v then
-        found = true
-        break
-      end
-    end
-    if not found then
-      return false, where, "one of " .. _M.enum_text(s) .. " expected, got " .. show(v)
+  local ok, w, why = check_value(s, v, where)
+  if ok then
+    if jt == "string" then
+      ok, w, why = check_string(s, v, where)
+    elseif jt == "integer" or jt == "number" then
+      ok, w, why = check_number(s, v, where)
+    elseif jt == "object" or (jt == "empty" and (s.p or s.r)) then
+      ok, w, why = check_object(s, v, where)
     end
   end
-  if s.k ~= nil and s.k ~= v then
-    return false, where, show(s.k) .. " expected, got " .. show(v)
+  if ok and (jt == "array" or (jt == "empty" and (s.i or s.mini))) then
+    ok, w, why = check_array(s, v, where)
   end
-  if jt == "string" then
-    local f = s.f and FORMATS[s.f]
-    if f and not f(v) then
-      return false, where, FORMAT_HINT[s.f] .. " expected, got " .. show(v)
-    end
-    if s.minl or s.maxl then
-      local n = utf8_len(v)
-      if s.minl and n < s.minl then
-        return false, where, (s.minl == 1 and "must not be empty"
-                              or "at least " .. s.minl .. " characters expected")
-      end
-      if s.maxl and n > s.maxl then
-        return false, where, "at most " .. s.maxl .. " characters expected, got " .. n
-      end
-    end
-  elseif jt == "integer" or jt == "number" then
-    if s.min and v < s.min then
-      return false, where, "must be at least " .. show(s.min) .. ", got " .. show(v)
-    end
-    if s.max and v > s.max then
-      return false, where, "must be at most " .. show(s.max) .. ", got " .. show(v)
-    end
-    if s.xmin and v <= s.xmin then
-      return false, where, "must be more than " .. show(s.xmin) .. ", got " .. show(v)
-    end
-    if s.xmax and v >= s.xmax then
-      return false, where, "must be less than " .. show(s.xmax) .. ", got " .. show(v)
-    end
-  elseif jt == "object" or (jt == "empty" and (s.p or s.r)) then
-    local p = s.p
-    local r = s.r
-    if r then
-      for i = 1, #r do
-        if v[r[i]] == nil then
-          return false, where .. "." .. r[i], "required"
-        end
-      end
-    end
-    for k, x in pairs(v) do
-      local ps = p and p[k]
-      if ps then
-        local ok, w, why = check(ps, x, where .. "." .. k)
-        if not ok then
-          return false, w, why
-        end
-      elseif s.ap == false then
-        return false, where .. "." .. tostring(k), "unknown field"
-      elseif s.ap then
-        local ok, w, why = check(s.ap, x, where .. "." .. k)
-        if not ok then
-          return false, w, why
-        end
-      end
-    end
+  if not ok then
+    return false, w, why
   end
-  if jt == "array" or (jt == "empty" and (s.i or s.mini)) then
-    local n = rawlen(v)
-    if s.mini and n < s.mini then
-      return false, where, (s.mini == 1 and "must not be empty"
-                            or "at least " .. s.mini .. " items expected")
-    end
-    if s.maxi and n > s.maxi then
-      return false, where, "at most " .. s.maxi .. " items expected, got " .. n
-    end
-    local items = s.i
-    if items then
-      for i = 1, n do
-        local ok, w, why = check(items, v[i], where .. "[" .. i .. "]")
-        if not ok then
-          return false, w, why
-        end
-      end
-    end
-    if s.uniq then
-      local seen = {}
-      for i = 1, n do
-        local x = v[i]
-        if type(x) ~= "table" then
-          if seen[x] then
-            return false, where .. "[" .. i .. "]", "a duplicate of item " .. seen[x]
-          end
-          seen[x] = i
-        end
-      end
-    end
-  end
-  if s.all then
-    for _, alt in ipairs(s.all) do
-      local ok, w, why = check(alt, v, where)
-      if not ok then
-        return false, w, why
-      end
-    end
-  end
-  local alts = s.one or s.any
-  if alts then
-    local matched, first_fail = 0, nil
-    for _, alt in ipairs(alts) do
-      local ok, w, why = check(alt, v, where)
-      if ok then
-        matched = matched + 1
-      elseif not first_fail then
-        first_fail = { w, why }
-      end
-    end
-    if matched == 0 then
-      local cands = candidates(alts, jt)
-      if #cands == 1 then
-        local _, w, why = check(cands[1], v, where)
-        return false, w, why
-      end
-      return false, where, "matches none of the " .. #alts .. " allowed forms ("
-             .. _M.describe(s) .. ")"
-    end
-    if s.one and matched > 1 then
-      return false, where, "matches " .. matched .. " of the forms where exactly one must match"
-    end
-  end
-  return true
+  return check_alternatives(s, v, where, jt)
 end
 
 --- Checks v against schema s. Returns true, or false with where it fails
