@@ -321,6 +321,23 @@ describe("sendpulse.schema", function()
     assert.equal('one of "a" or "b"', schema.describe{ t = "string", e = { "a", "b" } })
     assert.equal("string (date)", schema.describe{ t = "string", f = "date" })
   end)
+
+  it("takes an empty enum: no value matches, and the texts say so", function()
+    local empty = { t = "string", e = {} }
+    assert.equal("nothing", schema.enum_text(empty))
+    assert.equal("null", schema.enum_text{ e = {}, en = true })
+    assert.equal("no value (an empty enum)", schema.describe(empty))
+    local ok, where, why = schema.check(empty, "a", "args.kind")
+    assert.is_false(ok)
+    assert.equal("args.kind", where)
+    assert.equal([[no value allowed (the schema's enum is empty), got "a"]], why)
+    local _
+    ok, _, why = schema.check({ e = {} }, null, "v")
+    assert.is_false(ok)
+    assert.matches("enum is empty), got null", why, 1, true)
+    assert.is_true(schema.check({ e = {}, en = true }, null))
+    assert.equal("one of 1", schema.describe{ e = { 1 } })
+  end)
 end)
 
 describe("sendpulse.services.operations", function()

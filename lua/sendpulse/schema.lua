@@ -251,6 +251,14 @@ FORMAT_HINT.UUID = FORMAT_HINT.uuid
 
 local check     -- forward
 
+-- "one of "a" or "b" expected"; an empty enum allows no value at all
+local function expected_enum(s)
+  if #s.e == 0 and not s.en then
+    return "no value allowed (the schema's enum is empty)"
+  end
+  return "one of " .. _M.enum_text(s) .. " expected"
+end
+
 local function check_type(s, jt)
   local t = s.t
   if t == nil then
@@ -291,7 +299,7 @@ function check(s, v, where)
   end
   if jt == "null" then
     if s.e and not s.en then
-      return false, where, "one of " .. _M.enum_text(s) .. " expected, got null"
+      return false, where, expected_enum(s) .. ", got null"
     end
     return true
   end
@@ -305,7 +313,7 @@ function check(s, v, where)
       end
     end
     if not found then
-      return false, where, "one of " .. _M.enum_text(s) .. " expected, got " .. show(v)
+      return false, where, expected_enum(s) .. ", got " .. show(v)
     end
   end
   if s.k ~= nil and s.k ~= v then
@@ -444,16 +452,19 @@ function _M.check(s, v, name)
   return check(s, v, name or "value")
 end
 
---- The allowed values of an enum, as text: `"a", "b" or 3`.
+--- The allowed values of an enum, as text: `"a", "b" or 3`; `nothing`
+-- for an empty enum (no value is allowed).
 function _M.enum_text(s)
   local parts = {}
-  for i, x in ipairs(s.e) do
+  for i, x in ipairs(s.e or {}) do
     parts[i] = show(x)
   end
   if s.en then
     parts[#parts + 1] = "null"
   end
-  if #parts == 1 then
+  if #parts == 0 then
+    return "nothing"
+  elseif #parts == 1 then
     return parts[1]
   end
   return table_concat(parts, ", ", 1, #parts - 1) .. " or " .. parts[#parts]
@@ -472,6 +483,9 @@ end
 
 function describe(s, depth)
   if s.e then
+    if #s.e == 0 and not s.en then
+      return "no value (an empty enum)"
+    end
     return "one of " .. _M.enum_text(s)
   end
   if s.k ~= nil then
