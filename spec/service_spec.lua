@@ -295,6 +295,20 @@ describe("sendpulse.schema", function()
     bad({ when = "2024-01-15T10:00:00Z", tags = { "x", "y", "z" } }, "args.tags", "at most 2")
   end)
 
+  it("checks host names label by label", function()
+    local host = { t = "string", f = "hostname" }
+    for _, ok in ipairs{ "shop.example", "a", "x-y.example.com", "xn--80ak6aa92e.com",
+                         ("a"):rep(63) .. ".example" } do
+      assert.is_true(schema.check(host, ok), ok)
+    end
+    for _, bad in ipairs{ "", "a..b", "-a.example", "a-.example", "a.example.", "a b.example",
+                          "a_b.example", ("a"):rep(64) .. ".example", ("a."):rep(127) .. "ab" } do
+      local ok, _, why = schema.check(host, bad)
+      assert.is_false(ok, bad)
+      assert.matches("a host name expected", why, 1, true)
+    end
+  end)
+
   it("checks oneOf (exactly one) and anyOf (at least one)", function()
     local one = { one = { { t = "string" }, { t = "integer" } } }
     assert.is_true(schema.check(one, "x"))

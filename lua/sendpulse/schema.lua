@@ -232,7 +232,18 @@ local FORMATS = {
     return s:find("^%a[%w+.-]*:[^%s]+$") ~= nil
   end,
   ["hostname"] = function(s)
-    return #s <= 253 and s:find("^[%w]([%w%-]*[%w])?(%.[%w]([%w%-]*[%w])?)*$") ~= nil
+    -- labels of letters, digits and inner hyphens, 1-63 each, joined by
+    -- dots (Lua patterns cannot quantify groups: one label at a time)
+    if #s == 0 or #s > 253 then
+      return false
+    end
+    for label in (s .. "."):gmatch("([^.]*)%.") do
+      if #label == 0 or #label > 63 or label:find("[^%w%-]") or label:find("^%-")
+         or label:find("%-$") then
+        return false
+      end
+    end
+    return true
   end,
   ["Y-m-d H:i"] = function(s)
     local y, m, d, h, mi = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d) (%d%d):(%d%d)$")

@@ -31,7 +31,8 @@
 --
 -- An area module may take an operation over: `_M.service = "crm"` (or
 -- `_M.services = {...}`) and `_M.ops = { name = handler | { kind = ...,
--- collection = ... } }`. A handler is function(ctx) -> status, body,
+-- collection = ..., handler = ..., as_list = true (a list where the spec
+-- types one object) } }`. A handler is function(ctx) -> status, body,
 -- headers, called once the request is valid; ctx has req, service, op,
 -- row, args (typed: path, query and body fields), body, parts (multipart),
 -- params, collection, and the answers ctx:item(obj), ctx:list(objs,
@@ -41,6 +42,7 @@
 local type = type
 local pairs = pairs
 local ipairs = ipairs
+local next = next
 local tostring = tostring
 local require = require
 local setmetatable = setmetatable
@@ -260,12 +262,24 @@ local function merge(obj, body)
     return obj
 end
 
+-- the fields of a body: {"data": {...}} holds them where the object itself
+-- has no `data` (the CRM's company emails, phones, messengers)
+local function fields_of(body, item_schema)
+    if type(body) == "table" and type(body.data) == "table" and util.is_object(body.data)
+       and next(body, next(body)) == nil
+       and not (item_schema and item_schema.p and item_schema.p.data) then
+        return body.data
+    end
+    return body
+end
+
 --- What the generated layer answers (an area's handler may call it).
 function Ctx:default()
     local info, kind = self.info, self.kind
     local key = self.collection
+    local body = fields_of(self.body, info.loc.item_schema or info.loc.list_item)
     if kind == "create" then
-        local obj = merge({}, self.body)
+        local obj = merge({}, body)
         obj.id = store.new_id(self.service, info.id_kind)
         local item_schema = info.loc.item_schema or info.loc.list_item
         stamp(obj, item_schema, true)
@@ -289,7 +303,7 @@ function Ctx:default()
         if kind == "get" then
             return self:item(obj)
         elseif kind == "update" then
-            merge(obj, self.body)
+            merge(obj, body)
             stamp(obj, info.loc.item_schema, false)
             return self:item(obj)
         end
@@ -298,7 +312,7 @@ function Ctx:default()
     elseif kind == "put" then
         local id = self.args[info.id_param]
         local obj = store.get(key, id) or { id = id }
-        merge(obj, self.body)
+        merge(obj, body)
         store.put(key, obj)
         return self:item(obj)
     end
@@ -356,6 +370,7 @@ local function check(info, req, params)
     if row.q then
         local q = req.args()
         for _, name in ipairs(row.q) do
+            where_of[name] = 400
             local text = q[name]
             if text ~= nil then
                 if type(text) == "table" then
@@ -372,7 +387,6 @@ local function check(info, req, params)
                                            { [name] = util.array{ why } })
                 end
                 args[name] = v
-                where_of[name] = 400
             end
         end
     end
@@ -525,6 +539,12 @@ function _M.init(root, services, router, areas)
                 end
             elseif o then
                 info.handler = o
+            end
+            if info.as_list and not info.loc.list and info.loc.item == "data" then
+                -- an area lists what the spec types as one object
+                info.loc = { list = "data", list_item = info.loc.item_schema,
+                             item = "data", item_schema = info.loc.item_schema }
+                info.list_not_in_spec = true
             end
             local id_param = info.id_param
             info.id_kind = info.id_kind or id_kind(loc.item_schema or loc.list_item,

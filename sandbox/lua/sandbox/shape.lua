@@ -252,7 +252,10 @@ function _M.locate(s, pg)
         end
     end
     local data = at(s, "data")
-    if is_object(data) then
+    if is_object(s) and s.p and s.p.id and not s.p.success and not s.p.result then
+        -- the object itself, whose `data` is one of its fields (a message)
+        out.item, out.item_schema = "", s
+    elseif is_object(data) then
         out.item, out.item_schema = "data", data
     elseif is_object(s) and s.p and next(s.p) and not (s.p.data or s.p.success) then
         out.item, out.item_schema = "", s

@@ -225,7 +225,8 @@ local ops = {
     send_contact_message = with_contact("contact_id", send),
     send_text_to_contact = with_contact("contact_id", send),
     send_template_to_contact = with_contact("contact_id", send),
-    get_chat_messages = with_contact("contact_id", function(ctx, c)
+    -- (Messenger's spec types the list as one message)
+    get_chat_messages = { as_list = true, handler = with_contact("contact_id", function(ctx, c)
         local list = store.list(messages(ctx.service), function(m)
             return m.contact_id == c.id
         end)
@@ -237,7 +238,7 @@ local ops = {
             list = rev
         end
         return paged(ctx, list)
-    end),
+    end) },
     get_tags = function(ctx)
         local counts, order = {}, {}
         for _, c in ipairs(store.list(contacts(ctx.service), function(c)
