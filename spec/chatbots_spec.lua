@@ -76,8 +76,8 @@ describe("chatbots #sandbox", function()
       assert.equal(sam, assert(svc:get_contacts_by_tag{ bot_id = bot, tag = "ring" }).data[1].id)
       assert(svc:delete_contact_tag{ contact_id = sam, tag = "ring" })
       assert.same({}, assert(svc:get_contacts_by_tag{ bot_id = bot, tag = "ring" }).data)
-      assert(svc:set_contact_variable{ contact_id = sam,
-                                       variables = { { variable_name = "age", variable_value = 38 } } })
+      local age = { { variable_name = "age", variable_value = 38 } }
+      assert(svc:set_contact_variable{ contact_id = sam, variables = age })
       local found = assert(svc:get_contacts_by_variable{ bot_id = bot, variable_name = "age",
                                                          variable_value = "38" }).data
       assert.equal(1, #found)

@@ -41,7 +41,8 @@ describe("courses #sandbox", function()
 
     local ids = {}
     for i, name in ipairs{ "Frodo", "Sam", "Pippin" } do
-      local s = assert(courses:create_student{ courseId = 501, email = name:lower() .. "@shire.example",
+      local s = assert(courses:create_student{ courseId = 501,
+                                               email = name:lower() .. "@shire.example",
                                                firstName = name, lastName = "Hobbit" })
       assert.equal(201, sandbox.last().status)
       assert.is_number(s.id)

@@ -90,8 +90,8 @@ describe("files #sandbox", function()
       files:upload_file{ ["content[]"] = { sendpulse.file{ data = "x", filename = "a.txt" } } }
     end, true)
     sandbox.bad_argument("args.path", function() files:check_file_exist{} end)
-    local res, err = client:request("POST", "/fm/public/v1/file", nil,
-                                    { ["content[]"] = sendpulse.file{ data = "x", filename = "a" } },
+    local file = sendpulse.file{ data = "x", filename = "a" }
+    local res, err = client:request("POST", "/fm/public/v1/file", nil, { ["content[]"] = file },
                                     { multipart = true })
     assert.is_nil(res)
     assert.equal(422, err.status)

@@ -69,7 +69,8 @@ describe("popups #sandbox", function()
       function() return popups:get_popup_statistics{ popupId = draft.id } end,
       function() return popups:delete_popup{ popupId = draft.id } end,
       function()
-        return popups:list_popups_by_project_id{ projectId = "00000000-0000-4000-8000-000000000000" }
+        return popups:list_popups_by_project_id{
+          projectId = "00000000-0000-4000-8000-000000000000" }
       end,
     } do
       local res, err = call()

@@ -18,6 +18,7 @@ local core = require "sendpulse.core"
 schema.null = sendpulse.null
 
 local NEW = services.names()
+local index = require "sendpulse.api.index"
 
 -- raises as the generated method would, sending nothing
 local function service_check(op, args)
@@ -172,5 +173,35 @@ describe("the sandbox's operations #sandbox", function()
     table.sort(failures)
     assert.same({}, failures)
     assert.equal(497, count)
+  end)
+
+  it("serves the flat methods built from the older areas' rows", function()
+    local failures, count = {}, 0
+    local names = {}
+    for name, e in pairs(index.flat) do
+      if not e.each then
+        names[#names + 1] = name
+      end
+    end
+    table.sort(names)
+    for _, name in ipairs(names) do
+      local svc, op = index.flat[name][1], index.flat[name][2]
+      local row = services.table(svc).ops[op]
+      local args = contract.args(svc, row, false)
+      local ok, res, err = pcall(client[name], client, args)
+      count = count + 1
+      local entry = sandbox.last()
+      local generated = served[svc] and served[svc].ops[op]
+      if not ok then
+        failures[#failures + 1] = name .. ": raised " .. tostring(res)
+      elseif generated and entry.operation ~= svc .. ":" .. op then
+        failures[#failures + 1] = name .. ": logged as " .. tostring(entry.operation)
+      elseif res == nil and not (err.status == 404 and err.body
+                                 and not err.body:find('"message":"Not found"', 1, true)) then
+        failures[#failures + 1] = name .. ": " .. tostring(err)
+      end
+    end
+    assert.same({}, failures)
+    assert.equal(22, count)
   end)
 end)

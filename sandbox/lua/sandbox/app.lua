@@ -91,10 +91,18 @@ local function load_areas(sandbox_dir)
         areas[#areas + 1] = area
     end
     -- then every operation of the newer services, from the client's rows
-    -- (an area's ops take some over)
-    local services = {}
-    for svc in pairs(require("sendpulse.api.index").namespaces) do
-        services[#services + 1] = svc
+    -- (an area's ops take some over), and the older areas' operations
+    -- that have a flat client method (client:email_tags()...) but no
+    -- route above
+    local index = require "sendpulse.api.index"
+    local services, seen = {}, {}
+    for svc in pairs(index.namespaces) do
+        services[#services + 1], seen[svc] = svc, true
+    end
+    for _, entry in pairs(index.flat) do
+        if not seen[entry[1]] then
+            services[#services + 1], seen[entry[1]] = entry[1], true
+        end
     end
     table.sort(services)
     generic.init(sandbox_dir .. "/..", services, api_routes, areas)

@@ -478,11 +478,20 @@ local function overrides_of(areas)
 end
 
 --- Registers a route for every operation of the services in `router`,
--- except those a route of the same method and path shape already serves
--- (an area's hand-written route). `root` is the repository (for
--- api/responses), areas the loaded area modules.
+-- except those whose paths a route there already serves (an area's
+-- hand-written route, checked before any of these is added). `root` is
+-- the repository (for api/responses), areas the loaded area modules.
 function _M.init(root, services, router, areas)
     local overrides = overrides_of(areas or {})
+    local taken = {}
+    for _, svc in ipairs(services) do
+        for name, row in pairs(require("sendpulse.api." .. svc).ops) do
+            local path = str_gsub(row[2], "{[^}]+}", "1")
+            if router:resolve(row[1], path) then
+                taken[svc .. ":" .. name] = true
+            end
+        end
+    end
     for _, svc in ipairs(services) do
         local rows = require("sendpulse.api." .. svc).ops
         local responses = dofile(root .. "/api/responses/" .. svc .. ".lua")(util.null,
@@ -497,7 +506,7 @@ function _M.init(root, services, router, areas)
         local infos, storable = {}, {}
         for _, name in ipairs(names) do
             local row = rows[name]
-            if not router:has(row[1], row[2]) then
+            if not taken[svc .. ":" .. name] and not router:has(row[1], row[2]) then
                 local resp = responses[name]
                 local loc = shape.locate(resp and resp.s, row.pg)
                 local kind, collection, id_param = classify(name, row, loc)
