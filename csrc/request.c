@@ -76,13 +76,15 @@ void sp_mime_free(sp_mime *m)
 	m->nparts = 0;
 }
 
-/* A header parameter (name, filename) or a content type: no CR, LF, NUL
- * or quote, which would break the part's head. */
+/* A header parameter (name, filename) or a content type: no CR, LF or
+ * NUL, which would end the part's head line (header injection). A quote
+ * is fine: part_head writes it as %22 in the quoted name and filename, as
+ * libcurl does (WHATWG form encoding). */
 static int header_safe(const char *s, size_t n)
 {
 	size_t i;
 	for (i = 0; i < n; i++)
-		if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0' || s[i] == '"')
+		if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
 			return 0;
 	return 1;
 }
@@ -175,17 +177,21 @@ static void read_part(lua_State *L, sp_mime *m, const char *name, size_t nlen,
 			s = "file";
 			n = 4;
 		}
-		if (!header_safe(s, n) || !sp_buf_set(&p->filename, s, n))
-			luaL_error(L, "sendpulse: bad argument 'body.%s' (bad file "
-				"name)", label);
+		if (!header_safe(s, n))
+			luaL_error(L, "sendpulse: bad argument 'body.%s' (a file "
+				"name without CR, LF or NUL expected)", label);
+		if (!sp_buf_set(&p->filename, s, n))
+			luaL_error(L, "out of memory");
 		s = field_string(L, t, "content_type", &n);
 		if (s == NULL) {
 			s = "application/octet-stream";
 			n = strlen(s);
 		}
-		if (!header_safe(s, n) || !sp_buf_set(&p->content_type, s, n))
-			luaL_error(L, "sendpulse: bad argument 'body.%s' (bad content "
-				"type)", label);
+		if (!header_safe(s, n))
+			luaL_error(L, "sendpulse: bad argument 'body.%s' (a content "
+				"type without CR, LF or NUL expected)", label);
+		if (!sp_buf_set(&p->content_type, s, n))
+			luaL_error(L, "out of memory");
 	}
 }
 
@@ -240,8 +246,9 @@ int sp_mime_read(lua_State *L, int idx, sp_mime *m, size_t max_size)
 				"(multipart field names must be strings)");
 		name = lua_tolstring(L, -2, &n);
 		if (n == 0 || !header_safe(name, n))
-			return luaL_error(L, "sendpulse: bad argument 'body' (bad "
-				"multipart field name)");
+			return luaL_error(L, "sendpulse: bad argument 'body' (a "
+				"multipart field name: not empty, without CR, LF or "
+				"NUL)");
 		if (lua_istable(L, -1) && is_list(L, lua_gettop(L))) {
 			int len = (int)sp_rawlen(L, -1);
 			for (i = 1; i <= len && m->nparts < count; i++) {
@@ -265,14 +272,35 @@ int sp_mime_read(lua_State *L, int idx, sp_mime *m, size_t max_size)
 	return 1;
 }
 
+/* A quoted parameter's value: '"' as %22 (read_part let no CR, LF or
+ * NUL through). */
+static int add_quoted(sp_buf *out, const sp_buf *v)
+{
+	size_t i, from = 0;
+	int ok = sp_buf_addc(out, '"');
+	for (i = 0; i < v->len && ok; i++) {
+		if (v->data[i] == '"') {
+			ok = sp_buf_add(out, v->data + from, i - from)
+				&& sp_buf_adds(out, "%22");
+			from = i + 1;
+		}
+	}
+	return ok && sp_buf_add(out, v->data + from, v->len - from)
+		&& sp_buf_addc(out, '"');
+}
+
 static void part_head(const sp_mime *m, const sp_part *p, sp_buf *out,
 	int *ok)
 {
 	*ok &= sp_buf_printf(out, "--%s\r\nContent-Disposition: form-data; "
-		"name=\"%s\"", m->boundary, p->name.data);
-	if (p->filename.len)
-		*ok &= sp_buf_printf(out, "; filename=\"%s\"\r\nContent-Type: "
-			"%s", p->filename.data, p->content_type.data);
+		"name=", m->boundary);
+	*ok &= add_quoted(out, &p->name);
+	if (p->filename.len) {
+		*ok &= sp_buf_adds(out, "; filename=");
+		*ok &= add_quoted(out, &p->filename);
+		*ok &= sp_buf_printf(out, "\r\nContent-Type: %s",
+			p->content_type.data);
+	}
 	*ok &= sp_buf_adds(out, "\r\n\r\n");
 }
 

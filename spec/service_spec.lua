@@ -295,6 +295,20 @@ describe("sendpulse.schema", function()
     bad({ when = "2024-01-15T10:00:00Z", tags = { "x", "y", "z" } }, "args.tags", "at most 2")
   end)
 
+  it("checks host names label by label", function()
+    local host = { t = "string", f = "hostname" }
+    for _, ok in ipairs{ "shop.example", "a", "x-y.example.com", "xn--80ak6aa92e.com",
+                         ("a"):rep(63) .. ".example" } do
+      assert.is_true(schema.check(host, ok), ok)
+    end
+    for _, bad in ipairs{ "", "a..b", "-a.example", "a-.example", "a.example.", "a b.example",
+                          "a_b.example", ("a"):rep(64) .. ".example", ("a."):rep(127) .. "ab" } do
+      local ok, _, why = schema.check(host, bad)
+      assert.is_false(ok, bad)
+      assert.matches("a host name expected", why, 1, true)
+    end
+  end)
+
   it("checks oneOf (exactly one) and anyOf (at least one)", function()
     local one = { one = { { t = "string" }, { t = "integer" } } }
     assert.is_true(schema.check(one, "x"))
@@ -320,6 +334,23 @@ describe("sendpulse.schema", function()
     assert.equal("list of integer", schema.describe{ t = "array", i = { t = "integer" } })
     assert.equal('one of "a" or "b"', schema.describe{ t = "string", e = { "a", "b" } })
     assert.equal("string (date)", schema.describe{ t = "string", f = "date" })
+  end)
+
+  it("takes an empty enum: no value matches, and the texts say so", function()
+    local empty = { t = "string", e = {} }
+    assert.equal("nothing", schema.enum_text(empty))
+    assert.equal("null", schema.enum_text{ e = {}, en = true })
+    assert.equal("no value (an empty enum)", schema.describe(empty))
+    local ok, where, why = schema.check(empty, "a", "args.kind")
+    assert.is_false(ok)
+    assert.equal("args.kind", where)
+    assert.equal([[no value allowed (the schema's enum is empty), got "a"]], why)
+    local _
+    ok, _, why = schema.check({ e = {} }, null, "v")
+    assert.is_false(ok)
+    assert.matches("enum is empty), got null", why, 1, true)
+    assert.is_true(schema.check({ e = {}, en = true }, null))
+    assert.equal("one of 1", schema.describe{ e = { 1 } })
   end)
 end)
 

@@ -245,7 +245,7 @@ describe("multipart uploads on the wire #ngx", function()
     return assert(json.decode(body), body), head:match("\n[Xx]%-[Tt]ransport: (%S+)")
   end
 
-  for _, name in ipairs{ "file_manager", "crm" } do
+  for _, name in ipairs{ "file_manager", "crm", "quoted" } do
     it("libcurl sends " .. name .. "'s upload as a well-formed multipart body", function()
       local case = cases.cases(dir)[name]
       local client = cases.client(base .. "/capture")
@@ -269,12 +269,13 @@ describe("multipart uploads on the wire #ngx", function()
     end)
   end
 
-  it("both transports send the same parts", function()
-    local case = cases.cases(dir).file_manager
+  for _, name in ipairs{ "file_manager", "quoted" } do
+  it("both transports send the same parts (" .. name .. ")", function()
+    local case = cases.cases(dir)[name]
     local client = cases.client(base .. "/capture")
     local a = assert(case.call(client)).captured
     client:close()
-    local b = assert(in_nginx("file_manager").res).captured
+    local b = assert(in_nginx(name).res).captured
     local pa = assert(parse_multipart(received(a).headers["content-type"], select(2, received(a))))
     local pb = assert(parse_multipart(received(b).headers["content-type"], select(2, received(b))))
     local function key(list)
@@ -287,6 +288,7 @@ describe("multipart uploads on the wire #ngx", function()
     end
     assert.same(key(pa), key(pb))
   end)
+  end
 
   it("a file over max_upload_size raises before anything is sent, over both transports",
      function()
@@ -307,5 +309,38 @@ describe("multipart uploads on the wire #ngx", function()
 
   it("logged no error in nginx", function()
     assert.is_nil((read(dir .. "/error.log") or ""):find("%[error%]"))
+  end)
+end)
+
+-- No server needed: the part heads are checked when the call is made,
+-- before any transport sees it.
+describe("multipart part heads", function()
+  local sendpulse = require "sendpulse"
+  local client
+
+  before_each(function()
+    client = cases.client("http://127.0.0.1:9")
+  end)
+
+  after_each(function()
+    client:close()
+  end)
+
+  local function refused(body, text)
+    local ok, err = pcall(client.request, client, "POST", "/upload", nil, body,
+                          { multipart = true })
+    assert.is_false(ok)
+    assert.matches(text, tostring(err), 1, true)
+  end
+
+  it("refuse CR, LF and NUL in a field name, a file name and a content type", function()
+    for _, bad in ipairs{ "a\r\nX-Injected: 1", "a\nb", "a\rb", "a\0b" } do
+      refused({ [bad] = "v" }, "(a multipart field name: not empty, without CR, LF or NUL)")
+      refused({ f = sendpulse.file{ data = "x", filename = bad } },
+              "bad argument 'body.f' (a file name without CR, LF or NUL expected)")
+      refused({ f = sendpulse.file{ data = "x", content_type = bad } },
+              "bad argument 'body.f' (a content type without CR, LF or NUL expected)")
+    end
+    refused({ [""] = "v" }, "multipart field name")
   end)
 end)

@@ -65,7 +65,7 @@ S[55] = { i = S[5], t = "array", uniq = true }
 S[56] = { automation_paused_until = S[51], bot_id = S[5], channel_data = S[53], created_at = S[6], id = S[5], is_chat_opened = S[4], last_activity_at = S[6], status = S[54], tags = S[55], variables = S[45] }
 S[57] = { p = S[56] }
 S[58] = { t = "object", x = { text = "hello" } }
-S[59] = { e = {  }, t = "integer" }
+S[59] = { e = { 1, 2 }, t = "integer" }
 S[60] = { e = { 1 }, t = "integer" }
 S[61] = { bot_id = S[5], campaign_id = S[23], contact_id = S[5], created_at = S[6], data = S[58], direction = S[59], id = S[5], status = S[60] }
 S[62] = { p = S[61] }
@@ -96,33 +96,35 @@ S[86] = { data = S[85], success = S[4] }
 S[87] = { p = S[86], t = "object" }
 S[88] = { data = S[4], success = S[4] }
 S[89] = { p = S[88], t = "object" }
-S[90] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
-S[91] = { id = S[5], name = S[5], type = S[90] }
-S[92] = { p = S[91], t = "object" }
-S[93] = { i = S[92], t = "array" }
-S[94] = { bot_id = S[5], created_at = S[6], id = S[5], name = S[5], status = S[59], triggers = S[93] }
-S[95] = { p = S[94] }
-S[96] = { data = S[95], success = S[4] }
-S[97] = { p = S[96], t = "object" }
-S[98] = { contact_count = S[1], created_at = S[6], id = S[5], name = S[5] }
-S[99] = { p = S[98] }
-S[100] = { i = S[99], t = "array" }
-S[101] = { data = S[100], success = S[4] }
-S[102] = { p = S[101], t = "object" }
-S[103] = { interval = S[1], units = S[59] }
-S[104] = { p = S[103], t = "object" }
-S[105] = { i = S[5], t = "array" }
-S[106] = { bot_id = S[5], created_at = S[6], execution = S[104], flow_id = S[23], id = S[5], keywords = S[105], name = S[5], status = S[59], type = S[90] }
-S[107] = { p = S[106] }
-S[108] = { i = S[107], t = "array" }
-S[109] = { data = S[108], success = S[4] }
-S[110] = { p = S[109], t = "object" }
-S[111] = { e = {  }, t = "integer", x = 1 }
-S[112] = { bot_id = S[5], created_at = S[6], description = S[23], id = S[5], name = S[5], status = S[59], type = S[59], value_type = S[111] }
-S[113] = { p = S[112] }
-S[114] = { i = S[113], t = "array" }
-S[115] = { data = S[114], success = S[4] }
-S[116] = { p = S[115], t = "object" }
+S[90] = { e = { 1, 2, 4 }, t = "integer" }
+S[91] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
+S[92] = { id = S[5], name = S[5], type = S[91] }
+S[93] = { p = S[92], t = "object" }
+S[94] = { i = S[93], t = "array" }
+S[95] = { bot_id = S[5], created_at = S[6], id = S[5], name = S[5], status = S[90], triggers = S[94] }
+S[96] = { p = S[95] }
+S[97] = { data = S[96], success = S[4] }
+S[98] = { p = S[97], t = "object" }
+S[99] = { contact_count = S[1], created_at = S[6], id = S[5], name = S[5] }
+S[100] = { p = S[99] }
+S[101] = { i = S[100], t = "array" }
+S[102] = { data = S[101], success = S[4] }
+S[103] = { p = S[102], t = "object" }
+S[104] = { e = { 1, 2, 3 }, t = "integer" }
+S[105] = { interval = S[1], units = S[104] }
+S[106] = { p = S[105], t = "object" }
+S[107] = { i = S[5], t = "array" }
+S[108] = { bot_id = S[5], created_at = S[6], execution = S[106], flow_id = S[23], id = S[5], keywords = S[107], name = S[5], status = S[59], type = S[91] }
+S[109] = { p = S[108] }
+S[110] = { i = S[109], t = "array" }
+S[111] = { data = S[110], success = S[4] }
+S[112] = { p = S[111], t = "object" }
+S[113] = { e = { 1, 10, 2, 3, 4, 5, 6, 7, 8, 9 }, t = "integer", x = 1 }
+S[114] = { bot_id = S[5], created_at = S[6], description = S[23], id = S[5], name = S[5], status = S[59], type = S[60], value_type = S[113] }
+S[115] = { p = S[114] }
+S[116] = { i = S[115], t = "array" }
+S[117] = { data = S[116], success = S[4] }
+S[118] = { p = S[117], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[87] },
   close_contact_chat = { status = 200, type = "application/json", s = S[74] },
@@ -143,10 +145,10 @@ return {
   get_contact_pause_automation = { status = 200, type = "application/json", s = S[74] },
   get_contacts_by_tag = { status = 200, type = "application/json", s = S[79] },
   get_contacts_by_variable = { status = 200, type = "application/json", s = S[79] },
-  get_flows = { status = 200, type = "application/json", s = S[97] },
-  get_tags = { status = 200, type = "application/json", s = S[102] },
-  get_triggers = { status = 200, type = "application/json", s = S[110] },
-  list_bot_variables = { status = 200, type = "application/json", s = S[116] },
+  get_flows = { status = 200, type = "application/json", s = S[98] },
+  get_tags = { status = 200, type = "application/json", s = S[103] },
+  get_triggers = { status = 200, type = "application/json", s = S[112] },
+  list_bot_variables = { status = 200, type = "application/json", s = S[118] },
   list_bots = { status = 200, type = "application/json", s = S[40] },
   mark_contact_messages_as_read = { status = 200, type = "application/json", s = S[81] },
   mark_contact_unread = { status = 200, type = "application/json", s = S[84] },

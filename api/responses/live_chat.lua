@@ -48,7 +48,7 @@ S[38] = { i = S[5], t = "array", uniq = true }
 S[39] = { automation_paused_until = S[34], bot_id = S[5], channel_data = S[36], created_at = S[6], id = S[5], is_chat_opened = S[4], last_activity_at = S[6], online = S[4], status = S[37], tags = S[38], variables = S[17] }
 S[40] = { p = S[39] }
 S[41] = { t = "object", x = { subscriber_id = "d86e2ca7-0000-0000-1111-1f1f32d0f0b1", text = "hello", type = "type" } }
-S[42] = { e = {  }, t = "integer" }
+S[42] = { e = { 1, 2 }, t = "integer" }
 S[43] = { e = { 1 }, t = "integer" }
 S[44] = { e = { "text", "image", "document" }, t = "string" }
 S[45] = { bot_id = S[5], campaign = S[22], chain = S[22], contact_id = S[5], created_at = S[6], data = S[41], direction = S[42], id = S[5], reject_reason = S[14], status = S[43], type = S[44] }
@@ -80,35 +80,36 @@ S[70] = { data = S[69], success = S[4] }
 S[71] = { p = S[70], t = "object" }
 S[72] = { data = S[4], success = S[4] }
 S[73] = { p = S[72], t = "object" }
-S[74] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
-S[75] = { id = S[5], name = S[5], type = S[74] }
-S[76] = { p = S[75], t = "object" }
-S[77] = { i = S[76], t = "array" }
-S[78] = { bot_id = S[5], created_at = S[6], id = S[5], name = S[5], status = S[42], triggers = S[77] }
-S[79] = { p = S[78] }
-S[80] = { data = S[79], success = S[4] }
-S[81] = { p = S[80], t = "object" }
-S[82] = { contact_count = S[1], created_at = S[6], id = S[5], name = S[5] }
-S[83] = { p = S[82] }
-S[84] = { i = S[83], t = "array" }
-S[85] = { data = S[84], success = S[4] }
-S[86] = { p = S[85], t = "object" }
-S[87] = { interval = S[1], units = S[42] }
-S[88] = { p = S[87], t = "object" }
-S[89] = { t = { "string", "null" } }
-S[90] = { i = S[5], t = "array" }
-S[91] = { e = { 1, 2 }, t = "integer" }
-S[92] = { bot_id = S[5], created_at = S[6], execution = S[88], flow_id = S[89], id = S[5], keywords = S[90], keywords_search_type = S[91], name = S[5], status = S[42], type = S[74] }
-S[93] = { p = S[92] }
-S[94] = { i = S[93], t = "array" }
-S[95] = { data = S[94], success = S[4] }
-S[96] = { p = S[95], t = "object" }
-S[97] = { e = {  }, t = "integer", x = 1 }
-S[98] = { bot_id = S[5], created_at = S[6], description = S[89], id = S[5], name = S[5], status = S[42], type = S[42], value_type = S[97] }
-S[99] = { p = S[98] }
-S[100] = { i = S[99], t = "array" }
-S[101] = { data = S[100], success = S[4] }
-S[102] = { p = S[101], t = "object" }
+S[74] = { e = { 1, 2, 4 }, t = "integer" }
+S[75] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
+S[76] = { id = S[5], name = S[5], type = S[75] }
+S[77] = { p = S[76], t = "object" }
+S[78] = { i = S[77], t = "array" }
+S[79] = { bot_id = S[5], created_at = S[6], id = S[5], name = S[5], status = S[74], triggers = S[78] }
+S[80] = { p = S[79] }
+S[81] = { data = S[80], success = S[4] }
+S[82] = { p = S[81], t = "object" }
+S[83] = { contact_count = S[1], created_at = S[6], id = S[5], name = S[5] }
+S[84] = { p = S[83] }
+S[85] = { i = S[84], t = "array" }
+S[86] = { data = S[85], success = S[4] }
+S[87] = { p = S[86], t = "object" }
+S[88] = { e = { 1, 2, 3 }, t = "integer" }
+S[89] = { interval = S[1], units = S[88] }
+S[90] = { p = S[89], t = "object" }
+S[91] = { t = { "string", "null" } }
+S[92] = { i = S[5], t = "array" }
+S[93] = { bot_id = S[5], created_at = S[6], execution = S[90], flow_id = S[91], id = S[5], keywords = S[92], keywords_search_type = S[42], name = S[5], status = S[42], type = S[75] }
+S[94] = { p = S[93] }
+S[95] = { i = S[94], t = "array" }
+S[96] = { data = S[95], success = S[4] }
+S[97] = { p = S[96], t = "object" }
+S[98] = { e = { 1, 10, 2, 3, 4, 5, 6, 7, 8, 9 }, t = "integer", x = 1 }
+S[99] = { bot_id = S[5], created_at = S[6], description = S[91], id = S[5], name = S[5], status = S[42], type = S[43], value_type = S[98] }
+S[100] = { p = S[99] }
+S[101] = { i = S[100], t = "array" }
+S[102] = { data = S[101], success = S[4] }
+S[103] = { p = S[102], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[71] },
   close_contact_chat = { status = 200, type = "application/json", s = S[58] },
@@ -129,10 +130,10 @@ return {
   get_contact_pause_automation = { status = 200, type = "application/json", s = S[58] },
   get_contacts_by_tag = { status = 200, type = "application/json", s = S[63] },
   get_contacts_by_variable = { status = 200, type = "application/json", s = S[63] },
-  get_flows = { status = 200, type = "application/json", s = S[81] },
-  get_tags = { status = 200, type = "application/json", s = S[86] },
-  get_triggers = { status = 200, type = "application/json", s = S[96] },
-  list_bot_variables = { status = 200, type = "application/json", s = S[102] },
+  get_flows = { status = 200, type = "application/json", s = S[82] },
+  get_tags = { status = 200, type = "application/json", s = S[87] },
+  get_triggers = { status = 200, type = "application/json", s = S[97] },
+  list_bot_variables = { status = 200, type = "application/json", s = S[103] },
   list_bots = { status = 200, type = "application/json", s = S[29] },
   mark_contact_messages_as_read = { status = 200, type = "application/json", s = S[65] },
   mark_contact_unread = { status = 200, type = "application/json", s = S[68] },

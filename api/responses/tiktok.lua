@@ -51,7 +51,7 @@ S[41] = { i = S[5], t = "array", uniq = true }
 S[42] = { automation_paused_until = S[36], bot_id = S[5], channel_data = S[39], created_at = S[6], id = S[5], is_chat_opened = S[4], last_activity_at = S[6], status = S[40], tags = S[41], variables = S[30] }
 S[43] = { p = S[42] }
 S[44] = { t = "object", x = { text = "hello" } }
-S[45] = { e = {  }, t = "integer" }
+S[45] = { e = { 1, 2 }, t = "integer" }
 S[46] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
 S[47] = { bot_id = S[5], campaign_id = S[37], contact_id = S[5], created_at = S[6], data = S[44], direction = S[45], id = S[5], status = S[46] }
 S[48] = { p = S[47] }
@@ -82,33 +82,36 @@ S[72] = { data = S[71], success = S[4] }
 S[73] = { p = S[72], t = "object" }
 S[74] = { data = S[4], success = S[4] }
 S[75] = { p = S[74], t = "object" }
-S[76] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
-S[77] = { id = S[5], name = S[5], type = S[76] }
-S[78] = { p = S[77], t = "object" }
-S[79] = { i = S[78], t = "array" }
-S[80] = { bot_id = S[5], created_at = S[6], id = S[5], name = S[5], status = S[45], triggers = S[79] }
-S[81] = { p = S[80] }
-S[82] = { data = S[81], success = S[4] }
-S[83] = { p = S[82], t = "object" }
-S[84] = { contact_count = S[1], created_at = S[6], id = S[5], name = S[5] }
-S[85] = { p = S[84] }
-S[86] = { i = S[85], t = "array" }
-S[87] = { data = S[86], success = S[4] }
-S[88] = { p = S[87], t = "object" }
-S[89] = { interval = S[1], units = S[45] }
-S[90] = { p = S[89], t = "object" }
-S[91] = { i = S[5], t = "array" }
-S[92] = { bot_id = S[5], created_at = S[6], execution = S[90], flow_id = S[37], id = S[5], keywords = S[91], name = S[5], status = S[45], type = S[76] }
-S[93] = { p = S[92] }
-S[94] = { i = S[93], t = "array" }
-S[95] = { data = S[94], success = S[4] }
-S[96] = { p = S[95], t = "object" }
-S[97] = { e = {  }, t = "integer", x = 1 }
-S[98] = { bot_id = S[5], created_at = S[6], description = S[37], id = S[5], name = S[5], status = S[45], type = S[45], value_type = S[97] }
-S[99] = { p = S[98] }
-S[100] = { i = S[99], t = "array" }
-S[101] = { data = S[100], success = S[4] }
-S[102] = { p = S[101], t = "object" }
+S[76] = { e = { 1, 2, 4 }, t = "integer" }
+S[77] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
+S[78] = { id = S[5], name = S[5], type = S[77] }
+S[79] = { p = S[78], t = "object" }
+S[80] = { i = S[79], t = "array" }
+S[81] = { bot_id = S[5], created_at = S[6], id = S[5], name = S[5], status = S[76], triggers = S[80] }
+S[82] = { p = S[81] }
+S[83] = { data = S[82], success = S[4] }
+S[84] = { p = S[83], t = "object" }
+S[85] = { contact_count = S[1], created_at = S[6], id = S[5], name = S[5] }
+S[86] = { p = S[85] }
+S[87] = { i = S[86], t = "array" }
+S[88] = { data = S[87], success = S[4] }
+S[89] = { p = S[88], t = "object" }
+S[90] = { e = { 1, 2, 3 }, t = "integer" }
+S[91] = { interval = S[1], units = S[90] }
+S[92] = { p = S[91], t = "object" }
+S[93] = { i = S[5], t = "array" }
+S[94] = { bot_id = S[5], created_at = S[6], execution = S[92], flow_id = S[37], id = S[5], keywords = S[93], name = S[5], status = S[45], type = S[77] }
+S[95] = { p = S[94] }
+S[96] = { i = S[95], t = "array" }
+S[97] = { data = S[96], success = S[4] }
+S[98] = { p = S[97], t = "object" }
+S[99] = { e = { 1 }, t = "integer" }
+S[100] = { e = { 1, 10, 2, 3, 4, 5, 6, 7, 8, 9 }, t = "integer", x = 1 }
+S[101] = { bot_id = S[5], created_at = S[6], description = S[37], id = S[5], name = S[5], status = S[45], type = S[99], value_type = S[100] }
+S[102] = { p = S[101] }
+S[103] = { i = S[102], t = "array" }
+S[104] = { data = S[103], success = S[4] }
+S[105] = { p = S[104], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[73] },
   close_contact_chat = { status = 200, type = "application/json", s = S[60] },
@@ -129,10 +132,10 @@ return {
   get_contact_pause_automation = { status = 200, type = "application/json", s = S[60] },
   get_contacts_by_tag = { status = 200, type = "application/json", s = S[65] },
   get_contacts_by_variable = { status = 200, type = "application/json", s = S[65] },
-  get_flows = { status = 200, type = "application/json", s = S[83] },
-  get_tags = { status = 200, type = "application/json", s = S[88] },
-  get_triggers = { status = 200, type = "application/json", s = S[96] },
-  list_bot_variables = { status = 200, type = "application/json", s = S[102] },
+  get_flows = { status = 200, type = "application/json", s = S[84] },
+  get_tags = { status = 200, type = "application/json", s = S[89] },
+  get_triggers = { status = 200, type = "application/json", s = S[98] },
+  list_bot_variables = { status = 200, type = "application/json", s = S[105] },
   list_bots = { status = 200, type = "application/json", s = S[25] },
   mark_contact_messages_as_read = { status = 200, type = "application/json", s = S[67] },
   mark_contact_unread = { status = 200, type = "application/json", s = S[70] },

@@ -55,7 +55,7 @@ S[45] = { i = S[5], t = "array", uniq = true }
 S[46] = { automation_paused_until = S[41], bot_id = S[5], channel_data = S[43], created_at = S[6], id = S[5], is_chat_opened = S[4], last_activity_at = S[6], status = S[44], tags = S[45], variables = S[35] }
 S[47] = { p = S[46] }
 S[48] = { t = "object", x = { text = "hello" } }
-S[49] = { e = {  }, t = "integer" }
+S[49] = { e = { 1, 2 }, t = "integer" }
 S[50] = { e = { 1, 2, 3, 4, 5, 6 }, t = "integer" }
 S[51] = { bot_id = S[5], campaign_id = S[14], contact_id = S[5], created_at = S[6], data = S[48], direction = S[49], id = S[5], status = S[50] }
 S[52] = { p = S[51] }
@@ -86,33 +86,36 @@ S[76] = { data = S[75], success = S[4] }
 S[77] = { p = S[76], t = "object" }
 S[78] = { data = S[4], success = S[4] }
 S[79] = { p = S[78], t = "object" }
-S[80] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
-S[81] = { id = S[5], name = S[5], type = S[80] }
-S[82] = { p = S[81], t = "object" }
-S[83] = { i = S[82], t = "array" }
-S[84] = { bot_id = S[5], created_at = S[6], id = S[5], name = S[5], status = S[49], triggers = S[83] }
-S[85] = { p = S[84] }
-S[86] = { data = S[85], success = S[4] }
-S[87] = { p = S[86], t = "object" }
-S[88] = { contact_count = S[1], created_at = S[6], id = S[5], name = S[5] }
-S[89] = { p = S[88] }
-S[90] = { i = S[89], t = "array" }
-S[91] = { data = S[90], success = S[4] }
-S[92] = { p = S[91], t = "object" }
-S[93] = { interval = S[1], units = S[49] }
-S[94] = { p = S[93], t = "object" }
-S[95] = { i = S[5], t = "array" }
-S[96] = { bot_id = S[5], created_at = S[6], execution = S[94], flow_id = S[14], id = S[5], keywords = S[95], name = S[5], status = S[49], type = S[80] }
-S[97] = { p = S[96] }
-S[98] = { i = S[97], t = "array" }
-S[99] = { data = S[98], success = S[4] }
-S[100] = { p = S[99], t = "object" }
-S[101] = { e = {  }, t = "integer", x = 1 }
-S[102] = { bot_id = S[5], created_at = S[6], description = S[14], id = S[5], name = S[5], status = S[49], type = S[49], value_type = S[101] }
-S[103] = { p = S[102] }
-S[104] = { i = S[103], t = "array" }
-S[105] = { data = S[104], success = S[4] }
-S[106] = { p = S[105], t = "object" }
+S[80] = { e = { 1, 2, 4 }, t = "integer" }
+S[81] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
+S[82] = { id = S[5], name = S[5], type = S[81] }
+S[83] = { p = S[82], t = "object" }
+S[84] = { i = S[83], t = "array" }
+S[85] = { bot_id = S[5], created_at = S[6], id = S[5], name = S[5], status = S[80], triggers = S[84] }
+S[86] = { p = S[85] }
+S[87] = { data = S[86], success = S[4] }
+S[88] = { p = S[87], t = "object" }
+S[89] = { contact_count = S[1], created_at = S[6], id = S[5], name = S[5] }
+S[90] = { p = S[89] }
+S[91] = { i = S[90], t = "array" }
+S[92] = { data = S[91], success = S[4] }
+S[93] = { p = S[92], t = "object" }
+S[94] = { e = { 1, 2, 3 }, t = "integer" }
+S[95] = { interval = S[1], units = S[94] }
+S[96] = { p = S[95], t = "object" }
+S[97] = { i = S[5], t = "array" }
+S[98] = { bot_id = S[5], created_at = S[6], execution = S[96], flow_id = S[14], id = S[5], keywords = S[97], name = S[5], status = S[49], type = S[81] }
+S[99] = { p = S[98] }
+S[100] = { i = S[99], t = "array" }
+S[101] = { data = S[100], success = S[4] }
+S[102] = { p = S[101], t = "object" }
+S[103] = { e = { 1 }, t = "integer" }
+S[104] = { e = { 1, 10, 2, 3, 4, 5, 6, 7, 8, 9 }, t = "integer", x = 1 }
+S[105] = { bot_id = S[5], created_at = S[6], description = S[14], id = S[5], name = S[5], status = S[49], type = S[103], value_type = S[104] }
+S[106] = { p = S[105] }
+S[107] = { i = S[106], t = "array" }
+S[108] = { data = S[107], success = S[4] }
+S[109] = { p = S[108], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[77] },
   close_contact_chat = { status = 200, type = "application/json", s = S[64] },
@@ -133,10 +136,10 @@ return {
   get_contact_pause_automation = { status = 200, type = "application/json", s = S[64] },
   get_contacts_by_tag = { status = 200, type = "application/json", s = S[69] },
   get_contacts_by_variable = { status = 200, type = "application/json", s = S[69] },
-  get_flows = { status = 200, type = "application/json", s = S[87] },
-  get_tags = { status = 200, type = "application/json", s = S[92] },
-  get_triggers = { status = 200, type = "application/json", s = S[100] },
-  list_bot_variables = { status = 200, type = "application/json", s = S[106] },
+  get_flows = { status = 200, type = "application/json", s = S[88] },
+  get_tags = { status = 200, type = "application/json", s = S[93] },
+  get_triggers = { status = 200, type = "application/json", s = S[102] },
+  list_bot_variables = { status = 200, type = "application/json", s = S[109] },
   list_bots = { status = 200, type = "application/json", s = S[30] },
   mark_contact_messages_as_read = { status = 200, type = "application/json", s = S[71] },
   mark_contact_unread = { status = 200, type = "application/json", s = S[74] },

@@ -53,7 +53,7 @@ S[43] = { i = S[2], t = "array", uniq = true }
 S[44] = { automation_paused_until = S[38], bot_id = S[2], channel_data = S[41], created_at = S[3], id = S[2], is_chat_opened = S[1], last_activity_at = S[3], status = S[42], tags = S[43], variables = S[32] }
 S[45] = { p = S[44] }
 S[46] = { t = "object", x = { text = "hello" } }
-S[47] = { e = {  }, t = "integer" }
+S[47] = { e = { 1, 2 }, t = "integer" }
 S[48] = { t = { "object", "null" }, x = { country_code = "TR", currency = "USD", is_free_conversation = false, origin_type = "user_initiated", price = 0.0060000000000000001 } }
 S[49] = { e = { 1 }, t = "integer" }
 S[50] = { bot_id = S[2], campaign_id = S[39], contact_id = S[2], created_at = S[3], data = S[46], direction = S[47], id = S[2], is_paid = S[1], price_cbp = S[48], status = S[49] }
@@ -87,38 +87,40 @@ S[77] = { data = S[76], success = S[1] }
 S[78] = { p = S[77], t = "object" }
 S[79] = { data = S[51], success = S[1] }
 S[80] = { p = S[79], t = "object" }
-S[81] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
-S[82] = { id = S[2], name = S[2], type = S[81] }
-S[83] = { p = S[82], t = "object" }
-S[84] = { i = S[83], t = "array" }
-S[85] = { bot_id = S[2], created_at = S[3], id = S[2], name = S[2], status = S[47], triggers = S[84] }
-S[86] = { p = S[85] }
-S[87] = { data = S[86], success = S[1] }
-S[88] = { p = S[87], t = "object" }
-S[89] = { contact_count = S[4], created_at = S[3], id = S[2], name = S[2] }
-S[90] = { p = S[89] }
-S[91] = { i = S[90], t = "array" }
-S[92] = { data = S[91], success = S[1] }
-S[93] = { p = S[92], t = "object" }
-S[94] = { e = { "APPROVED", "IN_APPEAL", "PENDING", "REJECTED", "PENDING_DELETION", "DELETED", "DISABLED", "PAUSED" }, t = "string" }
-S[95] = { bot_id = S[2], category = S[2], components = S[33], created_at = S[3], id = S[2], language = S[2], name = S[2], namespace = S[2], rejected_reason = S[39], status = S[94] }
-S[96] = { p = S[95] }
-S[97] = { data = S[96], success = S[1] }
-S[98] = { p = S[97], t = "object" }
-S[99] = { interval = S[4], units = S[47] }
-S[100] = { p = S[99], t = "object" }
-S[101] = { i = S[2], t = "array" }
-S[102] = { bot_id = S[2], created_at = S[3], execution = S[100], flow_id = S[39], id = S[2], keywords = S[101], name = S[2], status = S[47], type = S[81] }
-S[103] = { p = S[102] }
-S[104] = { i = S[103], t = "array" }
-S[105] = { data = S[104], success = S[1] }
-S[106] = { p = S[105], t = "object" }
-S[107] = { e = {  }, t = "integer", x = 1 }
-S[108] = { bot_id = S[2], created_at = S[3], description = S[39], id = S[2], name = S[2], status = S[47], type = S[47], value_type = S[107] }
-S[109] = { p = S[108] }
-S[110] = { i = S[109], t = "array" }
-S[111] = { data = S[110], success = S[1] }
-S[112] = { p = S[111], t = "object" }
+S[81] = { e = { 1, 2, 4 }, t = "integer" }
+S[82] = { e = { 1, 2, 3, 4, 5 }, t = "integer" }
+S[83] = { id = S[2], name = S[2], type = S[82] }
+S[84] = { p = S[83], t = "object" }
+S[85] = { i = S[84], t = "array" }
+S[86] = { bot_id = S[2], created_at = S[3], id = S[2], name = S[2], status = S[81], triggers = S[85] }
+S[87] = { p = S[86] }
+S[88] = { data = S[87], success = S[1] }
+S[89] = { p = S[88], t = "object" }
+S[90] = { contact_count = S[4], created_at = S[3], id = S[2], name = S[2] }
+S[91] = { p = S[90] }
+S[92] = { i = S[91], t = "array" }
+S[93] = { data = S[92], success = S[1] }
+S[94] = { p = S[93], t = "object" }
+S[95] = { e = { "APPROVED", "IN_APPEAL", "PENDING", "REJECTED", "PENDING_DELETION", "DELETED", "DISABLED", "PAUSED" }, t = "string" }
+S[96] = { bot_id = S[2], category = S[2], components = S[33], created_at = S[3], id = S[2], language = S[2], name = S[2], namespace = S[2], rejected_reason = S[39], status = S[95] }
+S[97] = { p = S[96] }
+S[98] = { data = S[97], success = S[1] }
+S[99] = { p = S[98], t = "object" }
+S[100] = { e = { 1, 2, 3 }, t = "integer" }
+S[101] = { interval = S[4], units = S[100] }
+S[102] = { p = S[101], t = "object" }
+S[103] = { i = S[2], t = "array" }
+S[104] = { bot_id = S[2], created_at = S[3], execution = S[102], flow_id = S[39], id = S[2], keywords = S[103], name = S[2], status = S[47], type = S[82] }
+S[105] = { p = S[104] }
+S[106] = { i = S[105], t = "array" }
+S[107] = { data = S[106], success = S[1] }
+S[108] = { p = S[107], t = "object" }
+S[109] = { e = { 1, 10, 2, 3, 4, 5, 6, 7, 8, 9 }, t = "integer", x = 1 }
+S[110] = { bot_id = S[2], created_at = S[3], description = S[39], id = S[2], name = S[2], status = S[47], type = S[49], value_type = S[109] }
+S[111] = { p = S[110] }
+S[112] = { i = S[111], t = "array" }
+S[113] = { data = S[112], success = S[1] }
+S[114] = { p = S[113], t = "object" }
 return {
   assign_contact_operator = { status = 200, type = "application/json", s = S[78] },
   close_contact_chat = { status = 200, type = "application/json", s = S[67] },
@@ -141,11 +143,11 @@ return {
   get_contact_pause_automation = { status = 200, type = "application/json", s = S[67] },
   get_contacts_by_tag = { status = 200, type = "application/json", s = S[70] },
   get_contacts_by_variable = { status = 200, type = "application/json", s = S[70] },
-  get_flows = { status = 200, type = "application/json", s = S[88] },
-  get_tags = { status = 200, type = "application/json", s = S[93] },
-  get_template_list = { status = 200, type = "application/json", s = S[98] },
-  get_triggers = { status = 200, type = "application/json", s = S[106] },
-  list_bot_variables = { status = 200, type = "application/json", s = S[112] },
+  get_flows = { status = 200, type = "application/json", s = S[89] },
+  get_tags = { status = 200, type = "application/json", s = S[94] },
+  get_template_list = { status = 200, type = "application/json", s = S[99] },
+  get_triggers = { status = 200, type = "application/json", s = S[108] },
+  list_bot_variables = { status = 200, type = "application/json", s = S[114] },
   list_bots = { status = 200, type = "application/json", s = S[23] },
   mark_contact_messages_as_read = { status = 200, type = "application/json", s = S[72] },
   mark_contact_unread = { status = 200, type = "application/json", s = S[75] },

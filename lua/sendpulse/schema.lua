@@ -232,7 +232,18 @@ local FORMATS = {
     return s:find("^%a[%w+.-]*:[^%s]+$") ~= nil
   end,
   ["hostname"] = function(s)
-    return #s <= 253 and s:find("^[%w]([%w%-]*[%w])?(%.[%w]([%w%-]*[%w])?)*$") ~= nil
+    -- labels of letters, digits and inner hyphens, 1-63 each, joined by
+    -- dots (Lua patterns cannot quantify groups: one label at a time)
+    if #s == 0 or #s > 253 then
+      return false
+    end
+    for label in (s .. "."):gmatch("([^.]*)%.") do
+      if #label == 0 or #label > 63 or label:find("[^%w%-]") or label:find("^%-")
+         or label:find("%-$") then
+        return false
+      end
+    end
+    return true
   end,
   ["Y-m-d H:i"] = function(s)
     local y, m, d, h, mi = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d) (%d%d):(%d%d)$")
@@ -250,6 +261,14 @@ local FORMAT_HINT = {
 FORMAT_HINT.UUID = FORMAT_HINT.uuid
 
 local check     -- forward
+
+-- "one of "a" or "b" expected"; an empty enum allows no value at all
+local function expected_enum(s)
+  if #s.e == 0 and not s.en then
+    return "no value allowed (the schema's enum is empty)"
+  end
+  return "one of " .. _M.enum_text(s) .. " expected"
+end
 
 local function check_type(s, jt)
   local t = s.t
@@ -290,7 +309,7 @@ local function check_value(s, v, where)
       end
     end
     if not found then
-      return false, where, "one of " .. _M.enum_text(s) .. " expected, got " .. show(v)
+      return false, where, expected_enum(s) .. ", got " .. show(v)
     end
   end
   if s.k ~= nil and s.k ~= v then
@@ -441,7 +460,7 @@ function check(s, v, where)
   end
   if jt == "null" then
     if s.e and not s.en then
-      return false, where, "one of " .. _M.enum_text(s) .. " expected, got null"
+      return false, where, expected_enum(s) .. ", got null"
     end
     return true
   end
@@ -476,16 +495,19 @@ function _M.check(s, v, name)
   return check(s, v, name or "value")
 end
 
---- The allowed values of an enum, as text: `"a", "b" or 3`.
+--- The allowed values of an enum, as text: `"a", "b" or 3`; `nothing`
+-- for an empty enum (no value is allowed).
 function _M.enum_text(s)
   local parts = {}
-  for i, x in ipairs(s.e) do
+  for i, x in ipairs(s.e or {}) do
     parts[i] = show(x)
   end
   if s.en then
     parts[#parts + 1] = "null"
   end
-  if #parts == 1 then
+  if #parts == 0 then
+    return "nothing"
+  elseif #parts == 1 then
     return parts[1]
   end
   return table_concat(parts, ", ", 1, #parts - 1) .. " or " .. parts[#parts]
@@ -504,6 +526,9 @@ end
 
 function describe(s, depth)
   if s.e then
+    if #s.e == 0 and not s.en then
+      return "no value (an empty enum)"
+    end
     return "one of " .. _M.enum_text(s)
   end
   if s.k ~= nil then

@@ -77,6 +77,21 @@ function M.cases(dir)
         { "files[]", fixtures["notes.txt"], "renamed.txt", "application/octet-stream" },
       },
     },
+    -- quotes in a field name and a file name: sent as %22 inside the
+    -- quoted parameters (what libcurl does, the WHATWG form encoding), so
+    -- that no quote ends the parameter early
+    quoted = {
+      call = function(client)
+        return client:request("POST", "/upload", nil, {
+          ['say "hi"'] = "text",
+          ["files[]"] = { sendpulse.file{ data = "q", filename = 'a "quoted" name.txt' } },
+        }, { multipart = true })
+      end,
+      parts = {
+        { "say %22hi%22", "text" },
+        { "files[]", "q", "a %22quoted%22 name.txt", "application/octet-stream" },
+      },
+    },
     -- over the client's max_upload_size (1000 bytes: see M.limited)
     too_big = {
       call = function(client)

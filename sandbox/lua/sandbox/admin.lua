@@ -74,6 +74,11 @@ local function get_log(req)
     return 200, { entries = entries, last_index = last }
 end
 
+-- what the generated layer serves, per service (sandbox.generic)
+local function operations()
+    return 200, { services = require("sandbox.generic").summary() }
+end
+
 local function revoke()
     return 200, { revoked = auth.revoke_all() }
 end
@@ -106,6 +111,7 @@ _M.routes = {
     { "POST",   P .. "/config", set_config },
     { "GET",    P .. "/stats", get_stats },
     { "GET",    P .. "/log", get_log },
+    { "GET",    P .. "/operations", operations },
     { "POST",   P .. "/revoke", revoke },
     { "POST",   P .. "/faults", arm_fault },
     { "GET",    P .. "/faults", list_faults },

@@ -12,7 +12,10 @@
 -- To add an API area: write sandbox/lua/sandbox/areas/<area>.lua exposing
 -- `_M.routes = { {METHOD, "/path/{capture}", handler}, ... }` (and
 -- `_M.reset()` if it keeps state, `_M.init(sandbox_dir)` if it loads
--- files). Every module in that folder is loaded at start.
+-- files). Every module in that folder is loaded at start. Then
+-- sandbox.generic routes every operation of the newer services from the
+-- client's rows; an area takes some of them over with `_M.ops` (see
+-- generic.lua).
 -- A handler is function(req, params) returning status, body, headers,
 -- where body is a string (sent as is) or a table (encoded as JSON; mark
 -- lists with util.array() so that empty ones encode as []).
@@ -39,11 +42,13 @@ local ratelimit = require "sandbox.ratelimit"
 local auth = require "sandbox.auth"
 local admin = require "sandbox.admin"
 local page = require "sandbox.page"
+local generic = require "sandbox.generic"
+local store = require "sandbox.store"
 
 local _M = {}
 
 -- modules whose state POST /__sandbox/reset clears
-local STATEFUL = { config, stats, faults, ratelimit }
+local STATEFUL = { config, stats, faults, ratelimit, store }
 
 local api_routes = router.new()
 local admin_routes = router.new()
@@ -81,14 +86,32 @@ local function load_areas(sandbox_dir)
     ls:close()
     table.sort(names)
     table.insert(names, 1, "sandbox.auth")
+    local areas = {}
     for _, name in ipairs(names) do
         local area = require(name)
         if area.init then
             area.init(sandbox_dir)
         end
-        api_routes:add_all(area.routes)
+        api_routes:add_all(area.routes or {})
         STATEFUL[#STATEFUL + 1] = area
+        areas[#areas + 1] = area
     end
+    -- then every operation of the newer services, from the client's rows
+    -- (an area's ops take some over), and the older areas' operations
+    -- that have a flat client method (client:email_tags()...) but no
+    -- route above
+    local index = require "sendpulse.api.index"
+    local services, seen = {}, {}
+    for svc in pairs(index.namespaces) do
+        services[#services + 1], seen[svc] = svc, true
+    end
+    for _, entry in pairs(index.flat) do
+        if not seen[entry[1]] then
+            services[#services + 1], seen[entry[1]] = entry[1], true
+        end
+    end
+    table.sort(services)
+    generic.init(sandbox_dir .. "/..", services, api_routes, areas)
 end
 
 --- Called from init_by_lua (nginx master) with the sandbox directory:
@@ -220,6 +243,9 @@ local function process(req, delayed)
     local route, params, allow, public = api_routes:resolve(req.method, req.path)
     if route then
         public = route.public
+        if route.operation and req.entry then
+            req.entry.operation = route.operation
+        end
     end
     if not public and not auth.is_authorized(req) then
         return auth.unauthorized()
@@ -261,6 +287,7 @@ function _M.handle()
     end
 
     local entry = stats.record_arrival(req)
+    req.entry = entry
 
     local fault = faults.take(req.method, req.path)
     if fault then

@@ -69,26 +69,62 @@ local function compile(pattern)
 end
 
 function _M.new()
-    return setmetatable({ routes = {} }, mt)
+    -- buckets: "<number of segments> <first segment>" -> routes, so that a
+    -- request is matched against the few routes of its shape only (the
+    -- generated layer adds some 500); "<n> *" holds the routes whose first
+    -- segment is a capture
+    return setmetatable({ routes = {}, buckets = {}, shapes = {} }, mt)
+end
+
+local function bucket_of(self, key)
+    local b = self.buckets[key]
+    if not b then
+        b = {}
+        self.buckets[key] = b
+    end
+    return b
+end
+
+-- "GET /a/{}/b": the method and the pattern with its capture names left
+-- out (two patterns of one shape match the same paths)
+local function shape(method, segments)
+    local parts = {}
+    for i, seg in ipairs(segments) do
+        parts[i] = seg.literal or "{}"
+    end
+    return method .. " /" .. table_concat(parts, "/")
 end
 
 --- Registers a route.
 -- @param method  "GET", "POST", ...
 -- @param pattern path pattern with {name} captures
 -- @param handler function(req, params) -> status, body, headers
--- @param opts    optional { public = true } (no Authorization required)
+-- @param opts    optional { public = true } (no Authorization required),
+--                { operation = "crm:get_deal" } (named in the request log)
 function _M.add(self, method, pattern, handler, opts)
     local segments, literals = compile(pattern)
     local routes = self.routes
-    routes[#routes + 1] = {
+    local route = {
         method = str_upper(method),
         pattern = pattern,
         handler = handler,
         public = opts and opts.public or false,
+        operation = opts and opts.operation or nil,
         segments = segments,
         literals = literals,
         order = #routes + 1,
     }
+    routes[#routes + 1] = route
+    local first = segments[1].literal
+    local b = bucket_of(self, #segments .. " " .. (first or "*"))
+    b[#b + 1] = route
+    self.shapes[shape(route.method, segments)] = true
+end
+
+--- True when a route of this method already matches exactly the paths
+-- of pattern (whatever its capture names).
+function _M.has(self, method, pattern)
+    return self.shapes[shape(str_upper(method), (compile(pattern)))] == true
 end
 
 --- Registers a list of routes: { {method, pattern, handler, public=...}, ... }
@@ -138,10 +174,13 @@ function _M.resolve(self, method, path)
     end
     local segments = split_path(path)
     local candidates = {}
-    for _, route in ipairs(self.routes) do
-        local params = match(route, segments)
-        if params then
-            candidates[#candidates + 1] = { route = route, params = params }
+    local n = #segments
+    for _, key in ipairs({ n .. " " .. segments[1], n .. " *" }) do
+        for _, route in ipairs(self.buckets[key] or {}) do
+            local params = match(route, segments)
+            if params then
+                candidates[#candidates + 1] = { route = route, params = params }
+            end
         end
     end
     if #candidates == 0 then
