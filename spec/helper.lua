@@ -13,10 +13,10 @@
 if (os.getenv("LD_PRELOAD") or ""):find("asan", 1, true) then
   local clean = "env -u LD_PRELOAD -u ASAN_OPTIONS -u UBSAN_OPTIONS "
   local popen, execute = io.popen, os.execute
-  io.popen = function(cmd, ...)
+  io.popen = function(cmd, ...) -- luacheck: ignore 122
     return popen(clean .. "sh -c '" .. tostring(cmd):gsub("'", "'\\''") .. "'", ...)
   end
-  os.execute = function(cmd, ...)
+  os.execute = function(cmd, ...) -- luacheck: ignore 122
     if cmd == nil then
       return execute()
     end

@@ -189,7 +189,8 @@ describe("rate limits #sandbox", function()
         t0 = t0 or e.time
         lines[#lines + 1] = string.format("%.3f %s %s %s", e.time - t0, e.method, e.path, e.status)
       end
-      error(table.concat(failures, "\n") .. "\nsandbox stats: " .. require("sendpulse.util").json_encode(stats)
+      error(table.concat(failures, "\n") .. "\nsandbox stats: "
+            .. require("sendpulse").json.encode(stats)
             .. "\narrivals:\n" .. table.concat(lines, "\n"))
     end
     assert.is_true(stats.peak_per_second <= 10, "peak " .. stats.peak_per_second)
