@@ -124,7 +124,7 @@ local function temp_file(text)
   return path
 end
 
-describe("commands of the operation tables", function()
+describe("commands of the operation tables #sandbox", function()
   before_each(function()
     sandbox.reset()
   end)

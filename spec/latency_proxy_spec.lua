@@ -34,7 +34,7 @@ local function through(proxy, srv)
   return client, conn
 end
 
-describe("tools/latency-proxy", function()
+describe("tools/latency-proxy #sandbox", function()
   local proxies = {}
   local function start(args, opts)
     local p = lproxy.start(args, opts)

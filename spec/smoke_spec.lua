@@ -32,7 +32,7 @@ local RUNS = {
   { "luajit", "build-jit", "LuaJIT 2" },
 }
 
-describe("smoke run #smoke", function()
+describe("smoke run #smoke #sandbox", function()
   before_each(function()
     sandbox.reset()
   end)
