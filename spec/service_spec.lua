@@ -105,6 +105,12 @@ describe("generated methods", function()
            function() client.crm:get_deal{ dealId = 1, dealid = 2 } end)
     raises("call crm:get_deal with a colon",
            function() client.crm.get_deal{ dealId = 1 } end)
+    -- the spec calls the body optional, its fields required: no field
+    -- given is a missing field, not an empty body to send
+    raises("bad argument 'args.pipelineId' to crm:create_deal (required)",
+           function() client.crm:create_deal{} end)
+    raises("bad argument 'args.pipelineId' to crm:create_deal (required)",
+           function() client.crm:create_deal() end)
     assert.equal(0, #sent)
   end)
 

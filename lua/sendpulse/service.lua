@@ -120,6 +120,7 @@ function _M.method(label, row)
   local whole, required_body, rn = row.bw, row.br, row.rn
   local opts = row.mp and MULTIPART or row.raw and RAW or nil
   local no_content = row.nc
+  local fields_required = b ~= nil and b.r ~= nil and #b.r > 0
   local has_path = row.pp ~= nil
   return function(client, args)
     if args == nil then
@@ -147,7 +148,9 @@ function _M.method(label, row)
         body[rn and rn[k] or k] = v
       end
     end
-    if body == nil and required_body then
+    -- (a body with required fields is checked even when no field was
+    -- given: the spec may call the body optional, its fields it does not)
+    if body == nil and (required_body or (fields_required and not whole)) then
       body = {}
     end
     if body ~= nil and b then
