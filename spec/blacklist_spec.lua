@@ -167,7 +167,8 @@ describe("blacklist #sandbox", function()
     local emails = { "a@mordor.me", "b@mordor.me", "c@mordor.me", "d@mordor.me" }
     assert(client:add_to_blacklist(emails))
     local res = assert(client:remove_from_blacklist({ "b@mordor.me", "d@mordor.me",
-                                                      "C@MORDOR.ME" }, { chunk = 2 }))
+                                                      "C@MORDOR.ME" }, { chunk = 2,
+                                                                         concurrency = 1 }))
     assert.equal(3, res.done)
     assert.equal(2, res.chunks)
     local sent = sandbox.requests("DELETE /blacklist")
