@@ -22,7 +22,7 @@ describe("Redis inside nginx #redis #ngx #sandbox", function()
   it("shares one rate budget between nginx workers and plain processes", function()
     ngx_app.start(2)
     local key, raw = support.account(), support.raw()
-    local plain = pacers_redis.new{ url = servers.url, prefix = "spec:" }
+    local plain = pacers_redis.new{ url = servers.url, prefix = "spec:", reserve_ahead = 3600 }
     local limits = { { count = 10, window = 1.02 }, { count = 1000, window = 3600 } }
     for _ = 1, 5 do
       assert.is_number(plain:reserve(key, 10, 1.02, limits))
