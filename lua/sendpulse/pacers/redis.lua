@@ -93,10 +93,6 @@ for i = 1, nlimits do
     return { i, hard_free[i] - now }
   end
 end
-local ahead = tonumber(ARGV[2 + nlimits * 4])
-if ahead and slot - now > ahead then
-  return { -1, slot - now }
-end
 local DAY = 86400000000
 local dn = math.floor(slot / DAY)
 local stored = redis.call('HMGET', day, 'd', 'n')
@@ -115,11 +111,15 @@ for i = 1, nlimits do
     n = 0
   end
 end
+local ahead = tonumber(ARGV[2 + nlimits * 4])
+if ahead and slot - now > ahead then
+  return { -1, slot - now }
+end
 redis.call('HSET', day, 'd', dn, 'n', n + 1)
 redis.call('PEXPIREAT', day, (dn + 2) * 86400000)
-local stored = string.format('%.0f', slot)
+local slot_s = string.format('%.0f', slot)
 if keep > 0 or len > 0 then
-  redis.call('RPUSH', log, stored)
+  redis.call('RPUSH', log, slot_s)
   local target = keep > len and keep or len
   if len + 1 > target then
     redis.call('LTRIM', log, -target, -1)
@@ -129,7 +129,7 @@ if keep > 0 or len > 0 then
     redis.call('PEXPIRE', log, ttl)
   end
 end
-return { 0, slot - now, stored }
+return { 0, slot - now, slot_s }
 ]]
 
 --[[
