@@ -11,7 +11,11 @@
  *   sleep, seconds       wait (backoff, Retry-After, local pacing)
  *   wait, seconds        another call of this domain is fetching the
  *                        token; wait a little and step again
- *   pace, key, cap, span the shared pacer: step with "paced", "local" or
+ *   pace, key, cap, span the shared pacer: step with "paced", delay (the
+ *                        seconds it says to wait: the call sleeps them,
+ *                        or fails at once when that would overrun
+ *                        call_timeout), "again", delay (no slot taken
+ *                        yet: sleep, then pace again), "local", or
  *                        "quota", retry_after, name
  *   get, key             store:get(key)          -> step(token, expires_at)
  *   lock, key            store:lock(key)         -> step(locked)
@@ -55,6 +59,7 @@ enum {
 	ST_RECHECK,		/* awaiting store:get under the lock */
 	ST_DISPATCH,		/* pace, then transmit (after a wait) */
 	ST_PACED,		/* awaiting the shared pacer */
+	ST_PACED_WAIT,		/* waiting for the shared pacer's slot */
 	ST_TOKEN_SENT,		/* awaiting the token response */
 	ST_STORE_SET,		/* awaiting store:set of the new token */
 	ST_STORE_DELETE,	/* awaiting store:delete of a rejected token */
@@ -299,6 +304,28 @@ static int step_dispatch(lua_State *L, sp_call *k)
 		return end_fail(L, k);
 	}
 	if (c->shared_pacer && !k->pace_local) {
+		/* Failing, or back from a failure for one window: the sends
+		 * this host paced alone are not in the shared pacer's log, so
+		 * its own window must allow the request too. */
+		if (c->pacer.nw && (c->shared_down ||
+				sp_monotime() < c->rejoin_until)) {
+			d = sp_pacer_wait(&c->pacer, sp_monotime());
+			if (d > 0) {
+				if (d > time_left(k)) {
+					sp_call_ext *x = EXT(k);
+					x->fail_how = FAIL_QUOTA;
+					x->quota = "per_second";
+					x->fail_retry_after = d;
+					x->fail_why = "waiting for the rate limit "
+						"would take longer than "
+						"call_timeout allows";
+					return end_fail(L, k);
+				}
+				k->state = ST_DISPATCH;
+				k->delay = d;
+				return k->action = SP_ACT_SLEEP;
+			}
+		}
 		k->state = ST_PACED;
 		return k->action = SP_ACT_PACE;
 	}
@@ -327,6 +354,36 @@ static int step_dispatch(lua_State *L, sp_call *k)
 	}
 	c->pacer.day_count++;	/* (counts only with a day's quota) */
 	return step_transmit(L, k);
+}
+
+/* The shared pacer gave the request a slot d seconds from now: wait for
+ * it, or fail at once when the wait would overrun the call's time (the
+ * slot stays taken: the fleet's budget is not given back). With again,
+ * it took no slot (it reserves none far ahead): wait d, then ask again. */
+static int shared_slot(lua_State *L, sp_call *k, double d, int again)
+{
+	sp_client *c = k->client;
+	if (!(d < 1e9))
+		d = 1e9;
+	if (again && !(d >= 0.001))
+		d = 0.001;	/* (never a busy loop on the pacer) */
+	if (!(d > 0)) {
+		sp_pacer_record(&c->pacer, &k->ticket);
+		return step_transmit(L, k);
+	}
+	if (d > time_left(k)) {
+		sp_call_ext *x = EXT(k);
+		x->fail_how = FAIL_QUOTA;
+		x->quota = c->quota_minute && d > 1.5 ? "per_minute"
+			: "per_second";
+		x->fail_retry_after = d;
+		x->fail_why = "waiting for the shared pacer's slot would take "
+			"longer than call_timeout allows";
+		return end_fail(L, k);
+	}
+	k->state = again ? ST_DISPATCH : ST_PACED_WAIT;
+	k->delay = d;
+	return k->action = SP_ACT_SLEEP;
 }
 
 static int step_transmit(lua_State *L, sp_call *k)
@@ -651,7 +708,12 @@ int sp_call_step(lua_State *L, sp_call *k, int argbase)
 		if (how && strcmp(how, "local") == 0) {
 			/* the shared pacer failed: pace this request alone */
 			k->pace_local = 1;
+			c->shared_down = 1;
 			return step_dispatch(L, k);
+		}
+		if (c->shared_down) {
+			c->shared_down = 0;
+			c->rejoin_until = sp_monotime() + c->shared_span;
 		}
 		if (how && strcmp(how, "quota") == 0) {
 			sp_call_ext *x = EXT(k);
@@ -667,12 +729,24 @@ int sp_call_step(lua_State *L, sp_call *k, int argbase)
 					: strcmp(q, "per_minute") == 0
 					? "per_minute" : "quota";
 			}
-			x->fail_why = "the plan's quota is spent (as the shared "
-				"pacer counts)";
+			x->fail_why = strcmp(x->quota, "per_day") == 0
+				? "the plan's per-day quota is spent (as the "
+				  "shared pacer counts for the fleet); it renews "
+				  "at midnight UTC"
+				: strcmp(x->quota, "per_minute") == 0
+				? "the plan's per-minute quota is spent (as the "
+				  "shared pacer counts for the fleet)"
+				: "a quota of the shared pacer is spent";
 			return end_fail(L, k);
 		}
-		return step_transmit(L, k);
+		return shared_slot(L, k, argbase && lua_type(L, argbase + 1)
+			== LUA_TNUMBER ? (double)lua_tonumber(L, argbase + 1)
+			: 0, how && strcmp(how, "again") == 0);
 	}
+
+	case ST_PACED_WAIT:
+		sp_pacer_record(&c->pacer, &k->ticket);
+		return step_transmit(L, k);
 
 	case ST_TOKEN_SENT:
 		return step_token_sent(L, k);
@@ -982,9 +1056,23 @@ static int call_perform(lua_State *L)
 static int call_leaving(lua_State *L)
 {
 	sp_call *k = sp_check_call(L, 1);
+	k->left_at = sp_monotime();
 	if (k->client && !k->client->closed)
-		sp_pacer_sent(&k->client->pacer, &k->ticket, sp_monotime());
+		sp_pacer_sent(&k->client->pacer, &k->ticket, k->left_at);
 	return 0;
+}
+
+/* call:left_at() -> when the latest attempt's request left (monotonic,
+ * after connecting: libcurl's pre-request callback, a Lua transport's
+ * call:leaving()), or nil before any did */
+static int call_left_at(lua_State *L)
+{
+	sp_call *k = sp_check_call(L, 1);
+	if (k->left_at > 0)
+		lua_pushnumber(L, k->left_at);
+	else
+		lua_pushnil(L);
+	return 1;
 }
 
 /* call:join(domain): the batch or scheduler this call is driven by (see
@@ -1143,6 +1231,7 @@ void sp_call_register(lua_State *L)
 		{ "perform", call_perform },
 		{ "join", call_join },
 		{ "leaving", call_leaving },
+		{ "left_at", call_left_at },
 		{ "wire", call_wire },
 		{ "request", call_request },
 		{ "outcome", call_outcome },

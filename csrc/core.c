@@ -285,20 +285,38 @@ static void parse_options(lua_State *L, sp_client *c, int opts)
 	}
 }
 
-/* Sets up the pacers: the local one at the client's share of the rate
- * (all of it, or rate / fleet_size when a shared pacer normally paces and
- * this one only stands in), and the shape a shared pacer is asked for. */
+/* Sets up the pacers: the local one at the client's share of the rate,
+ * and the shape a shared pacer is asked for. Alone, the share is all of
+ * it. When a shared pacer normally paces and the local one only stands in
+ * (it failed), each of the fleet_size hosts gets the floor of its share:
+ * floor(cap / fleet_size) requests in the same window, and
+ * floor(per_minute / fleet_size) of the minute's quota, so that the hosts
+ * pacing alone together never exceed the account's limits (10 per second
+ * over 3 hosts: 3 each, 9 in all, never 4 each). With more hosts than
+ * requests per window, one request per host in fleet_size / cap windows:
+ * the account's rate on average. */
 static int setup_pacing(sp_client *c)
 {
-	double local = c->rate;
 	long long minute = c->quota_minute, day = c->quota_day;
-	if (c->shared_pacer) {
-		local = c->rate / c->fleet_size;
-		minute = minute ? (minute + c->fleet_size - 1) / c->fleet_size : 0;
-		if (c->rate > 0)
-			sp_pacer_shape(c->rate, &c->shared_cap, &c->shared_span);
+	int cap = 0;
+	double span = 0;
+	if (!c->shared_pacer)
+		return sp_pacer_init(&c->pacer, c->rate, minute, day);
+	if (c->rate > 0) {
+		sp_pacer_shape(c->rate, &c->shared_cap, &c->shared_span);
+		cap = c->shared_cap / c->fleet_size;
+		span = c->shared_span;
+		if (cap < 1) {
+			cap = 1;
+			span = c->shared_span * c->fleet_size / c->shared_cap;
+		}
 	}
-	return sp_pacer_init(&c->pacer, local, minute, day);
+	if (minute) {
+		minute /= c->fleet_size;
+		if (minute < 1)
+			minute = 1;
+	}
+	return sp_pacer_init_shape(&c->pacer, cap, span, minute, day);
 }
 
 /* ======================================================================
@@ -453,6 +471,17 @@ static int client_settings(lua_State *L)
 	if (c->quota_day) {
 		sp_pushint(L, c->quota_day);
 		lua_setfield(L, -2, "quota_per_day");
+	}
+	/* the local pacer's windows (with a shared pacer: its stand-in) */
+	if (c->rate > 0 && c->pacer.nw > 0) {
+		lua_pushinteger(L, c->pacer.w[0].cap);
+		lua_setfield(L, -2, "local_cap");
+		lua_pushnumber(L, c->pacer.w[0].span);
+		lua_setfield(L, -2, "local_span");
+	}
+	if (c->quota_minute && c->pacer.nw > 0) {
+		lua_pushinteger(L, c->pacer.w[c->pacer.nw - 1].cap);
+		lua_setfield(L, -2, "local_per_minute");
 	}
 	return 1;
 }

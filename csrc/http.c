@@ -182,9 +182,11 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip,
 	sp_xfer *t = ud;
 	(void)conn_primary_ip; (void)conn_local_ip;
 	(void)conn_primary_port; (void)conn_local_port;
-	if (t->call)
+	if (t->call) {
+		t->call->left_at = sp_monotime();
 		sp_pacer_sent(&t->client->pacer, &t->call->ticket,
-			sp_monotime());
+			t->call->left_at);
+	}
 	if (t->send_once && t->sends > 0) {
 		t->resend_refused = 1;
 		return CURL_PREREQFUNC_ABORT;

@@ -91,16 +91,13 @@ void sp_pacer_free(sp_pacer *p)
 	p->day_quota = 0;
 }
 
-/* rate: requests per second (0: none); per_minute, per_day: quotas (0:
- * none). Returns 0 on memory exhaustion. */
-int sp_pacer_init(sp_pacer *p, double rate, long long per_minute,
-	long long per_day)
+/* cap requests per span seconds (cap 0: no rate); per_minute, per_day:
+ * quotas (0: none). Returns 0 on memory exhaustion. */
+int sp_pacer_init_shape(sp_pacer *p, int cap, double span,
+	long long per_minute, long long per_day)
 {
 	sp_pacer_free(p);
-	if (rate > 0) {
-		int cap;
-		double span;
-		sp_pacer_shape(rate, &cap, &span);
+	if (cap > 0) {
 		if (!window_init(&p->w[p->nw], cap, span))
 			return 0;
 		p->nw++;
@@ -116,6 +113,18 @@ int sp_pacer_init(sp_pacer *p, double rate, long long per_minute,
 	p->day = -1;
 	p->fastest = HUGE_VAL;
 	return 1;
+}
+
+/* rate: requests per second (0: none); per_minute, per_day: quotas (0:
+ * none). Returns 0 on memory exhaustion. */
+int sp_pacer_init(sp_pacer *p, double rate, long long per_minute,
+	long long per_day)
+{
+	int cap = 0;
+	double span = 0;
+	if (rate > 0)
+		sp_pacer_shape(rate, &cap, &span);
+	return sp_pacer_init_shape(p, cap, span, per_minute, per_day);
 }
 
 /*
@@ -174,6 +183,30 @@ void sp_pacer_take(sp_pacer *p, sp_pace_ticket *t)
 			t->slot[i] = oldest(w);
 			t->prev[i] = w->ring[t->slot[i]];
 			w->ring[t->slot[i]] = PENDING;
+		}
+	}
+	t->pending = 1;
+	t->sent = 0;
+}
+
+/* A request the shared pacer let through: it takes a slot in every window
+ * all the same (the oldest, whether or not a window has passed since it),
+ * so that the local pacer knows this host's latest sends when it has to
+ * stand in for the shared one: a fallback right after does not burst on
+ * top of them. A window whose every slot is in flight is left alone. */
+void sp_pacer_record(sp_pacer *p, sp_pace_ticket *t)
+{
+	int i;
+	for (i = 0; i < SP_PACER_WINDOWS; i++) {
+		t->slot[i] = -1;
+		if (i < p->nw) {
+			sp_window *w = &p->w[i];
+			int s = oldest(w);
+			if (w->ring[s] == PENDING)
+				continue;
+			t->slot[i] = s;
+			t->prev[i] = w->ring[s];
+			w->ring[s] = PENDING;
 		}
 	}
 	t->pending = 1;

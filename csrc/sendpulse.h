@@ -164,6 +164,9 @@ typedef struct sp_client {
 	sp_pacer pacer;
 	int shared_cap;
 	double shared_span;
+	int shared_down;		/* the shared pacer failed last time */
+	double rejoin_until;		/* monotonic: until then, back from a
+					 * failure, the local pacer applies too */
 
 	uint64_t rng;			/* xorshift state for backoff jitter */
 	sp_io io;
@@ -266,6 +269,9 @@ typedef struct sp_call {
 	int pace_local;			/* pace this request locally (the shared
 					 * pacer is unavailable) */
 	double attempt_start;		/* monotonic */
+	double left_at;			/* monotonic: when the latest attempt's
+					 * request left (after connecting);
+					 * 0 before any */
 
 	sp_buf target;			/* path?query, base path included */
 	sp_buf body;
@@ -429,6 +435,9 @@ int sp_pacer_init(sp_pacer *p, double rate, long long per_minute,
 void sp_pacer_free(sp_pacer *p);
 double sp_pacer_wait(const sp_pacer *p, double now);
 void sp_pacer_take(sp_pacer *p, sp_pace_ticket *t);
+void sp_pacer_record(sp_pacer *p, sp_pace_ticket *t);
+int sp_pacer_init_shape(sp_pacer *p, int cap, double span,
+	long long per_minute, long long per_day);
 void sp_pacer_giveback(sp_pacer *p, sp_pace_ticket *t);
 void sp_pacer_sent(sp_pacer *p, sp_pace_ticket *t, double now);
 void sp_pacer_done(sp_pacer *p, sp_pace_ticket *t, double now);

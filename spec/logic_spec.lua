@@ -205,7 +205,7 @@ describe("the call logic", function()
 
     it("a shared ring: slots held until stamped, the oldest freeing first", function()
       local take, stamp = core.pacer_take, core.pacer_stamp
-      local state, wait, slot, _
+      local _, state, wait, slot
       local slots = {}
       -- three slots per second, all taken at t=100 and held until 130
       for i = 1, 3 do
@@ -235,6 +235,148 @@ describe("the call logic", function()
       _, wait, slot = take(state, 5, 1, 101.7, 131.7)
       assert.equal(0, wait)
       assert.equal(1, slot)
+    end)
+  end)
+
+  describe("a shared pacer's waits, and the local pacer standing in for it", function()
+    local function sum(list)
+      local n = 0
+      for _, v in ipairs(list) do
+        n = n + v
+      end
+      return n
+    end
+
+    it("fails at once when the shared pacer's wait would outrun call_timeout", function()
+      local pacer = { reserve = function() return 30, { h = 1 } end }
+      local c = server:client{ api_key = "a-fake-api-key", pacer = pacer, rate_limit = 10,
+                               call_timeout = 2 }
+      local _, err = c:get("/d")
+      assert.equal("rate_limit", err.kind)
+      assert.equal("per_second", err.quota)
+      assert.equal(30, err.retry_after)
+      assert.equal("no", err.sent)
+      assert.matches("call_timeout", err.message)
+      assert.same({}, server.sleeps)                -- no sleep at all
+      assert.equal(0, server:count("GET /d"))
+      -- within the time: slept, then sent
+      pacer.reserve = function() return 0.5, { h = 2 } end
+      assert(c:get("/d"))
+      assert.same({ 0.5 }, server.sleeps)
+      assert.equal(1, server:count("GET /d"))
+    end)
+
+    it("the same inside the core's own driver (libcurl): nothing slept, nothing sent", function()
+      local pacer = { reserve = function() return 30 end }
+      local c = sendpulse.new{ api_key = "a-fake-api-key", base_url = "http://127.0.0.1:9",
+                               pacer = pacer, call_timeout = 2, quota_per_minute = 100 }
+      local t = core.monotime()
+      local _, err = c:get("/d")
+      assert.is_true(core.monotime() - t < 0.5)
+      assert.equal("rate_limit", err.kind)
+      assert.equal("per_minute", err.quota)
+      assert.equal(30, err.retry_after)
+    end)
+
+    it("asks again after a wait when the pacer took no slot (delay, false)", function()
+      local answers = { { 0.05, false }, { 0.01, false }, { 0, "slot" } }
+      local n = 0
+      local pacer = { reserve = function()
+        n = n + 1
+        return (table.unpack or unpack)(answers[n])   -- luacheck: ignore (5.1)
+      end }
+      local c = server:client{ api_key = "a-fake-api-key", pacer = pacer, rate_limit = 10 }
+      assert(c:get("/a"))
+      assert.equal(3, n)
+      assert.same({ 0.05, 0.01 }, server.sleeps)
+      -- an "ask again" beyond the call's time fails at once
+      local d = server:client{ api_key = "a-fake-api-key", rate_limit = 10, call_timeout = 1,
+                               pacer = { reserve = function() return 5, false end } }
+      local _, err = d:get("/a")
+      assert.equal("rate_limit", err.kind)
+      assert.equal(5, err.retry_after)
+      assert.equal(1, server:count("GET /a"))
+    end)
+
+    it("stands in at the floor of rate_limit / fleet_size, and of the minute's quota", function()
+      local pacer = { reserve = function() return 0 end }
+      local function local_shape(opts)
+        opts.api_key, opts.pacer = "a-fake-api-key", pacer
+        return server:client(opts)._core:settings()
+      end
+      local s = local_shape{ rate_limit = 10, fleet_size = 3 }
+      assert.equal(10, s.shared_cap)
+      assert.equal(3, s.local_cap)                  -- 3 hosts x 3: 9, never 10+
+      assert.equal(s.shared_span, s.local_span)     -- in the same 1.02 s
+      s = local_shape{ rate_limit = 10, fleet_size = 4, quota_per_minute = 30 }
+      assert.equal(2, s.local_cap)
+      assert.equal(7, s.local_per_minute)           -- 4 x 7 = 28 <= 30
+      s = local_shape{ rate_limit = 10, fleet_size = 20 }
+      assert.equal(1, s.local_cap)                  -- one per 2.04 s each
+      assert.is_true(math.abs(s.local_span - 2.04) < 1e-9, s.local_span)
+      s = local_shape{ rate_limit = 10, fleet_size = 1 }
+      assert.equal(10, s.local_cap)
+      -- without a shared pacer, fleet_size changes nothing
+      s = server:client{ api_key = "a-fake-api-key", rate_limit = 10, fleet_size = 3 }
+            ._core:settings()
+      assert.equal(10, s.local_cap)
+    end)
+
+    it("counts the sends that went through the shared pacer: no burst on fallback", function()
+      server.real_sleep = true
+      local up = true
+      local pacer = { reserve = function()
+        if up then
+          return 0
+        end
+        return nil, "redis down"
+      end }
+      local c = server:client{ api_key = "a-fake-api-key", pacer = pacer, rate_limit = 10,
+                               fleet_size = 2 }
+      for _ = 1, 5 do
+        assert(c:get("/f"))
+      end
+      assert.same({}, server.sleeps)
+      up = false                                   -- the shared pacer fails
+      local t = core.monotime()
+      assert(c:get("/f"))
+      -- the local stand-in (5 per 1.02 s) already holds the 5 sends
+      local waited = core.monotime() - t
+      assert.is_true(sum(server.sleeps) > 0.9 and waited > 0.9, waited)
+      assert.is_true(waited < 1.5, waited)
+    end)
+
+    it("back from a failure, paces alone too for a window: no burst on rejoining", function()
+      server.real_sleep = true
+      local up = false
+      local reserved = 0
+      local pacer = { reserve = function()
+        if up then
+          reserved = reserved + 1
+          return 0
+        end
+        return nil, "redis down"
+      end }
+      local c = server:client{ api_key = "a-fake-api-key", pacer = pacer, rate_limit = 10,
+                               fleet_size = 2 }
+      for _ = 1, 5 do
+        assert(c:get("/j"))                         -- alone: 5 in the window
+      end
+      assert.same({}, server.sleeps)
+      up = true                                     -- the shared pacer is back...
+      local t = core.monotime()
+      assert(c:get("/j"))
+      -- ...but its log lacks those 5 sends: this one waits for the window
+      local waited = core.monotime() - t
+      assert.is_true(waited > 0.9 and waited < 1.5, waited)
+      assert.equal(1, reserved)
+      -- a window later, the shared pacer alone decides: 10 at once
+      core.sleep(1.1)
+      t = core.monotime()
+      for _ = 1, 10 do
+        assert(c:get("/j"))
+      end
+      assert.is_true(core.monotime() - t < 0.2)
     end)
   end)
 
@@ -284,8 +426,9 @@ describe("the call logic", function()
           events[#events + 1] = "reserve"
           return 0, { n = #events }
         end,
-        sent = function(self, key, handle)
+        sent = function(self, key, handle, left_at)
           events[#events + 1] = "sent " .. handle.n .. (key == self.key and "" or " wrong key")
+                                .. (left_at and " at" or "")
         end,
       }
       server.trace = function(what) events[#events + 1] = what end
@@ -295,8 +438,9 @@ describe("the call logic", function()
         return { status = 200, body = "{}" }
       end)
       assert(c:get("/s"))
-      -- a transport that cannot tell when a request leaves: sent at once
-      assert.same({ "reserve", "sent 1", "send", "answer" }, events)
+      -- a transport that cannot tell when a request leaves: sent once the
+      -- attempt is over (libcurl's tells the time its request left)
+      assert.same({ "reserve", "send", "answer", "sent 1" }, events)
       events = {}
       server.stamps_sends = true
       c = server:client{ api_key = "a-fake-api-key", pacer = pacer, rate_limit = 10 }

@@ -22,7 +22,7 @@ describe("Redis inside nginx #redis #ngx #sandbox", function()
   it("shares one rate budget between nginx workers and plain processes", function()
     ngx_app.start(2)
     local key, raw = support.account(), support.raw()
-    local plain = pacers_redis.new{ url = servers.url, prefix = "spec:" }
+    local plain = pacers_redis.new{ url = servers.url, prefix = "spec:", reserve_ahead = 3600 }
     local limits = { { count = 10, window = 1.02 }, { count = 1000, window = 3600 } }
     for _ = 1, 5 do
       assert.is_number(plain:reserve(key, 10, 1.02, limits))
@@ -96,6 +96,17 @@ describe("Redis inside nginx #redis #ngx #sandbox", function()
     assert.is_nil(body:find(servers.password, 1, true))
     local log = ngx_app.error_log()
     assert.is_nil(log:find(servers.password, 1, true))
+  end)
+
+  it("sleeps at least a millisecond: nginx is never asked for ngx.sleep(0)", function()
+    ngx_app.start(1)
+    local status, body = ngx_app.get("/t/sleep?s=0.0004")
+    assert.equal(200, status, body)
+    local transport, store = body:match("^([%d.]+) ([%d.]+)")
+    -- (below a millisecond nginx would only yield, and warn each time)
+    assert.is_true(tonumber(transport) >= 0.0008, transport)
+    assert.is_true(tonumber(store) >= 0.0008, store)
+    assert.is_nil(ngx_app.error_log():find("ngx.sleep(0)", 1, true), ngx_app.error_log())
   end)
 
   it("comes back after a Redis restart, and uses the C client where cosockets cannot", function()

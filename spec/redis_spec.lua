@@ -376,7 +376,7 @@ describe("Redis #redis #sandbox", function()
       assert.equal("OK", raw:call("ACL", "SETUSER", "spec-sendpulse", "on", ">" .. password,
         "resetkeys", "~{sendpulse:*}:*", "-@all", "+ping", "+select", "+get", "+set", "+del",
         "+evalsha", "+eval", "+time", "+llen", "+lindex", "+rpush", "+ltrim", "+pttl",
-        "+pexpire", "+pexpireat", "+hmget", "+hset"))
+        "+pexpire", "+pexpireat", "+hmget", "+hset", "+lrange", "+lset"))
       local opts = { host = "127.0.0.1", port = servers.port, username = "spec-sendpulse",
                      password = password, db = 2 }
       local s, p = stores_redis.new(opts), pacers_redis.new(opts)
@@ -393,6 +393,8 @@ describe("Redis #redis #sandbox", function()
         assert.is_number(p:reserve(key, 10, 1.02, { { count = 10, window = 1.02 },
                                                     { count = 100, per = "day", hard = true } }))
       end
+      local _, handle = p:reserve(key .. "x", 10, 1.02)
+      assert.is_true(p:sent(key .. "x", handle, core.monotime() + 0.05))   -- LRANGE, LSET
       -- and nothing else
       local other = assert(core.redis_connect(opts))
       local res, err = other:call("GET", "not-an-account-key")
@@ -618,8 +620,9 @@ describe("Redis #redis #sandbox", function()
   end)
 
   describe("the pacer", function()
+    -- (slots taken however far ahead: these specs look at the log)
     local function pacer(extra)
-      local opts = { url = servers.url, prefix = "spec:" }
+      local opts = { url = servers.url, prefix = "spec:", reserve_ahead = 3600 }
       for k, v in pairs(extra or {}) do
         opts[k] = v
       end
@@ -638,6 +641,56 @@ describe("Redis #redis #sandbox", function()
       -- the 11th waits until the 1st is 1.02 s old, by Redis's clock
       assert.is_true(delays[11] > 0.9 and delays[11] <= 1.02, delays[11])
       assert.is_true(delays[12] >= delays[11])
+    end)
+
+    it("takes no slot further ahead than reserve_ahead", function()
+      local p, key, raw = pacer{ reserve_ahead = 0.1 }, support.account(), support.raw()
+      for _ = 1, 10 do
+        local d, handle = p:reserve(key, 10, 1.02)
+        assert.equal(0, d)
+        assert.is_string(handle.slot)
+      end
+      local d, taken = p:reserve(key, 10, 1.02)
+      assert.is_false(taken)                        -- nothing taken...
+      assert.is_true(d > 0.8 and d <= 0.92, d)      -- ...ask again 0.1 s before
+      local last = raw:call("LRANGE", "spec:{" .. key .. "}:pace", -1, -1)[1]
+      core.sleep(d)
+      local d2, handle = p:reserve(key, 10, 1.02)
+      assert.is_true(d2 <= 0.1, d2)
+      assert.equal(handle.slot, raw:call("LRANGE", "spec:{" .. key .. "}:pace", -1, -1)[1])
+      assert.is_true(tonumber(handle.slot) > tonumber(last) + 900000)
+      raw:close()
+    end)
+
+    it("moves the slot of a request that left late, keeping the log sorted (sent)", function()
+      local p, key, raw = pacer(), support.account(), support.raw()
+      local log_key = "spec:{" .. key .. "}:pace"
+      local handles = {}
+      for i = 1, 3 do
+        local d
+        d, handles[i] = p:reserve(key, 10, 1.02)
+        assert.equal(0, d)
+      end
+      local before = raw:call("LRANGE", log_key, 0, -1)
+      -- on time (within 2 ms): nothing to do, no round trip
+      assert.is_true(p:sent(key, handles[3], handles[3].due + 0.001))
+      assert.same(before, raw:call("LRANGE", log_key, 0, -1))
+      -- the first left 50 ms late: it moves behind the others
+      assert.is_true(p:sent(key, handles[1], handles[1].due + 0.05))
+      local after = raw:call("LRANGE", log_key, 0, -1)
+      assert.equal(3, #after)
+      assert.equal(before[2], after[1])
+      assert.equal(before[3], after[2])
+      assert.is_true(math.abs(tonumber(before[1]) + 50000 - tonumber(after[3])) <= 2)
+      -- by at most LATE_MAX (0.5 s)
+      assert.is_true(p:sent(key, handles[2], handles[2].due + 30))
+      local last = raw:call("LRANGE", log_key, -1, -1)[1]
+      assert.is_true(math.abs(tonumber(before[2]) + 500000 - tonumber(last)) <= 2)
+      -- a slot no longer in the log: nothing moves
+      assert.is_true(p:sent(key, { slot = "12345", due = 0 }))
+      assert.has_error(function() p:sent(key, "h") end)
+      assert.has_error(function() p:sent(key, handles[1], "now") end)
+      raw:close()
     end)
 
     it("bounds every window under reservations from six processes, one 5 s ahead", function()

@@ -15,6 +15,8 @@
 -- answers nonsense fails the call, which then sends nothing.
 -- @module sendpulse.engine
 -- @local
+local monotime = require("sendpulse.core").monotime
+
 local coroutine_create = coroutine.create
 local coroutine_resume = coroutine.resume
 local coroutine_status = coroutine.status
@@ -121,18 +123,22 @@ function _M.store_action(client, action, key, token, expires_at)
 end
 
 -- A shared pacer's slot is counted from the moment its request leaves
--- when the pacer can be told (it has `sent`) and the transport knows that
--- moment (it stamps sends: cosockets, after connecting). Until then the
--- slot's handle waits here, by call; a slot whose request never left
--- (the connect failed) is stamped when the attempt ends.
+-- when the pacer can be told (it has `sent`): `sent(key, handle,
+-- left_at)`, left_at the monotonic time the request left, or nil for
+-- now. A transport that stamps sends (cosockets) tells it as the request
+-- leaves, after connecting; for the others (libcurl) it is told once the
+-- attempt is over, with the time libcurl's pre-request callback noted.
+-- Until then the slot's handle waits here, by call: { key, handle, when
+-- it was reserved }. A slot whose request never left (the connect failed)
+-- is stamped when the attempt ends.
 local pending = setmetatable({}, { __mode = "k" })
 
-local function stamp(client, call)
+local function stamp(client, call, left_at)
   local p = pending[call]
   if p then
     pending[call] = nil
     local pacer = client._pacer
-    local r = pack(guarded(client, pacer.sent, pacer, p[1], p[2]))
+    local r = pack(guarded(client, pacer.sent, pacer, p[1], p[2], left_at))
     local why
     if not r[1] then
       why = "the pacer's sent failed: " .. tostring(r[2])
@@ -161,11 +167,34 @@ function _M.leaving(client, call)
   end
 end
 
+-- When the request of a pending slot left, if it has since the slot was
+-- reserved.
+local function left_since(call)
+  local p, left = pending[call], call:left_at()
+  if p and left and left >= p[3] then
+    return left
+  end
+end
+
+--- The call's attempt is over (answered or failed): a pending slot is
+-- stamped with when its request left (or now, when it never did or the
+-- transport could not tell).
+function _M.attempt_over(client, call)
+  if pending[call] then
+    stamp(client, call, left_since(call))
+  end
+end
+
 --- Asks the shared pacer for a slot. Returns how the call goes on:
--- "paced", delay | "local" | "quota", retry_after, name | "abort", message.
+-- "paced", delay | "again", delay | "local" | "quota", retry_after, name |
+-- "abort", message. The driver steps the call with all of it:
+-- `call:next("paced", delay)` makes the call wait the delay (a "sleep")
+-- and send, `call:next("again", delay)` wait and ask the pacer again;
+-- either fails at once when the wait would overrun call_timeout.
 -- A pacer's reserve answers a delay (seconds to wait, the slot taken),
--- optionally with a handle its `sent(key, handle)` is given when the
--- request leaves; `nil, message` (unavailable: pace locally); or
+-- optionally with a handle its `sent(key, handle, left_at)` is given when
+-- the request leaves; `delay, false` (no slot taken yet: ask again after
+-- delay); `nil, message` (unavailable: pace locally); or
 -- `false, retry_after, quota_name` (a quota spent).
 function _M.pace(client, key, cap, span, call)
   local pacer = client._pacer
@@ -175,13 +204,13 @@ function _M.pace(client, key, cap, span, call)
     return "abort", "the pacer failed: " .. tostring(r[2])
   end
   local delay, a, b = r[2], r[3], r[4]
-  if type(delay) == "number" and delay >= 0 and delay < 1e9 then
+  if type(delay) == "number" and delay >= 0 and delay < 1e9 and a == false then
+    recovered(client)
+    return "again", delay
+  elseif type(delay) == "number" and delay >= 0 and delay < 1e9 then
     recovered(client)
     if a ~= nil and call and type(pacer.sent) == "function" then
-      pending[call] = { key, a }
-      if not client._transport.stamps_sends then
-        stamp(client, call)     -- (it leaves as the core goes on)
-      end
+      pending[call] = { key, a, monotime() }
     end
     return "paced", delay
   elseif delay == nil then
@@ -213,7 +242,7 @@ local function act(client, call, step, send, sleep, action, a, b, c)
   if action == "send" then
     local ok, err = pcall(send, call, client)
     if pending[call] then
-      stamp(client, call)
+      stamp(client, call, left_since(call))
     end
     if not ok then
       return call:abort("transport", "the transport failed: " .. tostring(err))
@@ -229,13 +258,16 @@ local function act(client, call, step, send, sleep, action, a, b, c)
     local how, d, e = _M.pace(client, a, b, c, call)
     if how == "abort" then
       return call:abort("callback", d)
-    elseif how == "paced" then
-      if d > 0 then
-        sleep(d)
-      end
-      return step(call, "paced")
     end
-    return step(call, how, d, e)
+    local r = pack(step(call, how, d, e))
+    -- (call.run has waited and sent in C: its request left meanwhile)
+    local left = left_since(call)
+    if left then
+      stamp(client, call, left)
+    elseif r[1] == "done" or r[1] == "fail" then
+      pending[call] = nil       -- it never left (it had no time to wait)
+    end
+    return unpack(r, 1, r.n)
   end
   return step(call, _M.store_action(client, action, a, b, c))
 end

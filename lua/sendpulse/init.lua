@@ -83,7 +83,7 @@ end
 -- | `plan` | `"free"`, `"standard"` or `"enterprise"` | none | the account's pricing plan: sets `quota_per_minute` and `quota_per_day` to its quotas (1000/500,000, 2000/1,000,000, 3000/3,000,000) unless they are given |
 -- | `quota_per_minute` | integer | none | requests per minute the plan allows; the client keeps under it (a shared pacer counts for every process) |
 -- | `quota_per_day` | integer | none | requests per UTC day the plan allows; once spent, calls fail without sending (`err.quota = "per_day"`) until midnight UTC |
--- | `fleet_size` | integer, 1 to 10000 | 1 | how many processes share the `pacer`; while it fails, each paces itself at `rate_limit / fleet_size` (and its share of the minute quota) |
+-- | `fleet_size` | integer, 1 to 10000 | 1 | how many processes share the `pacer`; while it fails, each paces itself at the floor of its share: `floor(rate_limit / fleet_size)` requests per window and `floor(quota_per_minute / fleet_size)` a minute, so that together they stay within the account's limits |
 -- | `token_store` | a store | memory, per client | where the OAuth token is kept: `sendpulse.stores.memory()`, `file(dir)`, `ngx_shared(dict)` or `redis(opts)` (see @{sendpulse.stores}) |
 -- | `pacer` | a pacer | none (each client paces itself) | an object with `reserve(key, cap, window)` holding one rate budget for several processes: `sendpulse.pacers.ngx_shared(dict)` or `redis(opts)` (see @{sendpulse.pacers}) |
 -- | `transport` | `"auto"`, `"curl"`, `"ngx"` or a table | `"auto"` | how requests go out: libcurl, or nginx cosockets (`"auto"`: cosockets inside nginx) |

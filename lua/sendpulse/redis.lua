@@ -67,7 +67,8 @@ function _M.sleep(seconds)
   if seconds > 0 then
     local ngx = cosocket_ngx()
     if ngx then
-      ngx.sleep(seconds)
+      -- (whole milliseconds: ngx.sleep(0.0004) would be ngx.sleep(0))
+      ngx.sleep(seconds < 0.001 and 0.001 or seconds)
     else
       core.sleep(seconds)
     end

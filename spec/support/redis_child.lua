@@ -43,7 +43,8 @@ end
 
 if mode == "reserve" then
   local n, start, limits = tonumber(arg[5]), tonumber(arg[6]), limits_of(arg[7])
-  local pacer = pacers_redis.new{ url = url, prefix = prefix, timeout = 5 }
+  local pacer = pacers_redis.new{ url = url, prefix = prefix, timeout = 5,
+                                  reserve_ahead = 3600 }
   assert(pacer:reserve("sendpulse:warm-up", 1000, 1))   -- connected
   while core.monotime() < start do
     core.sleep(0.001)

@@ -51,6 +51,46 @@ local LOCATIONS = [[
                 ngx.say(ok and "ok" or "error", " ", tostring(a), " ", tostring(b))
             }
         }
+        location = /t/fleet {
+            content_by_lua_block {
+                -- n calls of a sendpulse client on the sandbox, with the
+                -- Redis store and pacer under the prefix given (one client
+                -- per worker and prefix), from `start` (core.monotime)
+                local core = require "sendpulse.core"
+                local spec = require "spec_redis"
+                local args = ngx.req.get_uri_args()
+                local client = spec.fleet_client(args.prefix)
+                local start = tonumber(args.start) or 0
+                while core.monotime() < start do
+                    ngx.sleep(0.002)
+                end
+                local out = { "worker " .. ngx.worker.pid() }
+                for _ = 1, tonumber(args.n) do
+                    local res, err = client:get("/user/info")
+                    if res then
+                        out[#out + 1] = string.format("ok %.6f", core.monotime())
+                    else
+                        out[#out + 1] = string.format("fail %s %s %s %.6f %s", err.kind,
+                            tostring(err.retry_after), tostring(err.quota), core.monotime(),
+                            tostring(err.message))
+                    end
+                end
+                ngx.say(table.concat(out, "\n"))
+            }
+        }
+        location = /t/sleep {
+            content_by_lua_block {
+                -- the transport's and the Redis modules' sleeps, of s seconds
+                local core = require "sendpulse.core"
+                local s = tonumber(ngx.var.arg_s)
+                local t = core.monotime()
+                require("sendpulse.transport.ngx").sleep(s)
+                local a = core.monotime() - t
+                t = core.monotime()
+                require("sendpulse.redis").sleep(s)
+                ngx.say(string.format("%.6f %.6f", a, core.monotime() - t))
+            }
+        }
         location = /t/log-phase {
             content_by_lua_block { ngx.say("logged") }
             log_by_lua_block {
@@ -90,7 +130,8 @@ local INIT = [[
         function M.pacer()
             return get("p", function()
                 return pacers_redis.new{ url = url(), prefix = "spec:",
-                                         server_name = ngx.var.arg_name }
+                                         server_name = ngx.var.arg_name,
+                                         reserve_ahead = 3600 }
             end)
         end
         function M.store()
@@ -99,6 +140,20 @@ local INIT = [[
                                          server_name = ngx.var.arg_name,
                                          lock_timeout = tonumber(ngx.var.arg_lock_timeout) }
             end)
+        end
+        local clients = {}
+        function M.fleet_client(prefix)
+            if not clients[prefix] then
+                local sendpulse = require "sendpulse"
+                local url = os.getenv("SENDPULSE_REDIS_URL")
+                clients[prefix] = sendpulse.new{
+                    client_id = "sandbox-client-id", client_secret = "sandbox-client-secret",
+                    base_url = os.getenv("SENDPULSE_SANDBOX_URL"), retry_delay = 0.05,
+                    token_store = sendpulse.stores.redis{ url = url, prefix = prefix },
+                    pacer = sendpulse.pacers.redis{ url = url, prefix = prefix },
+                }
+            end
+            return clients[prefix]
         end
         package.loaded.spec_redis = M
     }
@@ -119,6 +174,7 @@ function M.start(workers, private_url)
     ("pid %s/nginx.pid;"):format(dir),
     ("error_log %s/error.log warn;"):format(dir),
     "env SENDPULSE_REDIS_URL;", "env SENDPULSE_REDIS_TLS_URL;", "env SPEC_REDIS_PRIVATE_URL;",
+    "env SENDPULSE_SANDBOX_URL;",
     "events { worker_connections 256; }",
     "http {",
     "    access_log off;",
@@ -128,9 +184,10 @@ function M.start(workers, private_url)
     ("    scgi_temp_path %s/tmp/scgi;"):format(dir),
     ('    lua_package_path "%s/lua/?.lua;%s/lua/?/init.lua;;";'):format(root, root),
     ('    lua_package_cpath "%s/build-jit/?.so;;";'):format(root),
-    ("    lua_ssl_trusted_certificate %s;"):format(servers.ca),
+    ("    lua_ssl_trusted_certificate %s/conf/ca-bundle.pem;"):format(dir),
     INIT,
-    ("    server {\n        listen 127.0.0.1:%d;"):format(port),
+    -- (reuseport: the kernel spreads connections over the workers)
+    ("    server {\n        listen 127.0.0.1:%d reuseport;"):format(port),
     LOCATIONS,
     "    }",
     "}",
@@ -138,10 +195,16 @@ function M.start(workers, private_url)
   local f = assert(io.open(dir .. "/conf/nginx.conf", "wb"))
   f:write(conf)
   f:close()
+  -- the TLS Redis's CA, and the sandbox's when there is one (/t/fleet)
+  local sandbox_ca = os.getenv("SENDPULSE_SANDBOX_CA")
+  f = assert(io.open(dir .. "/conf/ca-bundle.pem", "wb"))
+  f:write(read(servers.ca), "\n", sandbox_ca and read(sandbox_ca) or "")
+  f:close()
   local out, ok = sh(("env -u LUA_PATH -u LUA_CPATH -u LUA_INIT SENDPULSE_REDIS_URL='%s' "
-    .. "SENDPULSE_REDIS_TLS_URL='%s' SPEC_REDIS_PRIVATE_URL='%s' "
+    .. "SENDPULSE_REDIS_TLS_URL='%s' SPEC_REDIS_PRIVATE_URL='%s' SENDPULSE_SANDBOX_URL='%s' "
     .. "nginx -p %s -c %s/conf/nginx.conf -e %s/error.log")
-    :format(servers.url, servers.tls_url, private_url or "", dir, dir, dir))
+    :format(servers.url, servers.tls_url, private_url or "",
+            os.getenv("SENDPULSE_SANDBOX_URL") or "", dir, dir, dir))
   assert(ok, "nginx did not start: " .. out)
   M.dir, M.base = dir, ("http://127.0.0.1:%d"):format(port)
   for _ = 1, 100 do

@@ -53,7 +53,7 @@ function NgxShared:reserve(key, cap, window)
     if slot then
       return 0, { cap = cap, window = window, slot = slot, held = now + HOLD }
     end
-    ngx.sleep(wait)
+    ngx.sleep(wait < 0.001 and 0.001 or wait)    -- (whole milliseconds)
   end
 end
 

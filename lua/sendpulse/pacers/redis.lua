@@ -10,6 +10,7 @@
 -- (`<prefix>{<key>}:day`). A `hard` limit that is spent refuses instead of
 -- making the caller wait. See docs/redis.md.
 -- @module sendpulse.pacers.redis
+local core = require "sendpulse.core"
 local redis = require "sendpulse.redis"
 
 local error = error
@@ -22,11 +23,14 @@ local tostring = tostring
 local type = type
 local unpack = table.unpack or unpack   -- luacheck: ignore (5.1)
 
+local monotime = core.monotime
+
 local WHO = "sendpulse.pacers.redis"
 
 local _M = {}
 
 _M.MAX_COUNT = 100000    -- the send log holds at most this many times
+_M.DEFAULT_RESERVE_AHEAD = 0.1   -- seconds before its time a slot is taken
 
 --[[
   KEYS[1]  the send log: reserved send times, integer microseconds by
@@ -35,10 +39,14 @@ _M.MAX_COUNT = 100000    -- the send log holds at most this many times
            reserved for that day
   ARGV[1]  the number of limits, then four values for each:
            kind ("w": at most count in any window; "d": per UTC day),
-           count, window in microseconds ("0" for "d"), hard ("1" or "0")
-  Returns  the microseconds to wait before sending (the slot is taken),
-           or { microseconds until it renews, i } when the hard limit i is
-           spent (nothing is taken).
+           count, window in microseconds ("0" for "d"), hard ("1" or "0");
+           then, optionally, the most microseconds ahead a slot is taken
+  Returns  { 0, the microseconds to wait before sending, the slot as
+           stored in the log } (the slot is taken); { -1, microseconds
+           until the slot } when it is further ahead than allowed
+           (nothing is taken: ask again nearer the time); or { i,
+           microseconds until it renews } when the hard limit i is spent
+           (nothing is taken).
   The log is never trimmed below its length, nor its TTL shortened: hosts
   configured with other limits still find the sends they count.
 ]]
@@ -82,7 +90,7 @@ for i = 1, nlimits do
 end
 for i = 1, nlimits do
   if hard_free[i] and hard_free[i] > slot then
-    return { hard_free[i] - now, i }
+    return { i, hard_free[i] - now }
   end
 end
 local DAY = 86400000000
@@ -96,17 +104,22 @@ for i = 1, nlimits do
   local b = 2 + (i - 1) * 4
   if ARGV[b] == 'd' and n >= tonumber(ARGV[b + 1]) then
     if ARGV[b + 3] == '1' then
-      return { (dn + 1) * DAY - now, i }
+      return { i, (dn + 1) * DAY - now }
     end
     dn = dn + 1
     slot = dn * DAY
     n = 0
   end
 end
+local ahead = tonumber(ARGV[2 + nlimits * 4])
+if ahead and slot - now > ahead then
+  return { -1, slot - now }
+end
 redis.call('HSET', day, 'd', dn, 'n', n + 1)
 redis.call('PEXPIREAT', day, (dn + 2) * 86400000)
+local slot_s = string.format('%.0f', slot)
 if keep > 0 or len > 0 then
-  redis.call('RPUSH', log, string.format('%.0f', slot))
+  redis.call('RPUSH', log, slot_s)
   local target = keep > len and keep or len
   if len + 1 > target then
     redis.call('LTRIM', log, -target, -1)
@@ -116,10 +129,50 @@ if keep > 0 or len > 0 then
     redis.call('PEXPIRE', log, ttl)
   end
 end
-return slot - now
+return { 0, slot - now, slot_s }
 ]]
 
-_M.scripts = { reserve = RESERVE }
+--[[
+  KEYS[1]  the send log
+  ARGV[1]  a slot as RESERVE stored it, ARGV[2] microseconds its request
+           left late
+  The slot's entry (looked for among the latest 256) moves later by that
+  much, the log kept sorted: the sends counted after it count from when
+  it really left. Returns 1 when moved, 0 when the entry is gone.
+]]
+local LATE = redis.script [[
+local log, slot, late = KEYS[1], ARGV[1], tonumber(ARGV[2])
+local len = redis.call('LLEN', log)
+local from = len > 256 and len - 256 or 0
+local items = redis.call('LRANGE', log, from, -1)
+for i = #items, 1, -1 do
+  if items[i] == slot then
+    local v = tonumber(slot) + late
+    local j = i
+    while j < #items and tonumber(items[j + 1]) < v do
+      redis.call('LSET', log, from + j - 1, items[j + 1])
+      j = j + 1
+    end
+    redis.call('LSET', log, from + j - 1, string.format('%.0f', v))
+    local ttl = redis.call('PTTL', log)
+    if ttl > 0 then
+      redis.call('PEXPIRE', log, ttl + math.ceil(late / 1000))
+    end
+    return 1
+  end
+end
+return 0
+]]
+
+_M.scripts = { reserve = RESERVE, late = LATE }
+
+-- A request that leaves later than its slot by more than this (a new
+-- connection's TLS handshake, a busy host) has its slot moved: the
+-- windows' slack (20 ms a second) absorbs less.
+_M.LATE_MIN = 0.002
+-- ... and by at most this much (a request stuck longer is not the fleet's
+-- to wait for)
+_M.LATE_MAX = 0.5
 
 local Pacer = {}
 Pacer.__index = Pacer
@@ -190,15 +243,21 @@ local function encode(limits)
   return { args = args, names = names }
 end
 
---- Reserves the next send slot for `key`.
+--- Reserves the next send slot for `key`. A slot is taken at most
+-- `reserve_ahead` seconds before it is due: further ahead, nothing is
+-- taken and the caller is told to ask again when it is near (the hosts
+-- then take their slots in the order they will send, each counting from
+-- the real send times of those before it, see `sent`).
 -- @tparam string key the account (the client's store key)
 -- @tparam number cap sends per `window` (used when `limits` is nil)
 -- @tparam number window seconds
 -- @tparam[opt] table limits `{ { count = 10, window = 1.02 }, { count = 1000,
 --   window = 60 }, { count = 500000, per = "day", hard = true, name = ... } }`
--- @return the seconds to wait before sending (the slot is taken); or
---   false, seconds until it renews and the limit's name when a hard limit
---   is spent; or nil and a message when Redis failed
+-- @return the seconds to wait before sending and the slot's handle for
+--   `sent` (the slot is taken); or the seconds to wait and false (no slot
+--   taken: ask again then); or false, seconds until it renews and the
+--   limit's name when a hard limit is spent; or nil and a message when
+--   Redis failed
 function Pacer:reserve(key, cap, window, limits)
   if type(key) ~= "string" then
     bad("key", "a string", key)
@@ -214,18 +273,60 @@ function Pacer:reserve(key, cap, window, limits)
   end
   local enc = encode(limits)
   local r = self.redis
+  local args = enc.args
+  if self.ahead_us then
+    args = { unpack(args) }
+    args[#args + 1] = self.ahead_us
+  end
   local res, err = r:eval(RESERVE, 2, r:key(key, "pace"), r:key(key, "day"),
-                          unpack(enc.args))
+                          unpack(args))
   if res == nil then
     return nil, WHO .. ": " .. err
   end
-  if type(res) == "number" then
-    return res / 1e6
+  if type(res) == "table" and res[1] == -1 and type(res[2]) == "number" then
+    -- not taken: ask again when the slot is within reach
+    local wait = (res[2] - self.ahead_us) / 1e6
+    return wait > 0 and wait or 0, false
   end
-  if type(res) == "table" and type(res[1]) == "number" and enc.names[res[2]] then
-    return false, res[1] / 1e6, enc.names[res[2]]
+  if type(res) == "table" and res[1] == 0 and type(res[2]) == "number"
+     and type(res[3]) == "string" then
+    local delay = res[2] / 1e6
+    return delay, { slot = res[3], due = monotime() + delay }
+  end
+  if type(res) == "table" and type(res[2]) == "number" and enc.names[res[1]] then
+    return false, res[2] / 1e6, enc.names[res[1]]
   end
   return nil, WHO .. ": an unexpected reply from the script"
+end
+
+--- The request of a slot `reserve` gave (its handle) left at `left_at`
+-- (monotonic seconds; nil: now). When that is later than the slot, the
+-- send log moves the slot later by as much (at most `LATE_MAX`): hosts
+-- reserving after this count from when the request really left (one
+-- round trip to Redis, only for a late request).
+-- @return true; or nil and a message when Redis failed
+function Pacer:sent(key, handle, left_at)
+  if type(key) ~= "string" or type(handle) ~= "table"
+     or type(handle.slot) ~= "string" or type(handle.due) ~= "number"
+     or (left_at ~= nil and type(left_at) ~= "number") then
+    error(string_format("%s: bad argument to sent (a key, a handle from "
+          .. "reserve and an optional time expected, got %s, %s, %s)", WHO,
+          type(key), type(handle), type(left_at)), 2)
+  end
+  local late = (left_at or monotime()) - handle.due
+  if late <= _M.LATE_MIN or late ~= late then
+    return true
+  end
+  if late > _M.LATE_MAX then
+    late = _M.LATE_MAX
+  end
+  local r = self.redis
+  local res, err = r:eval(LATE, 1, r:key(key, "pace"), handle.slot,
+                          string_format("%d", math_floor(late * 1e6)))
+  if res == nil then
+    return nil, WHO .. ": " .. err
+  end
+  return true
 end
 
 --- Closes the connection (it reopens when used again).
@@ -240,8 +341,17 @@ end
 -- @treturn table the pacer, for `sendpulse.new{ pacer = ... }`
 -- @raise naming the option when one is wrong
 function _M.new(opts)
+  local settings = redis.options(WHO, opts, { reserve_ahead = true })
+  local ahead = opts.reserve_ahead
+  if ahead ~= nil and (type(ahead) ~= "number" or ahead < 0 or ahead ~= ahead) then
+    error(WHO .. ": bad argument 'reserve_ahead' (a number of seconds, 0 or "
+          .. "more, expected, got " .. (type(ahead) == "number"
+          and tostring(ahead) or type(ahead)) .. ")", 2)
+  end
+  ahead = ahead or _M.DEFAULT_RESERVE_AHEAD
   return setmetatable({
-    redis = redis.new(redis.options(WHO, opts)),
+    redis = redis.new(settings),
+    ahead_us = ahead < 1e9 and string_format("%d", math_floor(ahead * 1e6)) or nil,
   }, Pacer)
 end
 

@@ -92,11 +92,6 @@ local function advance(st, entry, x, y, z)
       local how, d, e = engine.pace(client, a, b, c, call)
       if how == "abort" then
         action, a, b, c = call:abort("callback", d)
-      elseif how == "paced" and d > 0 then
-        entry.wake, entry.resume = monotime() + d, "paced"
-        return
-      elseif how == "paced" then
-        action, a, b, c = call:next("paced")
       else
         action, a, b, c = call:next(how, d, e)
       end
@@ -128,9 +123,8 @@ local function wake_due(st)
   for _, entry in pairs(st.active) do
     if entry.wake and not st.aborted then
       if entry.wake <= now then
-        local resume = entry.resume
-        entry.wake, entry.resume = nil, nil
-        advance(st, entry, resume)
+        entry.wake = nil
+        advance(st, entry)
       end
       -- (one just woken may sleep again: its new wake counts too, or the
       -- poll would wait for a transfer instead)
@@ -160,6 +154,7 @@ local function turn(st, next_wake)
       local entry = st.active[key]
       entry.sending = false
       st.nsending = st.nsending - 1
+      engine.attempt_over(st.client, entry.call)
       if not st.aborted then
         advance(st, entry)
       end

@@ -47,9 +47,14 @@ local KEEPALIVE_IDLE_MS = 60000
 local POOL_SIZE = 32
 local HEAD_MAX = 65536      -- as libcurl's executor (http.c)
 
+-- nginx sleeps in whole milliseconds: below one, ngx.sleep(0) would only
+-- yield (and log a warning each time, without OpenResty's delayed-events
+-- patch), so the call would come back early and step again at once.
+local SLEEP_MIN = 0.001
+
 local function sleep(seconds)
   if seconds and seconds > 0 then
-    ngx_sleep(seconds)
+    ngx_sleep(seconds < SLEEP_MIN and SLEEP_MIN or seconds)
   end
 end
 
