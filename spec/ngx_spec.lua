@@ -132,6 +132,26 @@ describe("inside nginx #ngx #sandbox", function()
     assert.equal(#parity.scenarios, n)
   end)
 
+  it("fails a call at once, unsent, when the shared pacer's wait outlasts call_timeout", function()
+    sandbox.reset{ rate_limit = 10 }
+    app.start(1)
+    -- 20 calls in a row with call_timeout 0.3 s: the 10th slot (the token
+    -- took one) frees a window after the first, too late for the calls
+    -- that ask meanwhile
+    local status, body = app.get("/t/deadline?n=20&call_timeout=0.3")
+    assert.equal(200, status, body .. app.error_lines())
+    local out = json.decode(body)
+    assert.is_true(#out.failures > 0, body)
+    for _, f in ipairs(out.failures) do
+      assert.equal("rate_limit", f.kind, body)
+      assert.equal("no", f.sent, body)
+      assert.is_true(f.retry_after > 0, body)
+    end
+    local stats = sandbox.stats()
+    assert.equal(out.ok + 1, stats.total)      -- the successes and the token
+    assert.equal(0, stats.rejected_429)
+  end)
+
   it("keeps 4 hammering workers under 10 requests per second together", function()
     sandbox.reset{ rate_limit = 10 }
     app.start(4)

@@ -27,10 +27,12 @@ local NgxShared = {}
 NgxShared.__index = NgxShared
 
 --- Takes the next send slot for `key` and returns 0 (send now) and the
--- slot's handle for `sent`.
--- A slot is taken only when it is free now: waiting happens here, with
--- ngx.sleep, never between taking a slot and sending (a worker that wakes
--- late would otherwise send late into a window that others filled).
+-- slot's handle for `sent`; when none is free, the seconds until one
+-- frees and `false` (ask again then).
+-- A slot is taken only when it is free now: the wait comes before taking
+-- it, never between taking a slot and sending (a worker that wakes late
+-- would otherwise send late into a window that others filled), and the
+-- core does the waiting, so that `call_timeout` bounds it.
 -- The read-compute-write holds no yield; the dict's lock makes it
 -- exclusive across workers. A lock not taken within 2 s (a holder died:
 -- it expires after 1 s) returns `nil, message`: the client then paces on
@@ -38,23 +40,23 @@ NgxShared.__index = NgxShared
 function NgxShared:reserve(key, cap, window)
   local ngx, dict, name = self.ngx, self.dict, key .. ":pace-lock"
   local state_key = key .. ":pace"
-  while true do
-    local ok, err = lock.lock(ngx, dict, name, 1, 2)
-    if not ok then
-      return nil, err or "the shared pacer's lock was not released"
-    end
-    local now = monotime()
-    local state, wait, slot = pacer_take(dict:get(state_key), cap, window, now,
-                                         now + HOLD)
-    if slot then
-      dict:set(state_key, state, window + HOLD + 1)
-    end
-    lock.unlock(dict, name)
-    if slot then
-      return 0, { cap = cap, window = window, slot = slot, held = now + HOLD }
-    end
-    ngx.sleep(wait < 0.001 and 0.001 or wait)    -- (whole milliseconds)
+  local ok, err = lock.lock(ngx, dict, name, 1, 2)
+  if not ok then
+    return nil, err or "the shared pacer's lock was not released"
   end
+  local now = monotime()
+  local state, wait, slot = pacer_take(dict:get(state_key), cap, window, now,
+                                       now + HOLD)
+  if slot then
+    dict:set(state_key, state, window + HOLD + 1)
+  end
+  lock.unlock(dict, name)
+  if slot then
+    return 0, { cap = cap, window = window, slot = slot, held = now + HOLD }
+  end
+  -- no slot free: "ask again in `wait`" (the core sleeps, on the
+  -- transport, or fails the call at once when `call_timeout` would pass)
+  return wait, false
 end
 
 --- The request of the slot `handle` (from `reserve`) is leaving now: the
