@@ -63,18 +63,30 @@ local function install_tree(root)
   return tree
 end
 
-function M.start(workers)
-  local root = sh("pwd"):gsub("%s+$", "")
-  local dir = root .. "/build/ngx-app"
-  -- an nginx a crashed run left behind would keep its workers forever
-  sh("test -s '" .. dir .. "/nginx.pid' && kill -QUIT \"$(cat '" .. dir
-     .. "/nginx.pid')\" && sleep 0.3")
-  -- the previous run's log survives, for a failure found later: the last
-  -- 20 are kept in build/ngx-app-logs (see M.error_lines)
-  sh("mkdir -p '" .. root .. "/build/ngx-app-logs' && test -s '" .. dir .. "/error.log' && "
-     .. "mv '" .. dir .. "/error.log' '" .. root .. "/build/ngx-app-logs/'$(date +%s%N)'.log'; "
-     .. "ls -t '" .. root .. "/build/ngx-app-logs'/*.log | tail -n +21 | xargs -r rm -f")
-  local prefix = install_tree(root)
+-- The workers answering on the port, by pid, must be this nginx's own: the
+-- listener has reuseport (as the README's), so an nginx of another run that
+-- chose the same port at the same moment would silently share it, and
+-- each would serve some of the other's requests.
+local function our_workers_only(dir, base)
+  local master = read(dir .. "/nginx.pid"):match("%d+")
+  for _ = 1, 8 do
+    local out = sh("curl -sS --noproxy '*' -D - -o /dev/null " .. base .. "/t/ping")
+    local pid = out:match("[Xx]%-[Ww]orker:%s*(%d+)")
+    local f = pid and io.open("/proc/" .. pid .. "/stat", "rb")
+    local stat = f and f:read("*a")
+    if f then
+      f:close()
+    end
+    if not (stat and stat:match("^%d+ %b() %S+ (%d+)") == master) then
+      return false
+    end
+  end
+  return true
+end
+
+-- Starts the example nginx on a free port; true once it answers with its
+-- own workers only (otherwise it is stopped again, and false).
+local function launch(root, dir, prefix, workers)
   sh("rm -rf '" .. dir .. "' && mkdir -p '" .. dir .. "/conf'")
   local port = free_port()
   local conf = read("examples/openresty/nginx.conf")
@@ -101,11 +113,35 @@ function M.start(workers)
   for _ = 1, 100 do
     local _, up = sh("curl -fsS --noproxy '*' -o /dev/null " .. M.base .. "/t/ping")
     if up then
-      return M
+      if our_workers_only(dir, M.base) then
+        return true
+      end
+      M.stop()
+      return false
     end
     sh("sleep 0.05")
   end
   error("nginx did not answer: " .. read(dir .. "/error.log"))
+end
+
+function M.start(workers)
+  local root = sh("pwd"):gsub("%s+$", "")
+  local dir = root .. "/build/ngx-app"
+  -- an nginx a crashed run left behind would keep its workers forever
+  sh("test -s '" .. dir .. "/nginx.pid' && kill -QUIT \"$(cat '" .. dir
+     .. "/nginx.pid')\" && sleep 0.3")
+  -- the previous run's log survives, for a failure found later: the last
+  -- 20 are kept in build/ngx-app-logs (see M.error_lines)
+  sh("mkdir -p '" .. root .. "/build/ngx-app-logs' && test -s '" .. dir .. "/error.log' && "
+     .. "mv '" .. dir .. "/error.log' '" .. root .. "/build/ngx-app-logs/'$(date +%s%N)'.log'; "
+     .. "ls -t '" .. root .. "/build/ngx-app-logs'/*.log | tail -n +21 | xargs -r rm -f")
+  local prefix = install_tree(root)
+  for _ = 1, 5 do
+    if launch(root, dir, prefix, workers) then
+      return M
+    end
+  end
+  error("nginx did not get a port of its own in 5 tries")
 end
 
 function M.stop()
