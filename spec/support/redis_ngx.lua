@@ -27,6 +27,9 @@ end
 -- The locations: each builds its store or pacer from the query (the URLs
 -- come from the environment nginx was started with).
 local LOCATIONS = [[
+        location = /t/pid {
+            content_by_lua_block { ngx.say(ngx.worker.pid()) }
+        }
         location = /t/reserve {
             content_by_lua_block {
                 local spec = require "spec_redis"
@@ -159,7 +162,26 @@ local INIT = [[
     }
 ]]
 
-function M.start(workers, private_url)
+-- The workers answering on the port must be this nginx's own: with
+-- reuseport, an nginx of another run that took the same port at the same
+-- moment would silently share it and serve some of our requests.
+local function our_workers_only(dir, base)
+  local master = read(dir .. "/nginx.pid"):match("%d+")
+  for _ = 1, 8 do
+    local pid = sh("curl -sS --noproxy '*' '" .. base .. "/t/pid'"):match("^(%d+)")
+    local f = pid and io.open("/proc/" .. pid .. "/stat", "rb")
+    local stat = f and f:read("*a")
+    if f then
+      f:close()
+    end
+    if not (stat and stat:match("^%d+ %b() %S+ (%d+)") == master) then
+      return false
+    end
+  end
+  return true
+end
+
+function M.start(workers, private_url, attempt)
   local root = sh("pwd"):gsub("%s+$", "")
   local dir = root .. "/build/redis-ngx"
   local servers = support.servers()
@@ -211,7 +233,14 @@ function M.start(workers, private_url)
     local _, up = sh("curl -fsS --noproxy '*' -o /dev/null '" .. M.base
                      .. "/t/store?op=get&key=warmup'")
     if up then
-      return M
+      if our_workers_only(dir, M.base) then
+        return M
+      end
+      M.stop()          -- another run's nginx shares the port: take another
+      if (attempt or 1) >= 5 then
+        error("nginx did not get a port of its own in 5 tries")
+      end
+      return M.start(workers, private_url, (attempt or 1) + 1)
     end
     sh("sleep 0.05")
   end
