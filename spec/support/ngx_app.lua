@@ -7,6 +7,7 @@
 -- workers, the port, the CA bundle (the sandbox's) and the placeholder
 -- for other locations (the test locations).
 local sandbox = require "support.sandbox"
+local own_port = require "support.own_port"
 
 local M = {}
 
@@ -63,27 +64,6 @@ local function install_tree(root)
   return tree
 end
 
--- The workers answering on the port, by pid, must be this nginx's own: the
--- listener has reuseport (as the README's), so an nginx of another run that
--- chose the same port at the same moment would silently share it, and
--- each would serve some of the other's requests.
-local function our_workers_only(dir, base)
-  local master = read(dir .. "/nginx.pid"):match("%d+")
-  for _ = 1, 8 do
-    local out = sh("curl -sS --noproxy '*' -D - -o /dev/null " .. base .. "/t/ping")
-    local pid = out:match("[Xx]%-[Ww]orker:%s*(%d+)")
-    local f = pid and io.open("/proc/" .. pid .. "/stat", "rb")
-    local stat = f and f:read("*a")
-    if f then
-      f:close()
-    end
-    if not (stat and stat:match("^%d+ %b() %S+ (%d+)") == master) then
-      return false
-    end
-  end
-  return true
-end
-
 -- Starts the example nginx on a free port; true once it answers with its
 -- own workers only (otherwise it is stopped again, and false).
 local function launch(root, dir, prefix, workers)
@@ -113,7 +93,10 @@ local function launch(root, dir, prefix, workers)
   for _ = 1, 100 do
     local _, up = sh("curl -fsS --noproxy '*' -o /dev/null " .. M.base .. "/t/ping")
     if up then
-      if our_workers_only(dir, M.base) then
+      if own_port.check(dir .. "/nginx.pid", function()
+        return sh("curl -sS --noproxy '*' -D - -o /dev/null " .. M.base .. "/t/ping")
+          :match("[Xx]%-[Ww]orker:%s*(%d+)")
+      end) then
         return true
       end
       M.stop()

@@ -2,6 +2,7 @@
 -- (lua-nginx-redis), for spec/redis_ngx_spec.lua: the same Redis, keys and
 -- scripts as the plain Lua processes of the spec.
 local support = require "support.redis"
+local own_port = require "support.own_port"
 
 local M = {}
 
@@ -162,25 +163,6 @@ local INIT = [[
     }
 ]]
 
--- The workers answering on the port must be this nginx's own: with
--- reuseport, an nginx of another run that took the same port at the same
--- moment would silently share it and serve some of our requests.
-local function our_workers_only(dir, base)
-  local master = read(dir .. "/nginx.pid"):match("%d+")
-  for _ = 1, 8 do
-    local pid = sh("curl -sS --noproxy '*' '" .. base .. "/t/pid'"):match("^(%d+)")
-    local f = pid and io.open("/proc/" .. pid .. "/stat", "rb")
-    local stat = f and f:read("*a")
-    if f then
-      f:close()
-    end
-    if not (stat and stat:match("^%d+ %b() %S+ (%d+)") == master) then
-      return false
-    end
-  end
-  return true
-end
-
 function M.start(workers, private_url, attempt)
   local root = sh("pwd"):gsub("%s+$", "")
   local dir = root .. "/build/redis-ngx"
@@ -233,7 +215,9 @@ function M.start(workers, private_url, attempt)
     local _, up = sh("curl -fsS --noproxy '*' -o /dev/null '" .. M.base
                      .. "/t/store?op=get&key=warmup'")
     if up then
-      if our_workers_only(dir, M.base) then
+      if own_port.check(dir .. "/nginx.pid", function()
+        return sh("curl -sS --noproxy '*' '" .. M.base .. "/t/pid'"):match("^(%d+)")
+      end) then
         return M
       end
       M.stop()          -- another run's nginx shares the port: take another
