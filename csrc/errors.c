@@ -367,11 +367,22 @@ void sp_push_response_error(lua_State *L, sp_call *k, int kind_hint,
 				k->ebody_where);
 		} else if (!k->ebody_json && k->status >= 200 && k->status < 300) {
 			char err[128] = "";
-			/* a 2xx that is not JSON: the success path did not read
-			 * the error body; decode it once to say where it broke */
-			if (k->resp.len <= SP_ERROR_DECODE_MAX &&
-					!sp_json_decode(L, body, k->resp.len, 0, err,
-						sizeof err))
+			int decoded = 0;
+			/* a 2xx that the success path did not take, whose error
+			 * body does not start as an object: decode it once to say
+			 * where it broke. A JSON scalar ("42") decodes: pop it, so
+			 * that this function still pushes exactly the error. */
+			if (k->resp.len <= SP_ERROR_DECODE_MAX) {
+				decoded = sp_json_decode(L, body, k->resp.len, 0,
+					err, sizeof err);
+				if (decoded)
+					lua_pop(L, 1);
+			}
+			if (decoded)
+				snprintf(desc, sizeof desc, "HTTP %d %s: the body is "
+					"not a result", k->status,
+					status_text(k->status));
+			else if (err[0])
 				snprintf(desc, sizeof desc, "HTTP %d %s: the body is "
 					"not valid JSON (%s)", k->status,
 					status_text(k->status), err);
