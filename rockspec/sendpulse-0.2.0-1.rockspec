@@ -17,8 +17,10 @@ description = {
   labels = { "sendpulse", "email", "api", "openresty" },
 }
 -- No JSON rock: the C core has its own JSON, which keeps integers exact.
+-- Lua 5.2 is left out: nothing here builds or tests for it (make install
+-- refuses it too).
 dependencies = {
-  "lua >= 5.1, < 5.5",
+  "lua >= 5.1, ~= 5.2, < 5.5",
 }
 -- Only the library is checked: Debian keeps curl.h in a multiarch folder
 -- LuaRocks does not search, while the compiler finds it by itself.
