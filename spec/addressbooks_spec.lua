@@ -274,8 +274,12 @@ describe("address books #sandbox", function()
                      ("peak %.0f KB for %.0f KB of input"):format(peak, input_kb))
       assert.equal(100, sandbox.count("POST /addressbooks/" .. id .. "/emails"))
       assert.equal(100000, assert(client:address_book_emails_total(id)).total)
-      local last = assert(client:address_book_emails(id, { limit = 1, offset = 99999 }))
-      assert.equal("hobbit100000@shire.me", last[1].email)
+      -- (chunks in flight together may land in any order: ask for the
+      -- first, a middle and the last contact by name, not by position)
+      for _, i in ipairs{ 1, 50001, 100000 } do
+        local email = ("hobbit%06d@shire.me"):format(i)
+        assert.equal(email, assert(client:address_book_email(id, email)).email)
+      end
     end)
 
     it("add_emails stops at a failing chunk and says exactly what was not added", function()
@@ -311,9 +315,12 @@ describe("address books #sandbox", function()
       -- nothing is lost: sending what was not done completes the list
       assert(client:add_emails(id, err.not_done))
       assert.equal(10000, assert(client:address_book_emails_total(id)).total)
-      local page = assert(client:address_book_emails(id, { limit = 2, offset = 2999 }))
-      assert.equal("ent03000@fangorn.me", page[1].email)
-      assert.equal("ent03001@fangorn.me", page[2].email)
+      -- (its 7 chunks go several at a time and may land in any order:
+      -- the contacts on either side of the failure, asked for by name)
+      for _, email in ipairs{ "ent03000@fangorn.me", "ent03001@fangorn.me",
+                              "ent10000@fangorn.me" } do
+        assert.equal(email, assert(client:address_book_email(id, email)).email)
+      end
     end)
 
     it("address_book_emails, its iterator and the total", function()

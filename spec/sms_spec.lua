@@ -222,7 +222,8 @@ describe("sms #sandbox", function()
   describe("blacklist", function()
     it("adds with a description, lists, looks up and removes", function()
       local res = assert(client:sms_blacklist_add({ "380501234567", "380501234568" },
-                                                  { description = "asked to stop", chunk = 1 }))
+                                                  { description = "asked to stop", chunk = 1,
+                                                    concurrency = 1 }))   -- (in order)
       assert.equal(2, res.chunks)
       assert.same({ added = 2, exists = 0 }, res.counters)
       local adds = sandbox.requests("POST /sms/black_list")
