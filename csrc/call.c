@@ -303,6 +303,8 @@ static int step_dispatch(lua_State *L, sp_call *k)
 			"renew at midnight UTC";
 		return end_fail(L, k);
 	}
+	if (c->shared_pacer && k->pace_local && !c->shared_down)
+		k->pace_local = 0;	/* another call found it back meanwhile */
 	if (c->shared_pacer && !k->pace_local) {
 		/* Failing, or back from a failure for one window: the sends
 		 * this host paced alone are not in the shared pacer's log, so
@@ -333,7 +335,10 @@ static int step_dispatch(lua_State *L, sp_call *k)
 		/* A slot is taken only when it is free now, never ahead: calls
 		 * waiting together (a batch) then count from the real send times
 		 * of those before them, which the transport stamps. */
-		d = sp_pacer_wait(&c->pacer, sp_monotime());
+		double now = sp_monotime();
+		d = sp_pacer_wait(&c->pacer, now);
+		if (k->pace_local && c->alone_from - now > d)
+			d = c->alone_from - now;
 		if (d > 0) {
 			left = time_left(k);
 			if (d > left) {
@@ -708,9 +713,18 @@ int sp_call_step(lua_State *L, sp_call *k, int argbase)
 		if (how && strcmp(how, "local") == 0) {
 			/* the shared pacer failed: pace this request alone */
 			k->pace_local = 1;
+			if (!c->shared_down && c->shared_was_up) {
+				/* it was pacing the fleet: what the others
+				 * sent in its last window is not in the local
+				 * log, so wait that window out (a host that
+				 * never reached it knows nothing to wait for) */
+				c->alone_from = sp_monotime() + c->shared_span +
+					SP_ALONE_MARGIN;
+			}
 			c->shared_down = 1;
 			return step_dispatch(L, k);
 		}
+		c->shared_was_up = 1;
 		if (c->shared_down) {
 			c->shared_down = 0;
 			c->rejoin_until = sp_monotime() + c->shared_span;

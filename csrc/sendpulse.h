@@ -31,6 +31,12 @@
 #define SP_JSON_ENC_MAXDEPTH 128	/* encode nesting limit (catches cycles) */
 #define SP_TOKEN_MAX 16384		/* longest access token accepted */
 #define SP_TOKEN_LIFE_MAX 86400.0	/* longest token lifetime believed */
+/* A host that loses the shared pacer waits its window and this long more
+ * before pacing alone: the fleet's last window of sends is counted only in
+ * the shared log, and slots it gave just before failing (up to the Redis
+ * pacer's reserve_ahead, 0.1 s by default, plus a late start) may still
+ * be leaving. */
+#define SP_ALONE_MARGIN 0.25
 
 /* ---- buffer.c ---------------------------------------------------------- */
 
@@ -165,6 +171,10 @@ typedef struct sp_client {
 	int shared_cap;
 	double shared_span;
 	int shared_down;		/* the shared pacer failed last time */
+	int shared_was_up;		/* it answered at least once */
+	double alone_from;		/* monotonic: after it failed, having
+					 * answered, the host sends alone only
+					 * from then */
 	double rejoin_until;		/* monotonic: until then, back from a
 					 * failure, the local pacer applies too */
 

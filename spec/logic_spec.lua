@@ -352,6 +352,34 @@ describe("the call logic", function()
       assert.is_true(waited < 1.5, waited)
     end)
 
+    it("losing the shared pacer, waits its window out before pacing alone", function()
+      -- The others' sends of the last window are only in the shared log: a
+      -- host that sent little through it must not add its whole local share
+      -- on top of them (seen: 11 in a second, one 429, when Redis was killed)
+      server.real_sleep = true
+      local up = true
+      local pacer = { reserve = function()
+        if up then
+          return 0
+        end
+        return nil, "redis down"
+      end }
+      local c = server:client{ api_key = "a-fake-api-key", pacer = pacer, rate_limit = 10,
+                               fleet_size = 2 }
+      assert(c:get("/w"))                           -- one send through the fleet
+      up = false
+      local t = core.monotime()
+      assert(c:get("/w"))                           -- its local share has 4 free
+      local waited = core.monotime() - t
+      assert.is_true(waited > 1.0 and waited < 1.6, waited)
+      -- then alone at its share, with no further wait
+      t = core.monotime()
+      for _ = 1, 3 do
+        assert(c:get("/w"))
+      end
+      assert.is_true(core.monotime() - t < 0.5, core.monotime() - t)
+    end)
+
     it("back from a failure, paces alone too for a window: no burst on rejoining", function()
       server.real_sleep = true
       local up = false
