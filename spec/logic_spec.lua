@@ -328,22 +328,28 @@ describe("the call logic", function()
       assert.equal(10, s.local_cap)
     end)
 
-    it("counts the sends that went through the shared pacer: no burst on fallback", function()
+    -- A client of a fleet of 2 whose shared pacer answers "send now" while
+    -- `state.up`, and fails otherwise.
+    local function fleet_client(state)
       server.real_sleep = true
-      local up = true
       local pacer = { reserve = function()
-        if up then
+        if state.up then
           return 0
         end
         return nil, "redis down"
       end }
-      local c = server:client{ api_key = "a-fake-api-key", pacer = pacer, rate_limit = 10,
-                               fleet_size = 2 }
+      return server:client{ api_key = "a-fake-api-key", pacer = pacer, rate_limit = 10,
+                            fleet_size = 2 }
+    end
+
+    it("counts the sends that went through the shared pacer: no burst on fallback", function()
+      local state = { up = true }
+      local c = fleet_client(state)
       for _ = 1, 5 do
         assert(c:get("/f"))
       end
       assert.same({}, server.sleeps)
-      up = false                                   -- the shared pacer fails
+      state.up = false                             -- the shared pacer fails
       local t = core.monotime()
       assert(c:get("/f"))
       -- the local stand-in (5 per 1.02 s) already holds the 5 sends
@@ -356,18 +362,10 @@ describe("the call logic", function()
       -- The others' sends of the last window are only in the shared log: a
       -- host that sent little through it must not add its whole local share
       -- on top of them (seen: 11 in a second, one 429, when Redis was killed)
-      server.real_sleep = true
-      local up = true
-      local pacer = { reserve = function()
-        if up then
-          return 0
-        end
-        return nil, "redis down"
-      end }
-      local c = server:client{ api_key = "a-fake-api-key", pacer = pacer, rate_limit = 10,
-                               fleet_size = 2 }
+      local state = { up = true }
+      local c = fleet_client(state)
       assert(c:get("/w"))                           -- one send through the fleet
-      up = false
+      state.up = false
       local t = core.monotime()
       assert(c:get("/w"))                           -- its local share has 4 free
       local waited = core.monotime() - t
